@@ -1,0 +1,28 @@
+/// A failure of the pcap layer: what failed, on which file, and libpcap's own words.
+public struct PcapError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        /// The file could not be opened or is not a capture libpcap can read.
+        case open
+        /// The BPF filter expression did not compile.
+        case filter
+        /// Reading failed part-way (garbage, a bogus record length).
+        case read
+        /// The file ends in the middle of a record: the packets before it were read.
+        case truncated
+        /// Writing, flushing or closing failed (disk full, I/O error).
+        case write
+    }
+
+    public var code: Code
+    public var path: String
+    /// What went wrong, in one line (libpcap's text where it gave one).
+    public var message: String
+
+    public init(code: Code, path: String, message: String) {
+        self.code = code
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String { "\(path): \(message)" }
+}

@@ -1,0 +1,114 @@
+import CLibPCAP
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One record read from a capture. `bytes` is libpcap's buffer: valid only
+/// until the reader reads the next record.
+public struct PcapPacket {
+    public var timestamp: Timestamp
+    /// Bytes present in the file.
+    public var capturedLength: Int
+    /// Bytes the packet had on the wire; larger than `capturedLength` when the
+    /// snapshot length cut it.
+    public var originalLength: Int
+    public var bytes: UnsafeRawBufferPointer
+}
+
+/// Reads a pcap or pcapng file through `pcap_open_offline_with_tstamp_precision`,
+/// with nanosecond timestamps whatever the file's precision, and an optional
+/// BPF filter compiled by libpcap itself.
+///
+/// Threading: one owner at a time. Memory: one record at a time.
+public final class PcapReader {
+    public let path: String
+    public let linkType: LinkType
+    public let snapshotLength: Int
+    /// True when the file was written on a host of the other byte order.
+    public let isSwapped: Bool
+
+    private var pcap: OpaquePointer?
+    private var program = bpf_program()
+    private var hasFilter = false
+    private var packetsRead = 0
+
+    public init(path: String, filter: String? = nil) throws {
+        self.path = path
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard let pcap = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer) else {
+            let message = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw PcapError(code: .open, path: path, message: Self.explain(openError: message))
+        }
+        self.pcap = pcap
+        self.linkType = LinkType(rawValue: pcap_datalink(pcap))
+        self.snapshotLength = Int(pcap_snapshot(pcap))
+        self.isSwapped = pcap_is_swapped(pcap) == 1
+        if let filter, !filter.isEmpty {
+            if pcap_compile(pcap, &program, filter, 1, PCAP_NETMASK_UNKNOWN) != 0 {
+                let message = String(cString: pcap_geterr(pcap))
+                pcap_close(pcap)
+                self.pcap = nil
+                throw PcapError(code: .filter, path: path, message: "bad filter '\(filter)': \(message)")
+            }
+            hasFilter = true
+        }
+    }
+
+    deinit {
+        if hasFilter { pcap_freecode(&program) }
+        if let pcap { pcap_close(pcap) }
+    }
+
+    /// Records delivered so far (those the filter rejected are not counted).
+    public var packetCount: Int { packetsRead }
+
+    /// The next record that passes the filter, or nil at the end of the file.
+    /// Throws `.truncated` when the file ends inside a record (the records
+    /// before it were delivered), `.read` on garbage.
+    public func next() throws -> PcapPacket? {
+        guard let pcap else { return nil }
+        var headerPointer: UnsafeMutablePointer<pcap_pkthdr>?
+        var dataPointer: UnsafePointer<UInt8>?
+        while true {
+            let status = pcap_next_ex(pcap, &headerPointer, &dataPointer)
+            switch status {
+            case 1:
+                guard let header = headerPointer, let data = dataPointer else { continue }
+                if hasFilter, pcap_offline_filter(&program, header, data) == 0 {
+                    continue
+                }
+                packetsRead += 1
+                let captured = Int(header.pointee.caplen)
+                return PcapPacket(
+                    timestamp: Timestamp(seconds: Int64(header.pointee.ts.tv_sec), nanoseconds: Int64(header.pointee.ts.tv_usec)),
+                    capturedLength: captured,
+                    originalLength: Int(header.pointee.len),
+                    bytes: UnsafeRawBufferPointer(start: data, count: captured)
+                )
+            case PCAP_ERROR_BREAK:
+                return nil
+            default:
+                let message = String(cString: pcap_geterr(pcap))
+                let code: PcapError.Code = message.contains("truncated") ? .truncated : .read
+                throw PcapError(code: code, path: path, message: "\(message) (after \(packetsRead) packets)")
+            }
+        }
+    }
+
+    /// Calls `body` with every record that passes the filter.
+    public func forEach(_ body: (PcapPacket) throws -> Void) throws {
+        while let packet = try next() {
+            try body(packet)
+        }
+    }
+
+    private static func explain(openError message: String) -> String {
+        if message.contains("pcapng") && (message.contains("link-layer type") || message.contains("snapshot length")) {
+            return "\(message); libpcap reads a pcapng file only when all its interfaces share one link type and snapshot length — convert it with 'editcap -F pcap' first"
+        }
+        return message
+    }
+}

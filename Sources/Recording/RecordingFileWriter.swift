@@ -1,0 +1,87 @@
+import PcapFile
+
+/// Writes sessions into one recording: a pcap file of synthesized TCP flows
+/// (`FrameSynthesizer`) and, when finished, its manifest.
+///
+/// Threading: one owner at a time (it drives a `PcapWriter`). Sessions are
+/// keyed by `Session.id`; their events must arrive in the order they happened.
+public final class RecordingFileWriter {
+    public let path: String
+    public let addressing: SyntheticAddressing
+    public var properties: [String: String]
+
+    private let pcap: PcapWriter
+    private var live: [UInt64: LiveSession] = [:]
+    private var finished: [SessionSummary] = []
+    private var lastTimestamp = Timestamp(nanosecondsSinceEpoch: 0)
+    private var isFinished = false
+
+    private struct LiveSession {
+        var synthesizer: FrameSynthesizer
+        var tally: SessionTally
+    }
+
+    public init(path: String, addressing: SyntheticAddressing = SyntheticAddressing(), properties: [String: String] = [:]) throws {
+        self.path = path
+        self.addressing = addressing
+        self.properties = properties
+        self.pcap = try PcapWriter(path: path)
+    }
+
+    deinit {
+        _ = try? finish()
+    }
+
+    /// The pcap's size so far, staged bytes included.
+    public var byteCount: Int64 { pcap.byteOffset }
+    public var liveSessionCount: Int { live.count }
+    public var sessionCount: Int { live.count + finished.count }
+
+    /// Starts a session: its handshake frames at `session.opened`.
+    public func open(_ session: Session, initialSequenceNumbers: (client: UInt32, server: UInt32)? = nil) throws {
+        var synthesizer = FrameSynthesizer(session: session, addressing: addressing, initialSequenceNumbers: initialSequenceNumbers)
+        try synthesizer.handshake(emit: writeFrame)
+        live[session.id] = LiveSession(synthesizer: synthesizer, tally: SessionTally(session: session))
+    }
+
+    /// Records one event of a session opened before. Events of unknown
+    /// sessions are ignored.
+    public func append(_ event: SessionEvent, session id: UInt64) throws {
+        guard live[id] != nil else { return }
+        try live[id]!.synthesizer.append(event, emit: writeFrame)
+        live[id]!.tally.record(event)
+    }
+
+    /// Ends a session; it appears in the manifest with `end` (or the end its
+    /// events imply).
+    public func close(session id: UInt64, at time: Timestamp, end: SessionEnd? = nil) {
+        guard let entry = live.removeValue(forKey: id) else { return }
+        finished.append(entry.tally.summary(end: end, closedAt: time, wire: entry.synthesizer.flow))
+    }
+
+    public func flush() throws {
+        try pcap.flush()
+    }
+
+    /// Closes sessions still open (as `.open`), closes the pcap and writes the
+    /// manifest. Only the first call does anything.
+    @discardableResult
+    public func finish() throws -> Manifest {
+        let name = String(path.split(separator: "/").last ?? Substring(path))
+        guard !isFinished else { return Manifest(file: name, sessions: finished, properties: properties) }
+        isFinished = true
+        for id in live.keys.sorted() {
+            close(session: id, at: live[id]!.tally.lastActivity)
+        }
+        try pcap.close()
+        let manifest = Manifest(file: name, sessions: finished.sorted { $0.index < $1.index }, properties: properties)
+        try manifest.write(forRecording: path)
+        return manifest
+    }
+
+    /// Timestamps never go backwards within a file (readers and tcpreplay expect that).
+    private func writeFrame(_ time: Timestamp, _ frame: UnsafeRawBufferPointer) throws {
+        lastTimestamp = max(lastTimestamp, time)
+        try pcap.write(timestamp: lastTimestamp, frame: frame)
+    }
+}

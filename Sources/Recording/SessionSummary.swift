@@ -1,0 +1,128 @@
+import Crypto
+import NIOCore
+import PcapFile
+
+/// What one direction of a session carried.
+public struct DirectionSummary: Hashable, Sendable, Codable {
+    public var bytes: Int
+    /// SHA-256 of the bytes, lowercase hex.
+    public var sha256: String
+    /// Bytes lost from the capture (counted, not included in `bytes` or the hash).
+    public var gapBytes: Int
+
+    public init(bytes: Int, sha256: String, gapBytes: Int) {
+        self.bytes = bytes
+        self.sha256 = sha256
+        self.gapBytes = gapBytes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case bytes, sha256
+        case gapBytes = "gap_bytes"
+    }
+}
+
+/// A finished session as a recording's manifest and `tapedeck inspect` show it.
+public struct SessionSummary: Hashable, Sendable, Codable {
+    public var index: Int
+    public var client: Endpoint
+    public var server: Endpoint
+    public var start: Timestamp
+    public var durationNanoseconds: Int64
+    public var clientToServer: DirectionSummary
+    public var serverToClient: DirectionSummary
+    public var end: SessionEnd
+    /// The addresses the frames carry when they differ from the real
+    /// endpoints (Unix sockets, IPv4 written IPv4-mapped): `[client, server]`.
+    public var wire: [Endpoint]?
+    public var startedMidFlow: Bool
+
+    public var hasGap: Bool { clientToServer.gapBytes > 0 || serverToClient.gapBytes > 0 }
+
+    enum CodingKeys: String, CodingKey {
+        case index, client, server, start, end, wire
+        case durationNanoseconds = "duration_ns"
+        case clientToServer = "client_to_server"
+        case serverToClient = "server_to_client"
+        case startedMidFlow = "started_mid_flow"
+    }
+}
+
+/// Accumulates a session's events into its `SessionSummary`: byte counts,
+/// incremental SHA-256 per direction, gaps, and how it ended.
+public struct SessionTally {
+    public private(set) var session: Session
+    private var hashers = [SHA256(), SHA256()]
+    private var bytes = [0, 0]
+    private var gapBytes = [0, 0]
+    private var finished = [false, false]
+    private var wasReset = false
+    public private(set) var lastActivity: Timestamp
+
+    public init(session: Session) {
+        self.session = session
+        self.lastActivity = session.opened
+    }
+
+    public mutating func record(_ event: SessionEvent) {
+        let side = event.direction == .clientToServer ? 0 : 1
+        lastActivity = max(lastActivity, event.time)
+        switch event.kind {
+        case .data(let buffer):
+            buffer.withUnsafeReadableBytes { hashers[side].update(bufferPointer: $0) }
+            bytes[side] += buffer.readableBytes
+        case .halfClose:
+            finished[side] = true
+        case .reset:
+            wasReset = true
+        case .gap(let count):
+            gapBytes[side] += count
+        }
+    }
+
+    /// Bytes seen in `direction` so far.
+    public func byteCount(_ direction: Direction) -> Int {
+        bytes[direction == .clientToServer ? 0 : 1]
+    }
+
+    /// How the session ended from what was recorded: RST, both FINs, or still open.
+    public var end: SessionEnd {
+        if wasReset { return .reset }
+        return finished[0] && finished[1] ? .fin : .open
+    }
+
+    public func summary(end: SessionEnd? = nil, closedAt: Timestamp? = nil, wire: FlowAddresses? = nil) -> SessionSummary {
+        func direction(_ side: Int) -> DirectionSummary {
+            let digest = hashers[side].finalize()
+            return DirectionSummary(bytes: bytes[side], sha256: hexString(digest), gapBytes: gapBytes[side])
+        }
+        var wireEndpoints: [Endpoint]?
+        if let wire, wire.client != session.client || wire.server != session.server {
+            wireEndpoints = [wire.client, wire.server]
+        }
+        let closed = closedAt ?? lastActivity
+        return SessionSummary(
+            index: session.index,
+            client: session.client,
+            server: session.server,
+            start: session.opened,
+            durationNanoseconds: max(0, closed.nanosecondsSinceEpoch - session.opened.nanosecondsSinceEpoch),
+            clientToServer: direction(0),
+            serverToClient: direction(1),
+            end: end ?? self.end,
+            wire: wireEndpoints,
+            startedMidFlow: session.startedMidFlow
+        )
+    }
+}
+
+/// Lowercase hex of a byte sequence.
+public func hexString<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    let digits = Array("0123456789abcdef".utf8)
+    var text = [UInt8]()
+    for byte in bytes {
+        text.append(digits[Int(byte >> 4)])
+        text.append(digits[Int(byte & 0x0F)])
+    }
+    return String(decoding: text, as: UTF8.self)
+}

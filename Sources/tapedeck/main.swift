@@ -1,0 +1,2 @@
+import TapedeckCommands
+Tapedeck.main()

@@ -1,0 +1,184 @@
+import Foundation
+import NIOCore
+import PcapFile
+import Recording
+import Testing
+
+/// What Tapedeck writes, read back by tshark: every flow must dissect with no
+/// malformed frame, no bad checksum and no TCP analysis warning the session
+/// did not really have, and Follow TCP Stream must give each side's bytes.
+@Suite struct RecordingFileWriterTests {
+    /// One session to write: who sends how much, then how it ends.
+    struct Script: CustomTestStringConvertible, Sendable {
+        var name: String
+        var client: String
+        var server: String
+        var steps: [Step]
+        var initialSequenceNumbers: (client: UInt32, server: UInt32)? = nil
+
+        enum Step: Sendable {
+            case send(Direction, Int)
+            case halfClose(Direction)
+            case reset(Direction)
+        }
+
+        var testDescription: String { name }
+    }
+
+    static let clientIPv4 = "127.0.0.1:51000"
+    static let serverIPv4 = "127.0.0.1:6379"
+
+    static let scripts: [Script] = [
+        Script(name: "empty session", client: clientIPv4, server: serverIPv4, steps: [.halfClose(.clientToServer), .halfClose(.serverToClient)]),
+        Script(name: "one byte", client: clientIPv4, server: serverIPv4, steps: [.send(.clientToServer, 1), .send(.serverToClient, 1), .halfClose(.clientToServer), .halfClose(.serverToClient)]),
+        Script(name: "64 KiB + 1", client: clientIPv4, server: serverIPv4, steps: [.send(.clientToServer, 65_537), .send(.serverToClient, 65_537), .halfClose(.serverToClient), .halfClose(.clientToServer)]),
+        Script(name: "16 MiB", client: clientIPv4, server: serverIPv4, steps: [.send(.clientToServer, 100), .send(.serverToClient, 16 << 20), .halfClose(.clientToServer), .halfClose(.serverToClient)]),
+        Script(
+            name: "sequence numbers wrap", client: clientIPv4, server: serverIPv4,
+            steps: [.send(.clientToServer, 200_000), .send(.serverToClient, 200_000), .halfClose(.clientToServer), .halfClose(.serverToClient)],
+            initialSequenceNumbers: (0xFFFF_F000, 0xFFFF_FF00)
+        ),
+        Script(name: "IPv6", client: "[::1]:51000", server: "[::1]:8080", steps: [.send(.clientToServer, 300), .send(.serverToClient, 70_000), .halfClose(.clientToServer), .halfClose(.serverToClient)]),
+        Script(name: "IPv4 client, IPv6 upstream", client: clientIPv4, server: "[::1]:8080", steps: [.send(.clientToServer, 30), .send(.serverToClient, 40), .halfClose(.clientToServer), .halfClose(.serverToClient)]),
+        Script(name: "Unix to Unix", client: "unix:/run/app.sock", server: "unix:/run/postgresql/.s.PGSQL.5432", steps: [.send(.clientToServer, 500), .send(.serverToClient, 900), .halfClose(.clientToServer), .halfClose(.serverToClient)]),
+        Script(name: "TCP to Unix", client: clientIPv4, server: "unix:/run/redis.sock", steps: [.send(.clientToServer, 10), .send(.serverToClient, 20), .halfClose(.clientToServer), .halfClose(.serverToClient)]),
+        Script(name: "server half-closes first, client keeps sending", client: clientIPv4, server: serverIPv4, steps: [.send(.serverToClient, 10), .halfClose(.serverToClient), .send(.clientToServer, 5000), .halfClose(.clientToServer)]),
+        Script(name: "client half-closes first, server answers", client: clientIPv4, server: serverIPv4, steps: [.send(.clientToServer, 10), .halfClose(.clientToServer), .send(.serverToClient, 5000), .halfClose(.serverToClient)]),
+    ]
+
+    @Test(arguments: scripts)
+    func tsharkFollowsEverySideExactly(_ script: Script) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("session.pcap")
+        let expected = try write([script], to: path)
+
+        #expect(try TShark.problems(path) == [])
+        let followed = try TShark.follow(path, stream: 0)
+        #expect(followed.client == expected[0].client, "client bytes differ")
+        #expect(followed.server == expected[0].server, "server bytes differ")
+    }
+
+    @Test func resetShowsAsAnRSTAndNothingElse() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("reset.pcap")
+        let script = Script(name: "reset", client: Self.clientIPv4, server: Self.serverIPv4, steps: [.send(.clientToServer, 100), .send(.serverToClient, 50), .reset(.serverToClient)])
+        let expected = try write([script], to: path)
+
+        let problems = try TShark.problems(path)
+        #expect(problems.count == 1)
+        #expect(problems.first?.contains("Connection reset (RST)") == true, "\(problems)")
+        let followed = try TShark.follow(path, stream: 0)
+        #expect(followed.client == expected[0].client)
+        #expect(followed.server == expected[0].server)
+        let manifest = try #require(try Manifest.load(forRecording: path))
+        #expect(manifest.sessions.first?.end == .reset)
+    }
+
+    @Test func twoHundredInterleavedSessionsStaySeparateFlows() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("many.pcap")
+        var generator = SeededGenerator(seed: 42)
+        // Half TCP, half on one Unix socket path: synthetic addresses must still give 200 flows.
+        let scripts = (0..<200).map { index in
+            Script(
+                name: "session \(index)",
+                client: index % 2 == 0 ? "127.0.0.\(1 + index % 7):\(40000 + index)" : "unix:/tmp/app.sock",
+                server: index % 2 == 0 ? Self.serverIPv4 : "unix:/tmp/app.sock",
+                steps: [
+                    .send(.clientToServer, Int.random(in: 1...3000, using: &generator)),
+                    .send(.serverToClient, Int.random(in: 1...20000, using: &generator)),
+                    .send(.clientToServer, Int.random(in: 1...300, using: &generator)),
+                    .halfClose(.clientToServer), .halfClose(.serverToClient),
+                ]
+            )
+        }
+        let expected = try write(scripts, to: path, interleaved: true)
+
+        #expect(try TShark.streamCount(path) == 200)
+        #expect(try TShark.problems(path) == [])
+        let followed = try TShark.follow(path, streams: Array(0..<200))
+        // tshark numbers streams by first frame, which is session order here.
+        for index in 0..<200 {
+            let stream = try #require(followed[index])
+            #expect(stream.client == expected[index].client, "session \(index) client bytes")
+            #expect(stream.server == expected[index].server, "session \(index) server bytes")
+        }
+        let manifest = try #require(try Manifest.load(forRecording: path))
+        #expect(manifest.sessions.count == 200)
+        #expect(manifest.sessions[1].client == .unix(path: "/tmp/app.sock"))
+        #expect(manifest.sessions[1].wire?.count == 2)
+        #expect(manifest.hostsFile.contains("unix_tmp_app.sock"))
+    }
+
+    @Test func manifestCarriesCountsHashesAndEnds() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("manifest.pcap")
+        let script = Script(name: "m", client: "unix:/run/app.sock", server: Self.serverIPv4, steps: [.send(.clientToServer, 3), .send(.serverToClient, 5), .halfClose(.clientToServer)])
+        let expected = try write([script], to: path)
+
+        let manifest = try #require(try Manifest.load(forRecording: path))
+        #expect(manifest.formatVersion == Manifest.currentFormatVersion)
+        #expect(manifest.toolVersion == TapedeckVersion.current)
+        #expect(manifest.file == "manifest.pcap")
+        let session = try #require(manifest.sessions.first)
+        #expect(session.client == .unix(path: "/run/app.sock"))
+        #expect(session.server == (try Endpoint(parsing: Self.serverIPv4)))
+        #expect(session.clientToServer.bytes == 3)
+        #expect(session.serverToClient.bytes == 5)
+        #expect(session.clientToServer.sha256 == sha256Hex(expected[0].client))
+        #expect(session.end == .open, "only one side half-closed")
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let manifestAttributes = try FileManager.default.attributesOfItem(atPath: Manifest.path(forRecording: path))
+        #expect((manifestAttributes[.posixPermissions] as? Int) == 0o600)
+    }
+
+    /// Writes the scripts as one recording; returns each session's bytes per side.
+    /// Interleaved: step k of every session before step k+1 of any.
+    @discardableResult
+    func write(_ scripts: [Script], to path: String, interleaved: Bool = false) throws -> [(client: [UInt8], server: [UInt8])] {
+        let writer = try RecordingFileWriter(path: path)
+        var expected = Array(repeating: (client: [UInt8](), server: [UInt8]()), count: scripts.count)
+        var clock = Timestamp(seconds: 1_764_000_000, nanoseconds: 0)
+        func tick() -> Timestamp {
+            clock = clock.advanced(by: .microseconds(100))
+            return clock
+        }
+        var generator = SeededGenerator(seed: 7)
+        func run(_ step: Script.Step, session index: Int) throws {
+            let event: SessionEvent
+            switch step {
+            case .send(let direction, let count):
+                let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                if direction == .clientToServer { expected[index].client += bytes } else { expected[index].server += bytes }
+                event = SessionEvent(time: tick(), direction: direction, kind: .data(ByteBuffer(bytes: bytes)))
+            case .halfClose(let direction):
+                event = SessionEvent(time: tick(), direction: direction, kind: .halfClose)
+            case .reset(let direction):
+                event = SessionEvent(time: tick(), direction: direction, kind: .reset)
+            }
+            try writer.append(event, session: UInt64(index))
+        }
+        for (index, script) in scripts.enumerated() {
+            let session = Session(index: index, client: try Endpoint(parsing: script.client), server: try Endpoint(parsing: script.server), opened: tick())
+            try writer.open(session, initialSequenceNumbers: script.initialSequenceNumbers)
+            if !interleaved {
+                for step in script.steps { try run(step, session: index) }
+            }
+        }
+        if interleaved {
+            let longest = scripts.map(\.steps.count).max() ?? 0
+            for position in 0..<longest {
+                for (index, script) in scripts.enumerated() where position < script.steps.count {
+                    try run(script.steps[position], session: index)
+                }
+            }
+        }
+        try writer.finish()
+        return expected
+    }
+}
