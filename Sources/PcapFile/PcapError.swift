@@ -24,5 +24,8 @@ public struct PcapError: Error, CustomStringConvertible, Sendable {
         self.message = message
     }
 
-    public var description: String { "\(path): \(message)" }
+    /// `PATH: MESSAGE`, without repeating the path when libpcap's text starts with it.
+    public var description: String {
+        message.hasPrefix(path) ? message : "\(path): \(message)"
+    }
 }

@@ -62,6 +62,12 @@ public final class PcapReader {
         if let pcap { pcap_close(pcap) }
     }
 
+    /// How far into the file reading has got, in bytes (for progress).
+    public var byteOffset: Int64 {
+        guard let pcap, let file = pcap_file(pcap) else { return 0 }
+        return Int64(ftello(file))
+    }
+
     /// Records delivered so far (those the filter rejected are not counted).
     public var packetCount: Int { packetsRead }
 

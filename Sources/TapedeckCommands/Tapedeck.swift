@@ -7,7 +7,7 @@ public struct Tapedeck: ParsableCommand {
         commandName: "tapedeck",
         abstract: "Record, fault-inject and replay TCP and Unix-socket sessions as pcap.",
         version: TapedeckVersion.current,
-        subcommands: []
+        subcommands: [InspectCommand.self, ConvertCommand.self]
     )
 
     public init() {}

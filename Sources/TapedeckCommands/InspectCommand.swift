@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import Recording
+
+/// `tapedeck inspect`: the sessions in any capture — bytes each way, SHA-256,
+/// duration and how each ended.
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "List the TCP sessions in captures: endpoints, bytes each way, duration, how each ended.",
+        discussion: """
+            Reads Tapedeck recordings and foreign captures alike (tcpdump, Wireshark; pcap or \
+            pcapng; Ethernet, Linux cooked, raw IP or BSD loopback). Several files are read in \
+            order as one capture, as a rotated set is. A recording's manifest (FILE.json) names \
+            its Unix sockets.
+
+            Examples:
+              tapedeck inspect Recordings/redis.pcap
+              tapedeck inspect capture.pcapng --filter 'tcp port 5432' --format json
+              tapedeck inspect Recordings/redis.pcap --session 0 --dump server > reply.bin
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
+
+    enum Side: String, ExpressibleByArgument, CaseIterable {
+        case client, server
+        var direction: Direction { self == .client ? .clientToServer : .serverToClient }
+    }
+
+    @OptionGroup var input: CaptureInput
+
+    @Option(help: "Output format: table or json.")
+    var format: Format = .table
+
+    @Option(help: ArgumentHelp("Write the raw bytes one side sent in the chosen --session to standard output.", valueName: "client|server"))
+    var dump: Side?
+
+    func validate() throws {
+        if dump != nil && input.sessions.count != 1 {
+            throw ValidationError("--dump needs exactly one --session")
+        }
+    }
+
+    func run() throws {
+        try reportingFailures {
+            if let dump {
+                try dumpBytes(of: dump.direction)
+                return
+            }
+            // A damaged file still shows the sessions read before the damage, then the error.
+            var failure: Error?
+            let summaries = summarize(failure: &failure)
+            switch format {
+            case .table:
+                print(SessionTable(summaries).rendered, terminator: "")
+            case .json:
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(summaries), as: UTF8.self))
+            }
+            if let failure { throw failure }
+        }
+    }
+
+    private func summarize(failure: inout Error?) -> [SessionSummary] {
+        var tallies: [Int: SessionTally] = [:]
+        var summaries: [SessionSummary] = []
+        do {
+            try input.read { event in
+            switch event {
+            case .opened(let session):
+                tallies[session.index] = SessionTally(session: session)
+            case .event(let index, let sessionEvent):
+                tallies[index]?.record(sessionEvent)
+            case .closed(let index, let time, let end):
+                if let tally = tallies.removeValue(forKey: index) {
+                    summaries.append(tally.summary(end: end, closedAt: time))
+                }
+            }
+            }
+        } catch {
+            failure = error
+        }
+        return summaries.sorted { $0.index < $1.index }
+    }
+
+    private func dumpBytes(of direction: Direction) throws {
+        var found = false
+        var gapBytes = 0
+        let output = FileHandle.standardOutput
+        try input.read { event in
+            switch event {
+            case .opened:
+                found = true
+            case .event(_, let sessionEvent) where sessionEvent.direction == direction:
+                switch sessionEvent.kind {
+                case .data(let buffer):
+                    buffer.withUnsafeReadableBytes { output.write(Data($0)) }
+                case .gap(let count):
+                    gapBytes += count
+                default:
+                    break
+                }
+            default:
+                break
+            }
+        }
+        guard found else {
+            throw InspectError.noSuchSession(input.sessions[0])
+        }
+        if gapBytes > 0 {
+            printError("warning: the capture lost \(gapBytes) bytes of that side; the dump leaves them out")
+        }
+    }
+}
+
+enum InspectError: Error, CustomStringConvertible {
+    case noSuchSession(Int)
+
+    var description: String {
+        switch self {
+        case .noSuchSession(let index): return "no session \(index) in the capture (tapedeck inspect lists them)"
+        }
+    }
+}

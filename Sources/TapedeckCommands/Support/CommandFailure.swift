@@ -1,0 +1,30 @@
+import ArgumentParser
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Prints one line, `tapedeck: WHAT`, on standard error.
+func printError(_ message: String) {
+    var line = "tapedeck: \(message)\n"
+    line.withUTF8 { bytes in
+        _ = write(STDERR_FILENO, bytes.baseAddress, bytes.count)
+    }
+}
+
+/// Runs a command's body; any failure becomes one line on standard error and
+/// exit status 2, never a stack trace.
+func reportingFailures(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        printError("\(error)")
+        throw ExitCode(2)
+    }
+}
