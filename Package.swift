@@ -8,12 +8,15 @@ let package = Package(
         .executable(name: "tapedeck", targets: ["tapedeck"]),
         .library(name: "PcapFile", targets: ["PcapFile"]),
         .library(name: "Recording", targets: ["Recording"]),
+        .library(name: "Proxy", targets: ["Proxy"]),
+        .library(name: "TapedeckTesting", targets: ["TapedeckTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
     ],
     targets: [
         .systemLibrary(
@@ -35,10 +38,34 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Proxy",
+            dependencies: [
+                "Recording",
+                "PcapFile",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "TapedeckTesting",
+            dependencies: [
+                "Proxy",
+                "Recording",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "TapedeckCommands",
             dependencies: [
                 "PcapFile",
                 "Recording",
+                "Proxy",
+                "TapedeckTesting",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -63,8 +90,23 @@ let package = Package(
             resources: [.copy("Captures")]
         ),
         .testTarget(
+            name: "ProxyTests",
+            dependencies: [
+                "Proxy",
+                "Recording",
+                "PcapFile",
+                "TapedeckTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
             name: "TapedeckCommandsTests",
-            dependencies: ["TapedeckCommands", "Recording", "PcapFile"]
+            dependencies: [
+                "TapedeckCommands", "Recording", "PcapFile",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -19,12 +19,26 @@ func printError(_ message: String) {
 func reportingFailures(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let exit as ExitCode {
-        throw exit
-    } catch let error as ValidationError {
-        throw error
     } catch {
+        throw commandFailure(error)
+    }
+}
+
+func reportingFailures(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        throw commandFailure(error)
+    }
+}
+
+/// ArgumentParser's own errors pass through; anything else is printed here.
+private func commandFailure(_ error: Error) -> Error {
+    switch error {
+    case is ExitCode, is ValidationError:
+        return error
+    default:
         printError("\(error)")
-        throw ExitCode(2)
+        return ExitCode(2)
     }
 }

@@ -1,0 +1,88 @@
+import NIOCore
+
+/// Holds a client's reads until its upstream connection is up.
+///
+/// Reads are not issued while the gate is closed. NIO still drains a socket
+/// whose peer has already half-closed (it reads to the end of input on the
+/// EOF notification), so whatever arrives meanwhile — bytes, the end of
+/// input, an error, the close — is kept, in order, and replayed when the
+/// gate opens. That is at most one socket receive buffer.
+final class ConnectGate {
+    private enum Held {
+        case read(NIOAny)
+        case readComplete
+        case event(Any)
+        case error(Error)
+        case inactive
+    }
+
+    private var held: [Held] = []
+    private var readRequested = false
+    private var isOpen = false
+    private var context: ChannelHandlerContext?
+
+    /// Replays what was held, passes on a pending read and leaves the pipeline.
+    func open() {
+        guard let context, !isOpen else { return }
+        isOpen = true
+        let replay = held
+        held = []
+        for item in replay {
+            switch item {
+            case .read(let data): context.fireChannelRead(data)
+            case .readComplete: context.fireChannelReadComplete()
+            case .event(let event): context.fireUserInboundEventTriggered(event)
+            case .error(let error): context.fireErrorCaught(error)
+            case .inactive: context.fireChannelInactive()
+            }
+        }
+        if readRequested {
+            context.read()
+        }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+}
+
+extension ConnectGate: ChannelDuplexHandler {
+    typealias InboundIn = NIOAny
+    typealias OutboundIn = NIOAny
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // Once open (and until the removal takes effect) everything passes through.
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if isOpen { context.fireChannelRead(data) } else { held.append(.read(data)) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if isOpen { context.fireChannelReadComplete() } else { held.append(.readComplete) }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if isOpen { context.fireUserInboundEventTriggered(event) } else { held.append(.event(event)) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if isOpen { context.fireErrorCaught(error) } else { held.append(.error(error)) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if isOpen { context.fireChannelInactive() } else { held.append(.inactive) }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if isOpen { context.read() } else { readRequested = true }
+    }
+}
+
+extension ConnectGate: RemovableChannelHandler {}
+
+@available(*, unavailable)
+extension ConnectGate: Sendable {}

@@ -1,0 +1,165 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOCore
+
+/// Half of a pair joining a session's two channels: what one channel reads,
+/// the other writes.
+///
+/// - Back-pressure: a read is issued only while the partner is writable, so
+///   a session holds at most a write buffer's worth of bytes per direction
+///   whatever the speeds of the two peers.
+/// - Half-close: an end of input on one side shuts down the partner's output
+///   once every byte queued for it has been written; a channel closes fully
+///   only when both directions are done. Queued bytes are never thrown away.
+/// - Reset: a reset on one side resets the other (SO_LINGER 0, then close).
+///
+/// Threading: both halves live on the same event loop.
+final class GlueHandler {
+    private var partner: GlueHandler?
+    private var context: ChannelHandlerContext?
+    private var pendingRead = false
+
+    private init() {}
+
+    static func matchedPair() -> (GlueHandler, GlueHandler) {
+        let first = GlueHandler()
+        let second = GlueHandler()
+        first.partner = second
+        second.partner = first
+        return (first, second)
+    }
+
+    private func partnerWrite(_ data: NIOAny) {
+        context?.write(data, promise: nil)
+    }
+
+    private func partnerFlush() {
+        context?.flush()
+    }
+
+    private var partnerIsWritable: Bool {
+        context?.channel.isWritable ?? false
+    }
+
+    private func partnerBecameWritable() {
+        if pendingRead {
+            pendingRead = false
+            context?.read()
+        }
+    }
+
+    /// Runs `body` once every write queued so far has left (an empty write
+    /// completes after all before it).
+    private func afterQueuedWrites(_ body: @escaping (ChannelHandlerContext) -> Void) {
+        guard let context else { return }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
+        promise.futureResult.assumeIsolated().whenComplete { _ in body(context) }
+    }
+
+    private func partnerEndOfInput() {
+        afterQueuedWrites { context in
+            context.close(mode: .output, promise: nil)
+        }
+    }
+
+    private func partnerClosed() {
+        afterQueuedWrites { context in
+            context.close(promise: nil)
+        }
+    }
+
+    private func partnerReset() {
+        guard let context else { return }
+        resetAndClose(context.channel)
+    }
+
+    private func partnerFailed() {
+        context?.close(promise: nil)
+    }
+}
+
+/// Closes `channel` with an RST (SO_LINGER 0) instead of a FIN. (A Unix
+/// socket has no RST: its peer sees the close.)
+func resetAndClose(_ channel: Channel) {
+    guard let provider = channel as? SocketOptionProvider else {
+        channel.close(promise: nil)
+        return
+    }
+    provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in
+        channel.close(promise: nil)
+    }
+}
+
+extension GlueHandler: ChannelDuplexHandler {
+    typealias InboundIn = NIOAny
+    typealias OutboundIn = NIOAny
+    typealias OutboundOut = ByteBuffer
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        self.partner = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        partner?.partnerWrite(data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        partner?.partnerFlush()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        partner?.partnerClosed()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            partner?.partnerEndOfInput()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if error.isConnectionReset {
+            partner?.partnerReset()
+        } else {
+            partner?.partnerFailed()
+        }
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            partner?.partnerBecameWritable()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if partner?.partnerIsWritable ?? false {
+            context.read()
+        } else {
+            pendingRead = true
+        }
+    }
+}
+
+@available(*, unavailable)
+extension GlueHandler: Sendable {}
+
+extension Error {
+    /// True for ECONNRESET (and EPIPE, its write-side twin): the peer sent an RST.
+    var isConnectionReset: Bool {
+        guard let error = self as? IOError else { return false }
+        return error.errnoCode == ECONNRESET || error.errnoCode == EPIPE
+    }
+}

@@ -1,0 +1,256 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import PcapFile
+import Recording
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A TCP / Unix-socket proxy: every accepted connection is joined to a new
+/// upstream connection on the same event loop, its bytes forwarded both
+/// ways with back-pressure and half-close intact, and its events reported to
+/// an optional `SessionSink` (the recorder).
+///
+/// Client bytes are not read before the upstream connection is up; when the
+/// upstream refuses or does not answer within the connect timeout, the client
+/// is reset, the failure counted and logged, and the proxy keeps serving.
+public final class ProxyServer: Sendable {
+    public let configuration: ProxyConfiguration
+    public let statistics = ProxyStatistics()
+    private let group: EventLoopGroup
+    private let sink: SessionSink?
+    private let logger: Logger
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var serverChannels: [Channel] = []
+        var sessions: [UInt64: Channel] = [:]
+        var nextSessionID: UInt64 = 0
+        var drained: [EventLoopPromise<Void>] = []
+    }
+
+    public init(configuration: ProxyConfiguration, group: EventLoopGroup, sink: SessionSink? = nil, logger: Logger) {
+        self.configuration = configuration
+        self.group = group
+        self.sink = sink
+        self.logger = logger
+    }
+
+    /// Binds every listener. Throws the first bind error (address in use,
+    /// permission denied), after closing the listeners already bound.
+    public func start() async throws {
+        var bound: [Channel] = []
+        do {
+            for listener in configuration.listeners {
+                bound.append(try await bind(listener))
+            }
+        } catch {
+            for channel in bound { try? await channel.close() }
+            throw error
+        }
+        state.withLockedValue { $0.serverChannels = bound }
+        for channel in bound {
+            logger.info("listening", metadata: ["listener.address": "\(Self.endpoint(channel.localAddress) ?? .unix(path: "?"))", "upstream.address": "\(configuration.upstream)"])
+        }
+    }
+
+    /// The listeners' actual endpoints (a port 0 resolved to the one the kernel chose).
+    public var listeningEndpoints: [Endpoint] {
+        state.withLockedValue { $0.serverChannels }.compactMap { Self.endpoint($0.localAddress) }
+    }
+
+    /// Closes the listeners; live sessions go on.
+    public func stopAccepting() async {
+        let channels = state.withLockedValue { state in
+            defer { state.serverChannels = [] }
+            return state.serverChannels
+        }
+        for channel in channels {
+            try? await channel.close()
+        }
+    }
+
+    /// Waits until no session is live or `timeout` has passed; true when none is left.
+    public func waitForSessions(timeout: Duration) async -> Bool {
+        let loop = group.next()
+        let waiter = state.withLockedValue { state -> EventLoopPromise<Void>? in
+            if state.sessions.isEmpty { return nil }
+            let promise = loop.makePromise(of: Void.self)
+            state.drained.append(promise)
+            return promise
+        }
+        guard let waiter else { return true }
+        let timer = loop.scheduleTask(in: TimeAmount(timeout)) { [state] in
+            // Fail the waiter only if `sessionEnded` has not taken it meanwhile.
+            let stillWaiting = state.withLockedValue { state -> Bool in
+                guard let index = state.drained.firstIndex(where: { $0.futureResult === waiter.futureResult }) else { return false }
+                state.drained.remove(at: index)
+                return true
+            }
+            if stillWaiting { waiter.fail(ChannelError.ioOnClosedChannel) }
+        }
+        do {
+            try await waiter.futureResult.get()
+            timer.cancel()
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Closes every live session (both legs, FIN each way).
+    public func closeAllSessions() async {
+        let channels = state.withLockedValue { Array($0.sessions.values) }
+        for channel in channels {
+            try? await channel.close()
+        }
+        _ = await waitForSessions(timeout: .seconds(2))
+    }
+
+    /// Stops accepting, gives live sessions `grace` to finish, then closes them.
+    public func shutdown(grace: Duration) async {
+        await stopAccepting()
+        if await !waitForSessions(timeout: grace) {
+            logger.info("closing sessions still live after the grace period", metadata: ["sessions.live": "\(statistics.liveSessions.load(ordering: .relaxed))"])
+            await closeAllSessions()
+        }
+    }
+
+    private func bind(_ endpoint: Endpoint) async throws -> Channel {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // Out of file descriptors: pause accepting for a moment instead of spinning.
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler(backoffProvider: { error in
+                        [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errnoCode) ? .milliseconds(100) : nil
+                    }))
+                }
+            }
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try self.accept(channel)
+                }
+            }
+        switch endpoint {
+        case .ip(let address, let port):
+            return try await bootstrap.bind(host: address.description, port: Int(port)).get()
+        case .unix(let path):
+            let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            if chmod(path, configuration.socketMode) != 0 {
+                let reason = String(cString: strerror(errno))
+                try? await channel.close()
+                throw ProxyError(message: "cannot set mode \(String(configuration.socketMode, radix: 8)) on \(path): \(reason)")
+            }
+            return channel
+        }
+    }
+
+    /// Sets up one accepted connection (on its event loop): both legs'
+    /// handlers now; the client's reads wait behind a gate until the
+    /// upstream leg is connected.
+    private func accept(_ client: Channel) throws {
+        let id = state.withLockedValue { state -> UInt64 in
+            defer { state.nextSessionID += 1 }
+            return state.nextSessionID
+        }
+        var logger = self.logger
+        logger[metadataKey: "session.id"] = "\(id)"
+        // A Unix client is usually unnamed: name it by the listener it came through.
+        let clientEndpoint = Self.endpoint(client.remoteAddress) ?? Self.endpoint(client.localAddress) ?? .unix(path: "?")
+        let upstream = configuration.upstream
+        let session = ProxySession(
+            session: Session(index: Int(id), id: id, client: clientEndpoint, server: upstream, opened: .now()),
+            sink: sink,
+            statistics: statistics
+        ) { [self] id in
+            sessionEnded(id)
+        }
+        let (clientGlue, upstreamGlue) = GlueHandler.matchedPair()
+        let gate = ConnectGate()
+        try client.pipeline.syncOperations.addHandlers(gate, CaptureTap(session: session, direction: .clientToServer), clientGlue)
+
+        let bootstrap = ClientBootstrap(group: client.eventLoop)
+            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(CaptureTap(session: session, direction: .serverToClient), upstreamGlue)
+                }
+            }
+        let connecting: EventLoopFuture<Channel>
+        switch upstream {
+        case .ip(let address, let port):
+            connecting = bootstrap.connect(host: address.description, port: Int(port))
+        case .unix(let path):
+            connecting = bootstrap.connect(unixDomainSocketPath: path)
+        }
+
+        connecting.assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .failure(let error):
+                statistics.upstreamFailures.wrappingIncrement(ordering: .relaxed)
+                logger.warning("upstream unavailable; resetting the client", metadata: ["upstream.address": "\(upstream)", "error": "\(error)"])
+                resetAndClose(client)
+            case .success(let upstreamChannel):
+                state.withLockedValue { $0.sessions[id] = client }
+                session.open()
+                logger.debug("session opened", metadata: ["client.address": "\(clientEndpoint)"])
+                gate.open()
+                if !client.isActive {
+                    upstreamChannel.close(promise: nil)
+                }
+            }
+        }
+    }
+
+    private func sessionEnded(_ id: UInt64) {
+        let waiters = state.withLockedValue { state -> [EventLoopPromise<Void>] in
+            state.sessions[id] = nil
+            guard state.sessions.isEmpty else { return [] }
+            defer { state.drained = [] }
+            return state.drained
+        }
+        for waiter in waiters { waiter.succeed() }
+    }
+
+    static func endpoint(_ address: SocketAddress?) -> Endpoint? {
+        switch address {
+        case .v4(let v4)?:
+            return .ip(.v4(UInt32(bigEndian: v4.address.sin_addr.s_addr)), port: UInt16(bigEndian: v4.address.sin_port))
+        case .v6(let v6)?:
+            var raw = v6.address.sin6_addr
+            let bytes = withUnsafeBytes(of: &raw) { Array($0) }
+            return .ip(IPAddress(ipv6Bytes: bytes[...]), port: UInt16(bigEndian: v6.address.sin6_port))
+        case .unixDomainSocket?:
+            return address?.pathname.map { .unix(path: $0) }
+        case nil:
+            return nil
+        }
+    }
+}
+
+public struct ProxyError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+
+    public init(message: String) {
+        self.message = message
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

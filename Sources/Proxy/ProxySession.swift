@@ -1,0 +1,55 @@
+import NIOCore
+import PcapFile
+import Recording
+
+/// One proxied connection: its two channels, its recording, its end.
+///
+/// Threading: lives on the session's event loop (both legs share it).
+final class ProxySession {
+    let session: Session
+    let sink: SessionSink?
+    private let statistics: ProxyStatistics
+    private let onEnd: (UInt64) -> Void
+    private var openChannels = 2
+    /// False until the upstream leg is connected: a client whose upstream
+    /// never answered is not a session.
+    private var isOpen = false
+
+    init(session: Session, sink: SessionSink?, statistics: ProxyStatistics, onEnd: @escaping (UInt64) -> Void) {
+        self.session = session
+        self.sink = sink
+        self.statistics = statistics
+        self.onEnd = onEnd
+    }
+
+    /// Both legs are connected: the session starts.
+    func open() {
+        isOpen = true
+        statistics.totalSessions.wrappingIncrement(ordering: .relaxed)
+        statistics.liveSessions.wrappingIncrement(ordering: .relaxed)
+        sink?.open(session)
+    }
+
+    func received(_ buffer: ByteBuffer, _ direction: Direction) {
+        let counter = direction == .clientToServer ? statistics.bytesClientToServer : statistics.bytesServerToClient
+        counter.wrappingIncrement(by: buffer.readableBytes, ordering: .relaxed)
+        sink?.record(SessionEvent(time: .now(), direction: direction, kind: .data(buffer)), session: session.id)
+    }
+
+    func record(_ kind: SessionEvent.Kind, _ direction: Direction) {
+        sink?.record(SessionEvent(time: .now(), direction: direction, kind: kind), session: session.id)
+    }
+
+    /// Called once per leg when it closes; the session ends with the second.
+    func channelClosed() {
+        guard isOpen else { return }
+        openChannels -= 1
+        guard openChannels == 0 else { return }
+        sink?.close(session: session.id, at: .now())
+        statistics.liveSessions.wrappingDecrement(ordering: .relaxed)
+        onEnd(session.id)
+    }
+}
+
+@available(*, unavailable)
+extension ProxySession: Sendable {}

@@ -1,0 +1,31 @@
+import Atomics
+
+/// Live counters of one proxy, updated from every event loop and read by
+/// the status line and metrics.
+public final class ProxyStatistics: Sendable {
+    public let liveSessions = ManagedAtomic<Int>(0)
+    public let totalSessions = ManagedAtomic<Int>(0)
+    public let bytesClientToServer = ManagedAtomic<Int>(0)
+    public let bytesServerToClient = ManagedAtomic<Int>(0)
+    public let upstreamFailures = ManagedAtomic<Int>(0)
+
+    public init() {}
+
+    public struct Snapshot: Sendable, Equatable {
+        public var liveSessions: Int
+        public var totalSessions: Int
+        public var bytesClientToServer: Int
+        public var bytesServerToClient: Int
+        public var upstreamFailures: Int
+    }
+
+    public var snapshot: Snapshot {
+        Snapshot(
+            liveSessions: liveSessions.load(ordering: .relaxed),
+            totalSessions: totalSessions.load(ordering: .relaxed),
+            bytesClientToServer: bytesClientToServer.load(ordering: .relaxed),
+            bytesServerToClient: bytesServerToClient.load(ordering: .relaxed),
+            upstreamFailures: upstreamFailures.load(ordering: .relaxed)
+        )
+    }
+}

@@ -1,0 +1,47 @@
+import PcapFile
+
+extension StreamReassembler {
+    /// Feeds every packet of the capture at `path` (pcap or pcapng) that
+    /// passes the BPF `filter`, in file order. Does not `finish`: several
+    /// files in a row read as one capture.
+    ///
+    /// Throws `PcapError`: `.open` (also for a link type the decoder cannot
+    /// read, naming it), `.filter`, `.read`, or `.truncated` when the file
+    /// ends inside a record — after the packets before it were processed.
+    public mutating func read(path: String, filter: String? = nil, emit: (ReassemblyEvent) throws -> Void) throws {
+        let reader = try PcapReader(path: path, filter: filter)
+        let decoder: LinkDecoder
+        do {
+            decoder = try LinkDecoder(linkType: reader.linkType)
+        } catch {
+            throw PcapError(code: .open, path: path, message: error.description)
+        }
+        while let packet = try reader.next() {
+            try process(packet, decoder: decoder, emit: emit)
+        }
+    }
+
+    /// Reads `paths` in order as one capture (a rotated set) and finishes it.
+    ///
+    /// When a file fails (missing, unreadable, torn), the sessions read so far
+    /// are finished — every `opened` gets its `closed` — and then that
+    /// `PcapError` is thrown; files after it are not read. Errors thrown by
+    /// `emit` end the read at once.
+    public static func read(
+        paths: [String],
+        filter: String? = nil,
+        limits: Limits = Limits(),
+        emit: (ReassemblyEvent) throws -> Void
+    ) throws {
+        var reassembler = StreamReassembler(limits: limits)
+        for path in paths {
+            do {
+                try reassembler.read(path: path, filter: filter, emit: emit)
+            } catch let error as PcapError {
+                try reassembler.finish(emit: emit)
+                throw error
+            }
+        }
+        try reassembler.finish(emit: emit)
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Recording
+
+/// `tapedeck record`: the proxy, writing every session to pcap.
+struct RecordCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Proxy clients to an upstream and record every session to pcap.",
+        discussion: """
+            Every byte is forwarded both ways, with back-pressure and half-close intact, \
+            and written as a clean TCP flow that Wireshark opens (Unix sockets get stable \
+            synthetic addresses; the manifest FILE.json names them). Files are created \
+            with mode 0600. SIGINT/SIGTERM stop accepting, give live sessions --grace to \
+            finish, and close every file; a SIGKILL loses at most the last 100 ms.
+
+            Examples:
+              tapedeck record --listen 127.0.0.1:6380 --upstream 127.0.0.1:6379 -w Recordings/redis.pcap
+              tapedeck record --listen unix:/run/app.sock --upstream 10.0.0.5:5432 --per-session Recordings/pg/
+              tapedeck record --listen :8080 --upstream unix:/run/app.sock -w /var/tmp/app.pcap -C 100MB -W 10
+            """
+    )
+
+    @OptionGroup var proxy: ProxyOptions
+    @OptionGroup var recording: RecordingOptions
+
+    func run() async throws {
+        try await reportingFailures {
+            let properties = ["upstream": proxy.upstream.description, "listen": proxy.listeners.map(\.description).joined(separator: " ")]
+            try await ProxyRunner(options: proxy, recording: recording.configuration(properties: properties)).run()
+        }
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+import Recording
+import TapedeckTesting
+
+/// `tapedeck sample-server`: a built-in upstream for demos and tests.
+struct SampleServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample-server",
+        abstract: "Run a built-in echo server (an upstream for trying Tapedeck without a real service).",
+        shouldDisplay: false
+    )
+
+    @Option(help: ArgumentHelp("Where to listen: HOST:PORT, :PORT or unix:/path.", valueName: "endpoint"), transform: parseEndpoint)
+    var listen: Endpoint
+
+    func run() async throws {
+        try await reportingFailures {
+            let server = try await EchoServer.start(on: listen)
+            print("echo server listening on \(server.endpoint)")
+            _ = await waitForTerminationSignal()
+            await server.stop()
+        }
+    }
+}

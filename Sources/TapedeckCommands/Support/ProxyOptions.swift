@@ -1,0 +1,52 @@
+import ArgumentParser
+import Proxy
+import Recording
+
+/// The options every proxying command shares.
+struct ProxyOptions: ParsableArguments {
+    @Option(
+        name: .customLong("listen"),
+        help: ArgumentHelp("Where clients connect: HOST:PORT, [IPv6]:PORT, :PORT (loopback) or unix:/path. Repeatable.", valueName: "endpoint"),
+        transform: parseEndpoint
+    )
+    var listeners: [Endpoint] = []
+
+    @Option(help: ArgumentHelp("The service to forward to: HOST:PORT, [IPv6]:PORT, :PORT or unix:/path.", valueName: "endpoint"), transform: parseEndpoint)
+    var upstream: Endpoint
+
+    @Option(help: ArgumentHelp("How long to wait for the upstream before resetting the client.", valueName: "duration"))
+    var connectTimeout: DurationArgument = DurationArgument(argument: "5s")!
+
+    @Option(help: ArgumentHelp("Permissions of Unix listener sockets, in octal.", valueName: "mode"))
+    var socketMode: String = "0600"
+
+    @Option(help: ArgumentHelp("On SIGINT/SIGTERM, how long live sessions may go on before they are closed.", valueName: "duration"))
+    var grace: DurationArgument = DurationArgument(argument: "5s")!
+
+    @Flag(help: "No live status line on the terminal.")
+    var quiet = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        if listeners.isEmpty {
+            throw ValidationError("name at least one --listen endpoint")
+        }
+        guard UInt16(socketMode, radix: 8) != nil else {
+            throw ValidationError("--socket-mode \(socketMode) is not an octal mode such as 0660")
+        }
+    }
+
+    var configuration: ProxyConfiguration {
+        ProxyConfiguration(
+            listeners: listeners,
+            upstream: upstream,
+            connectTimeout: connectTimeout.duration,
+            socketMode: mode_t(UInt16(socketMode, radix: 8) ?? 0o600)
+        )
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

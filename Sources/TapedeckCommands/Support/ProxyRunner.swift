@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Proxy
+import Recording
+
+/// Runs a proxy (recording or not) until SIGINT/SIGTERM, then shuts it down
+/// in order: stop accepting, give live sessions the grace period, close
+/// them, write out the recording, exit 0.
+struct ProxyRunner {
+    let options: ProxyOptions
+    let recording: RecorderConfiguration?
+
+    func run() async throws {
+        let logger = options.logging.makeLogger(label: "tapedeck")
+        var recorder: Recorder?
+        if let recording {
+            if case .perSession(let directory) = recording.output {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+            recorder = try Recorder(configuration: recording, logger: logger)
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let proxy = ProxyServer(configuration: options.configuration, group: group, sink: recorder, logger: logger)
+        do {
+            try await proxy.start()
+        } catch {
+            recorder?.finish()
+            try? await group.shutdownGracefully()
+            throw ProxyError(message: "cannot listen: \(error)")
+        }
+
+        let showStatus = !options.quiet && StatusLine.shared.isTerminal
+        let statusRecorder = recorder
+        let status = Task {
+            guard showStatus else { return }
+            while !Task.isCancelled {
+                StatusLine.shared.show(Self.status(proxy.statistics.snapshot, recorder: statusRecorder))
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        let signal = await waitForTerminationSignal()
+        status.cancel()
+        await status.value
+        StatusLine.shared.clear()
+        logger.info("shutting down", metadata: ["signal": "\(signal == SIGINT ? "SIGINT" : "SIGTERM")", "grace": "\(options.grace)"])
+        await proxy.shutdown(grace: options.grace.duration)
+        recorder?.finish()
+        try? await group.shutdownGracefully()
+        let totals = proxy.statistics.snapshot
+        logger.info("stopped", metadata: [
+            "sessions.total": "\(totals.totalSessions)",
+            "bytes.client_to_server": "\(totals.bytesClientToServer)",
+            "bytes.server_to_client": "\(totals.bytesServerToClient)",
+            "upstream.failures": "\(totals.upstreamFailures)",
+        ])
+    }
+
+    static func status(_ snapshot: ProxyStatistics.Snapshot, recorder: Recorder?) -> String {
+        var parts = [
+            "sessions \(snapshot.liveSessions) live / \(snapshot.totalSessions) total",
+            "→ \(byteText(snapshot.bytesClientToServer))",
+            "← \(byteText(snapshot.bytesServerToClient))",
+        ]
+        if let recorder {
+            var recorded = "recorded \(byteText(Int(recorder.recordedBytes.load(ordering: .relaxed))))"
+            let file = recorder.currentFile
+            if !file.isEmpty { recorded += " \(file)" }
+            let dropped = recorder.droppedBytes.load(ordering: .relaxed)
+            if dropped > 0 { recorded += " (dropped \(byteText(dropped)))" }
+            parts.append(recorded)
+        }
+        parts.append("upstream failures \(snapshot.upstreamFailures)")
+        return parts.joined(separator: " · ")
+    }
+
+    static func byteText(_ bytes: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Proxy
+import Recording
+
+/// Where and how `tapedeck record` writes, named as tcpdump names them.
+struct RecordingOptions: ParsableArguments {
+    @Option(name: .customShort("w"), help: ArgumentHelp("Write all sessions to this pcap file (and its manifest FILE.json).", valueName: "file"))
+    var file: String?
+
+    @Option(help: ArgumentHelp("Write one self-contained pcap per session into this directory.", valueName: "dir"))
+    var perSession: String?
+
+    @Option(name: .customShort("C"), help: ArgumentHelp("Rotate when a file reaches this size (a bare number means millions of bytes, as in tcpdump; or 512KiB, 100MB).", valueName: "size"), transform: { text in
+        guard let size = SizeArgument(argument: text, bareUnit: 1_000_000), size.bytes > 0 else {
+            throw ValidationError("-C \(text) is not a size such as 100MB")
+        }
+        return size
+    })
+    var rotateSize: SizeArgument?
+
+    @Option(name: .customShort("G"), help: ArgumentHelp("Rotate when a file has been open this long (30s, 5m, 1h).", valueName: "duration"))
+    var rotateInterval: DurationArgument?
+
+    @Option(name: .customShort("W"), help: ArgumentHelp("With -C or -G: keep only the newest N files.", valueName: "count"))
+    var ringSize: Int?
+
+    @Option(name: .customShort("z"), help: ArgumentHelp("Run COMMAND FILE for every finished file (e.g. gzip, an upload).", valueName: "command"))
+    var postRotateCommand: String?
+
+    @Option(help: ArgumentHelp("Mask bytes matching this regular expression in the recording, with the same number of '*'.", valueName: "regex"))
+    var redact: String?
+
+    @Option(help: ArgumentHelp("When the disk falls behind: backpressure (lossless, slows traffic) or drop (traffic untouched, the recording shows a gap).", valueName: "policy"))
+    var onBacklog: RecorderConfiguration.BacklogPolicy = .backpressure
+
+    @Option(help: ArgumentHelp("Server port written for Unix sockets whose path names none.", valueName: "port"))
+    var unixPort: UInt16 = SyntheticAddressing.defaultUnixPort
+
+    func validate() throws {
+        switch (file, perSession) {
+        case (nil, nil): throw ValidationError("say where to record: -w FILE or --per-session DIR")
+        case (.some, .some): throw ValidationError("-w and --per-session exclude each other")
+        default: break
+        }
+        if perSession != nil, rotateSize != nil || rotateInterval != nil {
+            throw ValidationError("-C and -G rotate a -w file; --per-session already writes one file per session")
+        }
+        if let ringSize {
+            guard ringSize > 0 else { throw ValidationError("-W needs a positive number of files") }
+            guard rotateSize != nil || rotateInterval != nil else { throw ValidationError("-W keeps a ring of rotated files: add -C or -G") }
+        }
+        if let interval = rotateInterval, interval.duration <= .zero {
+            throw ValidationError("-G needs a positive duration")
+        }
+    }
+
+    func configuration(properties: [String: String]) -> RecorderConfiguration {
+        RecorderConfiguration(
+            output: perSession.map { .perSession(directory: $0) } ?? .file(path: file ?? ""),
+            rotateBytes: rotateSize?.bytes,
+            rotateInterval: rotateInterval?.duration,
+            ringSize: ringSize,
+            postRotateCommand: postRotateCommand,
+            redactPattern: redact,
+            backlogPolicy: onBacklog,
+            addressing: SyntheticAddressing(unixPort: unixPort),
+            properties: properties
+        )
+    }
+}
+
+extension RecorderConfiguration.BacklogPolicy: ExpressibleByArgument {}

@@ -1,0 +1,73 @@
+import Foundation
+import NIOCore
+import Recording
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A plain socket client for tests: connects, sends, optionally half-closes,
+/// and reads until the peer's end of stream — with a deadline on every step.
+public enum BlockingClient {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Sends `bytes`, half-closes when asked, and returns everything the peer
+    /// sends until it closes (or `timeout` passes, which throws).
+    public static func exchange(_ endpoint: Endpoint, send bytes: [UInt8], halfClose: Bool, timeout: Duration = .seconds(10)) async throws -> [UInt8] {
+        try await Task.detached {
+            let socket = try connect(endpoint, timeout: timeout)
+            defer { close(socket) }
+            try writeAll(socket, bytes)
+            if halfClose { shutdown(socket, Int32(SHUT_WR)) }
+            return try readToEnd(socket)
+        }.value
+    }
+
+    /// A connected socket with send/receive timeouts set.
+    public static func connect(_ endpoint: Endpoint, timeout: Duration = .seconds(10)) throws -> Int32 {
+        let address: SocketAddress
+        switch endpoint {
+        case .ip(let ip, let port):
+            address = try SocketAddress(ipAddress: ip.description, port: Int(port))
+        case .unix(let path):
+            address = try SocketAddress(unixDomainSocketPath: path)
+        }
+        let fd = socket(Int32(address.protocol.rawValue), Int32(SOCK_STREAM.rawValue), 0)
+        let result = address.withSockAddr { pointer, size in Glibc.connect(fd, pointer, socklen_t(size)) }
+        guard result == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw Failure(description: "connect to \(endpoint) failed: \(reason)")
+        }
+        let (seconds, attoseconds) = timeout.components
+        var limit = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            guard written > 0 else { throw Failure(description: "send failed: \(String(cString: strerror(errno)))") }
+            offset += written
+        }
+    }
+
+    /// Reads until end of stream. Throws on a reset or a timeout.
+    public static func readToEnd(_ fd: Int32) throws -> [UInt8] {
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return result }
+            guard count > 0 else {
+                throw Failure(description: errno == EAGAIN ? "read timed out" : "read failed: \(String(cString: strerror(errno)))")
+            }
+            result += buffer[0..<count]
+        }
+    }
+}

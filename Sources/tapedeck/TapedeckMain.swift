@@ -1,0 +1,8 @@
+import TapedeckCommands
+
+@main
+enum TapedeckMain {
+    static func main() async {
+        await Tapedeck.main(nil)
+    }
+}

@@ -1,2 +1,0 @@
-import TapedeckCommands
-Tapedeck.main()
