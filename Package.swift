@@ -75,6 +75,14 @@ let package = Package(
             name: "tapedeck",
             dependencies: ["TapedeckCommands"]
         ),
+        .target(
+            name: "TapedeckTestSupport",
+            dependencies: [
+                "Recording",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "PcapFileTests",
             dependencies: ["PcapFile"]
@@ -84,6 +92,7 @@ let package = Package(
             dependencies: [
                 "PcapFile",
                 "Recording",
+                "TapedeckTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -96,6 +105,7 @@ let package = Package(
                 "Recording",
                 "PcapFile",
                 "TapedeckTesting",
+                "TapedeckTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -104,7 +114,7 @@ let package = Package(
         .testTarget(
             name: "TapedeckCommandsTests",
             dependencies: [
-                "TapedeckCommands", "Recording", "PcapFile",
+                "TapedeckCommands", "Recording", "PcapFile", "TapedeckTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

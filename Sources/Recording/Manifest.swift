@@ -73,14 +73,14 @@ public struct Manifest: Hashable, Sendable, Codable {
         }
     }
 
-    /// Real endpoints of each session keyed by the addresses in its frames,
-    /// so a reader of the pcap can name Unix sockets again.
-    public var realEndpointsByWire: [WireKey: (client: Endpoint, server: Endpoint)] {
-        var map: [WireKey: (client: Endpoint, server: Endpoint)] = [:]
+    /// Each session keyed by the addresses its frames carry, so a reader of
+    /// the pcap can name Unix sockets again.
+    public var sessionsByWire: [WireKey: SessionSummary] {
+        var map: [WireKey: SessionSummary] = [:]
         for session in sessions {
             let wire = session.wire ?? [session.client, session.server]
             guard wire.count == 2 else { continue }
-            map[WireKey(client: wire[0], server: wire[1])] = (session.client, session.server)
+            map[WireKey(client: wire[0], server: wire[1])] = session
         }
         return map
     }

@@ -8,7 +8,15 @@ extension StreamReassembler {
     /// Throws `PcapError`: `.open` (also for a link type the decoder cannot
     /// read, naming it), `.filter`, `.read`, or `.truncated` when the file
     /// ends inside a record — after the packets before it were processed.
-    public mutating func read(path: String, filter: String? = nil, emit: (ReassemblyEvent) throws -> Void) throws {
+    ///
+    /// `progress`, when given, is called every few thousand packets with the
+    /// file and how many of its bytes have been read.
+    public mutating func read(
+        path: String,
+        filter: String? = nil,
+        progress: ((_ path: String, _ bytesRead: Int64) -> Void)? = nil,
+        emit: (ReassemblyEvent) throws -> Void
+    ) throws {
         let reader = try PcapReader(path: path, filter: filter)
         let decoder: LinkDecoder
         do {
@@ -18,6 +26,9 @@ extension StreamReassembler {
         }
         while let packet = try reader.next() {
             try process(packet, decoder: decoder, emit: emit)
+            if let progress, reader.packetCount % 8192 == 0 {
+                progress(path, reader.byteOffset)
+            }
         }
     }
 
@@ -31,12 +42,13 @@ extension StreamReassembler {
         paths: [String],
         filter: String? = nil,
         limits: Limits = Limits(),
+        progress: ((_ path: String, _ bytesRead: Int64) -> Void)? = nil,
         emit: (ReassemblyEvent) throws -> Void
     ) throws {
         var reassembler = StreamReassembler(limits: limits)
         for path in paths {
             do {
-                try reassembler.read(path: path, filter: filter, emit: emit)
+                try reassembler.read(path: path, filter: filter, progress: progress, emit: emit)
             } catch let error as PcapError {
                 try reassembler.finish(emit: emit)
                 throw error

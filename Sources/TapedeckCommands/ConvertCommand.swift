@@ -58,7 +58,7 @@ struct ConvertCommand: ParsableCommand {
                 }
             } catch {
                 if let manifest = try writer?.finish() {
-                    printError("wrote the \(manifest.sessions.count) sessions read before the failure to \(output)")
+                    printError("wrote the \(sessionCount(manifest.sessions.count)) read before the failure to \(output)")
                 }
                 throw error
             }
@@ -67,7 +67,7 @@ struct ConvertCommand: ParsableCommand {
                 let lost = session.clientToServer.gapBytes + session.serverToClient.gapBytes
                 printError("warning: session \(session.index) lost \(lost) bytes in the capture; they are marked as a gap")
             }
-            printError("wrote \(manifest.sessions.count) sessions to \(output)")
+            printError("wrote \(sessionCount(manifest.sessions.count)) to \(output)")
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NIOCore
+import PcapFile
 import Recording
 
 /// `tapedeck inspect`: the sessions in any capture — bytes each way, SHA-256,
@@ -51,9 +52,13 @@ struct InspectCommand: ParsableCommand {
                 try dumpBytes(of: dump.direction)
                 return
             }
-            // A damaged file still shows the sessions read before the damage, then the error.
+            // A damaged file still shows the sessions read before the damage,
+            // then the error; one that could not be read at all shows nothing.
             var failure: Error?
-            let summaries = summarize(failure: &failure)
+            let summaries = summarize(hashing: format == .json, failure: &failure)
+            if let failure, !Self.readPartly(failure) {
+                throw failure
+            }
             switch format {
             case .table:
                 print(SessionTable(summaries).rendered, terminator: "")
@@ -66,21 +71,27 @@ struct InspectCommand: ParsableCommand {
         }
     }
 
-    private func summarize(failure: inout Error?) -> [SessionSummary] {
+    private static func readPartly(_ error: Error) -> Bool {
+        guard let error = error as? PcapError else { return false }
+        return error.code == .truncated || error.code == .read
+    }
+
+    /// The table shows no hashes, so only JSON pays for SHA-256.
+    private func summarize(hashing: Bool, failure: inout Error?) -> [SessionSummary] {
         var tallies: [Int: SessionTally] = [:]
         var summaries: [SessionSummary] = []
         do {
             try input.read { event in
-            switch event {
-            case .opened(let session):
-                tallies[session.index] = SessionTally(session: session)
-            case .event(let index, let sessionEvent):
-                tallies[index]?.record(sessionEvent)
-            case .closed(let index, let time, let end):
-                if let tally = tallies.removeValue(forKey: index) {
-                    summaries.append(tally.summary(end: end, closedAt: time))
+                switch event {
+                case .opened(let session):
+                    tallies[session.index] = SessionTally(session: session, hashing: hashing)
+                case .event(let index, let sessionEvent):
+                    tallies[index]?.record(sessionEvent)
+                case .closed(let index, let time, let end):
+                    if let tally = tallies.removeValue(forKey: index) {
+                        summaries.append(tally.summary(end: end, closedAt: time))
+                    }
                 }
-            }
             }
         } catch {
             failure = error

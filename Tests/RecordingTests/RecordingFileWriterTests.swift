@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import PcapFile
 import Recording
+import TapedeckTestSupport
 import Testing
 
 /// What Tapedeck writes, read back by tshark: every flow must dissect with no

@@ -1,4 +1,5 @@
 import Foundation
+import TapedeckTestSupport
 import Testing
 
 /// Files that are not captures, or not whole ones: one clear line naming the

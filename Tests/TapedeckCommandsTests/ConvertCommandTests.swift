@@ -1,4 +1,5 @@
 import Foundation
+import TapedeckTestSupport
 import Testing
 
 /// `tapedeck convert`: raw captures in, clean recordings out, the bytes kept.
@@ -31,8 +32,8 @@ import Testing
         } else {
             // Bytes the capture lost (a short snapshot length) stay visible where
             // they were, the command warns of each, and nothing else is flagged.
-            #expect(problems.contains { $0.contains("[TCP Previous segment not captured]") })
-            let gapMarks = ["[TCP Previous segment not captured]", "[TCP ACKed unseen segment]"]
+            #expect(problems.contains { $0.contains("Previous segment(s) not captured") })
+            let gapMarks = ["Previous segment(s) not captured", "ACKed segment that wasn't captured"]
             #expect(problems.allSatisfy { line in gapMarks.contains { line.contains($0) } }, "\(problems)")
             for session in gapped {
                 let lost = session.clientToServer.gapBytes + session.serverToClient.gapBytes

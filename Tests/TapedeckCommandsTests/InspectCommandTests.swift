@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Recording
+import TapedeckTestSupport
 import Testing
 
 /// `tapedeck inspect`, run as a user runs it, against tshark's reading of the

@@ -22,21 +22,25 @@ struct CaptureInput: ParsableArguments {
     }
 
     /// Reads the captures and reports events with each session's real
-    /// endpoints: a Tapedeck recording's manifest names Unix sockets again.
+    /// endpoints: a Tapedeck recording's manifest names Unix sockets again,
+    /// and says which sessions started before the capture did.
     func read(emit: (ReassemblyEvent) throws -> Void) throws {
-        var realEndpoints: [WireKey: (client: Endpoint, server: Endpoint)] = [:]
+        var recorded: [WireKey: SessionSummary] = [:]
         for file in files {
             if let manifest = try Manifest.load(forRecording: file) {
-                realEndpoints.merge(manifest.realEndpointsByWire) { first, _ in first }
+                recorded.merge(manifest.sessionsByWire) { first, _ in first }
             }
         }
-        try StreamReassembler.read(paths: files, filter: filter) { event in
+        let progress = ReadProgress(files: files)
+        defer { progress.finish() }
+        try StreamReassembler.read(paths: files, filter: filter, progress: progress.update) { event in
             switch event {
             case .opened(var session):
                 guard wants(session.index) else { return }
-                if let real = realEndpoints[WireKey(client: session.client, server: session.server)] {
-                    session.client = real.client
-                    session.server = real.server
+                if let entry = recorded[WireKey(client: session.client, server: session.server)] {
+                    session.client = entry.client
+                    session.server = entry.server
+                    session.startedMidFlow = session.startedMidFlow || entry.startedMidFlow
                 }
                 try emit(.opened(session))
             case .event(let index, _), .closed(let index, _, _):

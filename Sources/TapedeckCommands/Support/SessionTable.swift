@@ -35,8 +35,7 @@ struct SessionTable {
         }
         let sent = summaries.reduce(0) { $0 + $1.clientToServer.bytes }
         let received = summaries.reduce(0) { $0 + $1.serverToClient.bytes }
-        let sessions = summaries.count == 1 ? "1 session" : "\(summaries.count) sessions"
-        text += "\(sessions), \(sent) bytes client→server, \(received) bytes server→client\n"
+        text += "\(sessionCount(summaries.count)), \(sent) bytes client→server, \(received) bytes server→client\n"
         return text
     }
 
@@ -73,4 +72,9 @@ extension String {
         while copy.last == " " { copy.removeLast() }
         return copy
     }
+}
+
+/// "1 session", "3 sessions".
+func sessionCount(_ count: Int) -> String {
+    count == 1 ? "1 session" : "\(count) sessions"
 }

@@ -1,6 +1,7 @@
 import Foundation
 import PcapFile
 import Recording
+import TapedeckTestSupport
 import Testing
 
 /// Broken input gives an error, never a crash or a hang.

@@ -1,3 +1,4 @@
+import TapedeckTestSupport
 import Foundation
 
 /// A classic pcap file built byte by byte, for what libpcap's writer will not

@@ -1,5 +1,6 @@
 import PcapFile
 import Recording
+import TapedeckTestSupport
 import Testing
 
 /// Every link type and IP variant the reader accepts, decoded from frames

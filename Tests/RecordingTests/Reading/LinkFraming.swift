@@ -1,3 +1,4 @@
+import TapedeckTestSupport
 import PcapFile
 
 /// How a test wraps an IP packet into a link-layer frame, and the link type

@@ -1,6 +1,7 @@
 import Foundation
 import PcapFile
 import Recording
+import TapedeckTestSupport
 import Testing
 
 /// Captures of real traffic made by tcpdump and dumpcap (see Captures/README.md),

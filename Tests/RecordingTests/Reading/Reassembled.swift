@@ -1,3 +1,4 @@
+import TapedeckTestSupport
 import NIOCore
 import PcapFile
 import Recording

@@ -1,5 +1,6 @@
 import PcapFile
 import Recording
+import TapedeckTestSupport
 import Testing
 
 /// Reassembly of synthetic flows put into disorder: every byte compared,

@@ -1,3 +1,4 @@
+import TapedeckTestSupport
 import PcapFile
 import Recording
 

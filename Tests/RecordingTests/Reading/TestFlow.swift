@@ -1,3 +1,4 @@
+import TapedeckTestSupport
 import Recording
 
 /// Builds the IP packets of one synthetic TCP connection, with valid IPv4 and

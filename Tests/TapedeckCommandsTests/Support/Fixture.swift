@@ -1,4 +1,5 @@
 import Foundation
+import TapedeckTestSupport
 import Testing
 
 /// A capture file in the repository the tests read: tcpdump's and dumpcap's

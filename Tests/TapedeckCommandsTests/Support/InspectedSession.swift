@@ -1,3 +1,4 @@
+import TapedeckTestSupport
 import Recording
 
 /// One element of `tapedeck inspect --format json`, decoded by the key names

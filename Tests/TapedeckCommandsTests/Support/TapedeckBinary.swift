@@ -1,3 +1,4 @@
+import TapedeckTestSupport
 import Foundation
 
 /// The `tapedeck` executable SwiftPM built beside this test bundle; the tests

@@ -2,24 +2,28 @@ import Foundation
 
 /// Runs a program to completion, bounded in time, with its standard output
 /// and standard error captured.
-enum ChildProcess {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+public enum ChildProcess {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+
+        public init(description: String) {
+            self.description = description
+        }
     }
 
-    struct Result: Sendable {
-        var status: Int32
-        var reason: Process.TerminationReason
-        var standardOutput: Data
-        var standardError: String
+    public struct Result: Sendable {
+        public var status: Int32
+        public var reason: Process.TerminationReason
+        public var standardOutput: Data
+        public var standardError: String
 
-        var errorLines: [String] {
+        public var errorLines: [String] {
             standardError.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
         }
 
         /// Killed by a signal (a Swift trap is SIGILL or SIGTRAP), or an exit
         /// status a shell reports for one.
-        var crashed: Bool {
+        public var crashed: Bool {
             reason == .uncaughtSignal || status >= 128
         }
     }
@@ -27,7 +31,7 @@ enum ChildProcess {
     /// Runs `executable` with `arguments`; kills it and throws when it runs
     /// longer than `timeoutSeconds`. Output goes through files, so neither
     /// stream can fill a pipe and stall the child.
-    static func run(_ executable: String, _ arguments: [String], timeoutSeconds: Int = 60) throws -> Result {
+    public static func run(_ executable: String, _ arguments: [String], timeoutSeconds: Int = 60) throws -> Result {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let outputPath = directory.file("stdout")

@@ -1,22 +1,22 @@
 import Foundation
 
 /// A fresh directory under the system's temporary folder, removed by `remove()`.
-struct TemporaryDirectory {
-    let path: String
+public struct TemporaryDirectory {
+    public let path: String
 
-    init() throws {
-        var template = Array((NSTemporaryDirectory() + "/tapedeck-cli-test-XXXXXX").utf8CString)
+    public init() throws {
+        var template = Array((NSTemporaryDirectory() + "/tapedeck-test-XXXXXX").utf8CString)
         guard let created = mkdtemp(&template) else {
             throw ChildProcess.Failure(description: "could not create a temporary directory: errno \(errno)")
         }
         path = String(cString: created)
     }
 
-    func file(_ name: String) -> String {
+    public func file(_ name: String) -> String {
         path + "/" + name
     }
 
-    func remove() {
+    public func remove() {
         try? FileManager.default.removeItem(atPath: path)
     }
 }

@@ -1,6 +1,6 @@
 import Crypto
 import Recording
 
-func sha256Hex(_ bytes: [UInt8]) -> String {
+public func sha256Hex(_ bytes: [UInt8]) -> String {
     hexString(SHA256.hash(data: bytes))
 }
