@@ -80,6 +80,7 @@ let package = Package(
             dependencies: [
                 "Recording",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "Tests/TestSupport"
         ),
@@ -114,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "TapedeckCommandsTests",
             dependencies: [
-                "TapedeckCommands", "Recording", "PcapFile", "TapedeckTestSupport",
+                "TapedeckCommands", "Recording", "PcapFile", "TapedeckTestSupport", "TapedeckTesting",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -1,18 +1,63 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 import Recording
 
 /// Sits next to a socket and reports what its peer did — bytes, half-close,
 /// reset — to the session, at the moment the proxy read it. It also holds
 /// reads while the recorder's backlog is full (`--on-backlog backpressure`).
+///
+/// NIO does not always say how a peer ended: an end of input that arrives
+/// after our own output was shut down closes the channel without an
+/// `inputClosed` event, and a write that fails on a reset closes it without
+/// an error. The tap tells those apart (`PeerEnd`) and passes the missing
+/// event on — `inputClosed` or an `ECONNRESET` error — so the handlers after
+/// it (the glue) always learn how the peer ended.
 final class CaptureTap {
     private let session: ProxySession
     /// The direction of bytes this socket's peer sends.
     private let direction: Direction
-    private var sawReset = false
+    private var end = PeerEnd()
 
     init(session: ProxySession, direction: Direction) {
         self.session = session
         self.direction = direction
+    }
+}
+
+/// How a channel's peer ended, from the events NIO gave and the closes we asked for.
+struct PeerEnd {
+    enum Conclusion: Equatable {
+        /// Nothing to add: the peer's end was reported already, or we closed the channel.
+        case reported
+        /// The peer's FIN closed the channel (our output was already shut).
+        case halfClose
+        /// The channel died without a reported cause while our output was open: a reset.
+        case reset
+    }
+
+    private var inputEnded = false
+    private var outputEnded = false
+    private var failed = false
+    private var closedLocally = false
+
+    mutating func inputClosed() { inputEnded = true }
+    mutating func outputClosed() { outputEnded = true }
+    /// True for the first error: the one that ends the channel.
+    mutating func errorCaught() -> Bool {
+        defer { failed = true }
+        return !failed
+    }
+    mutating func closeRequested() { closedLocally = true }
+
+    /// What the channel's close means, once.
+    mutating func channelInactive() -> Conclusion {
+        defer { failed = true }
+        if inputEnded || failed || closedLocally { return .reported }
+        return outputEnded ? .halfClose : .reset
     }
 }
 
@@ -27,23 +72,46 @@ extension CaptureTap: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case ChannelEvent.inputClosed = event {
+        switch event {
+        case ChannelEvent.inputClosed:
+            end.inputClosed()
             session.record(.halfClose, direction)
+        case ChannelEvent.outputClosed:
+            end.outputClosed()
+        default:
+            break
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if error.isConnectionReset, !sawReset {
-            sawReset = true
+        if end.errorCaught(), error.isConnectionReset {
             session.record(.reset, direction)
         }
         context.fireErrorCaught(error)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        let conclusion = end.channelInactive()
+        switch conclusion {
+        case .reported:
+            break
+        case .halfClose:
+            session.record(.halfClose, direction)
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        case .reset:
+            session.record(.reset, direction)
+            context.fireErrorCaught(IOError(errnoCode: ECONNRESET, reason: "connection closed by a reset"))
+        }
         session.channelClosed()
         context.fireChannelInactive()
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if mode == .all {
+            end.closeRequested()
+        }
+        context.close(mode: mode, promise: promise)
     }
 
     func read(context: ChannelHandlerContext) {

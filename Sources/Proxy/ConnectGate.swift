@@ -17,9 +17,15 @@ final class ConnectGate {
     }
 
     private var held: [Held] = []
-    private var readRequested = false
     private var isOpen = false
     private var context: ChannelHandlerContext?
+
+    /// False once the client's channel has closed (a reset) while the gate
+    /// was shut: there is no one left to join to the upstream.
+    var clientIsPresent: Bool {
+        guard context != nil else { return false }
+        return !held.contains { if case .inactive = $0 { true } else { false } }
+    }
 
     /// Replays what was held, passes on a pending read and leaves the pipeline.
     func open() {
@@ -36,9 +42,9 @@ final class ConnectGate {
             case .inactive: context.fireChannelInactive()
             }
         }
-        if readRequested {
-            context.read()
-        }
+        // The glue held the first read while its partner was not connected:
+        // ask again from the tail of the pipeline, now that it is.
+        context.channel.read()
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }
@@ -78,7 +84,8 @@ extension ConnectGate: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if isOpen { context.read() } else { readRequested = true }
+        // While shut, reads are dropped: `open()` asks again.
+        if isOpen { context.read() }
     }
 }
 

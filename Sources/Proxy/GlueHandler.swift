@@ -108,6 +108,16 @@ extension GlueHandler: ChannelDuplexHandler {
         self.partner = nil
     }
 
+    /// A read the partner held because this side was not there yet (the
+    /// upstream still connecting) goes ahead now: no writability change
+    /// would ever release it.
+    func channelActive(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            partner?.partnerBecameWritable()
+        }
+        context.fireChannelActive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         partner?.partnerWrite(data)
     }

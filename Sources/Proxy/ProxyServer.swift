@@ -29,7 +29,9 @@ public final class ProxyServer: Sendable {
 
     private struct State {
         var serverChannels: [Channel] = []
-        var sessions: [UInt64: Channel] = [:]
+        /// Every accepted client until its session ends: the client's channel,
+        /// then the upstream's once connected.
+        var sessions: [UInt64: [Channel]] = [:]
         var nextSessionID: UInt64 = 0
         var drained: [EventLoopPromise<Void>] = []
     }
@@ -103,9 +105,10 @@ public final class ProxyServer: Sendable {
         }
     }
 
-    /// Closes every live session (both legs, FIN each way).
+    /// Closes every live session: both legs at once (a FIN to each peer;
+    /// bytes still queued for a peer that stopped reading are dropped).
     public func closeAllSessions() async {
-        let channels = state.withLockedValue { Array($0.sessions.values) }
+        let channels = state.withLockedValue { $0.sessions.values.flatMap { $0 } }
         for channel in channels {
             try? await channel.close()
         }
@@ -160,6 +163,7 @@ public final class ProxyServer: Sendable {
     private func accept(_ client: Channel) throws {
         let id = state.withLockedValue { state -> UInt64 in
             defer { state.nextSessionID += 1 }
+            state.sessions[state.nextSessionID] = [client]
             return state.nextSessionID
         }
         var logger = self.logger
@@ -201,14 +205,19 @@ public final class ProxyServer: Sendable {
                 statistics.upstreamFailures.wrappingIncrement(ordering: .relaxed)
                 logger.warning("upstream unavailable; resetting the client", metadata: ["upstream.address": "\(upstream)", "error": "\(error)"])
                 resetAndClose(client)
+                sessionEnded(id)
+            case .success(let upstreamChannel) where !gate.clientIsPresent:
+                // The client went away (a reset) while the upstream was
+                // connecting: its handlers are gone, so there is no session
+                // to join; the upstream sees a reset.
+                logger.debug("client left before the upstream answered", metadata: ["client.address": "\(clientEndpoint)"])
+                resetAndClose(upstreamChannel)
+                sessionEnded(id)
             case .success(let upstreamChannel):
-                state.withLockedValue { $0.sessions[id] = client }
+                state.withLockedValue { $0.sessions[id]?.append(upstreamChannel) }
                 session.open()
                 logger.debug("session opened", metadata: ["client.address": "\(clientEndpoint)"])
                 gate.open()
-                if !client.isActive {
-                    upstreamChannel.close(promise: nil)
-                }
             }
         }
     }
@@ -232,7 +241,9 @@ public final class ProxyServer: Sendable {
             let bytes = withUnsafeBytes(of: &raw) { Array($0) }
             return .ip(IPAddress(ipv6Bytes: bytes[...]), port: UInt16(bigEndian: v6.address.sin6_port))
         case .unixDomainSocket?:
-            return address?.pathname.map { .unix(path: $0) }
+            // An unnamed (client) Unix socket has an empty path: no endpoint.
+            guard let path = address?.pathname, !path.isEmpty else { return nil }
+            return .unix(path: path)
         case nil:
             return nil
         }

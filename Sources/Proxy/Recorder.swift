@@ -66,52 +66,55 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     // MARK: SessionSink (any thread)
 
     public func open(_ session: Session) {
-        enqueue(.open(session), bytes: 0)
+        enqueue(.open(session))
     }
 
     public func record(_ event: SessionEvent, session id: UInt64) {
         guard case .data(let buffer) = event.kind else {
-            enqueue(.event(id, event), bytes: 0)
+            enqueue(.event(id, event))
             return
         }
         let size = buffer.readableBytes
         condition.lock()
-        if configuration.backlogPolicy == .drop, queuedBytes + size > configuration.queueCapacity {
-            condition.unlock()
+        defer { condition.unlock() }
+        guard !stopping else { return }
+        // One read larger than the whole queue still fits an empty queue.
+        if configuration.backlogPolicy == .drop, queuedBytes > 0, queuedBytes + size > configuration.queueCapacity {
             droppedBytes.wrappingIncrement(by: size, ordering: .relaxed)
-            enqueue(.event(id, SessionEvent(time: event.time, direction: event.direction, kind: .gap(bytes: size))), bytes: 0)
-            return
+            queue.append(.event(id, SessionEvent(time: event.time, direction: event.direction, kind: .gap(bytes: size))))
+        } else {
+            queue.append(.event(id, event))
+            queuedBytes += size
         }
-        queue.append(.event(id, event))
-        queuedBytes += size
         condition.signal()
-        condition.unlock()
     }
 
     public func close(session id: UInt64, at time: Timestamp) {
-        enqueue(.close(id, time), bytes: 0)
+        enqueue(.close(id, time))
     }
 
     public func backlogDrained(on eventLoop: EventLoop) -> EventLoopFuture<Void>? {
         guard configuration.backlogPolicy == .backpressure else { return nil }
         condition.lock()
         defer { condition.unlock() }
-        guard queuedBytes >= configuration.queueCapacity else { return nil }
+        guard !stopping, queuedBytes >= configuration.queueCapacity else { return nil }
         let promise = eventLoop.makePromise(of: Void.self)
         drainWaiters.append(promise)
         return promise.futureResult
     }
 
-    private func enqueue(_ item: Item, bytes: Int) {
+    /// Queues `item` unless the recorder has finished (then it is ignored).
+    private func enqueue(_ item: Item) {
         condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { return }
         queue.append(item)
-        queuedBytes += bytes
         condition.signal()
-        condition.unlock()
     }
 
     /// Writes everything queued, closes every file (sessions still open are
-    /// marked open in their manifests) and stops the writer thread. Blocks:
+    /// marked open in their manifests) and stops the writer thread; events
+    /// after it are ignored. Blocks until the files are closed, on every call:
     /// call it off the event loops, after the proxy has stopped.
     public func finish() {
         condition.lock()
@@ -119,6 +122,8 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         condition.signal()
         condition.unlock()
         finished.wait()
+        // Let any other (or later) caller through too.
+        finished.signal()
     }
 
     // MARK: Writer thread
@@ -165,12 +170,16 @@ public final class Recorder: SessionSink, @unchecked Sendable {
                 try writer(for: session)?.open(session)
             case .event(let id, var event):
                 guard let session = files.live[id] else { return }
+                if case .halfClose = event.kind {
+                    files.halfClosed[id, default: []].insert(event.direction)
+                }
                 if let redactor, case .data(let buffer) = event.kind {
                     event.kind = .data(redactor.redact(buffer))
                 }
                 try writer(for: session)?.append(event, session: id)
             case .close(let id, let time):
                 guard let session = files.live.removeValue(forKey: id) else { return }
+                files.halfClosed[id] = nil
                 let writer = writer(for: session)
                 writer?.close(session: id, at: time)
                 if case .perSession = configuration.output, let writer {
@@ -228,7 +237,8 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     }
 
     /// Opens the next file of the set; sessions still live continue in it
-    /// with a fresh handshake, so every file stands on its own.
+    /// with a fresh handshake (and the FINs of directions already closed),
+    /// so every file stands on its own.
     private func openNextFile(at time: Timestamp) throws {
         guard let path = files.namer?.next() else { return }
         let writer = try RecordingFileWriter(path: path, addressing: configuration.addressing, properties: configuration.properties)
@@ -237,6 +247,9 @@ public final class Recorder: SessionSink, @unchecked Sendable {
             continued.opened = time
             continued.startedMidFlow = true
             try writer.open(continued)
+            for direction in Direction.allCases where files.halfClosed[session.id]?.contains(direction) == true {
+                try writer.append(SessionEvent(time: time, direction: direction, kind: .halfClose), session: session.id)
+            }
         }
         files.current = writer
         files.openedAt = ContinuousClock.now
@@ -299,6 +312,8 @@ private struct FileSet {
     var openedAt = ContinuousClock.now
     var perSession: [UInt64: RecordingFileWriter] = [:]
     var live: [UInt64: Session] = [:]
+    /// Directions of live sessions that have half-closed.
+    var halfClosed: [UInt64: Set<Direction>] = [:]
     var written: [String] = []
     var finishedBytes: Int64 = 0
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Recording
 import TapedeckTesting
 
@@ -16,7 +17,8 @@ struct SampleServerCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let server = try await EchoServer.start(on: listen)
-            print("echo server listening on \(server.endpoint)")
+            // Unbuffered, so a script reading the port sees it at once.
+            FileHandle.standardOutput.write(Data("echo server listening on \(server.endpoint)\n".utf8))
             _ = await waitForTerminationSignal()
             await server.stop()
         }

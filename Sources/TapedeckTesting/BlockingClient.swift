@@ -16,17 +16,39 @@ public enum BlockingClient {
     /// Sends `bytes`, half-closes when asked, and returns everything the peer
     /// sends until it closes (or `timeout` passes, which throws).
     public static func exchange(_ endpoint: Endpoint, send bytes: [UInt8], halfClose: Bool, timeout: Duration = .seconds(10)) async throws -> [UInt8] {
-        try await Task.detached {
+        try await BlockingSocket.onThread {
             let socket = try connect(endpoint, timeout: timeout)
             defer { close(socket) }
             try writeAll(socket, bytes)
             if halfClose { shutdown(socket, Int32(SHUT_WR)) }
             return try readToEnd(socket)
-        }.value
+        }
+    }
+
+    /// Like `exchange`, but sends on a second thread while reading, so a
+    /// peer that answers as it reads (an echo) never stalls on full buffers.
+    /// Returns what came back and the connection's local port (TCP).
+    public static func duplexExchange(_ endpoint: Endpoint, send bytes: [UInt8], halfClose: Bool = true, timeout: Duration = .seconds(20)) async throws -> (received: [UInt8], localPort: UInt16?) {
+        try await BlockingSocket.onThread {
+            let socket = try BlockingSocket(connectingTo: endpoint, timeout: timeout)
+            let sent = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) var sendError: Error?
+            let writer = Thread {
+                do { try socket.send(bytes) } catch { sendError = error }
+                if halfClose { socket.shutdownWrite() }
+                sent.signal()
+            }
+            writer.stackSize = 1 << 20
+            writer.start()
+            let received = Result { try socket.readToEnd() }
+            sent.wait()
+            if let error = sendError { throw error }
+            return (try received.get(), socket.localPort)
+        }
     }
 
     /// A connected socket with send/receive timeouts set.
-    public static func connect(_ endpoint: Endpoint, timeout: Duration = .seconds(10)) throws -> Int32 {
+    public static func connect(_ endpoint: Endpoint, timeout: Duration = .seconds(10), receiveBufferSize: Int32? = nil) throws -> Int32 {
         let address: SocketAddress
         switch endpoint {
         case .ip(let ip, let port):
@@ -35,6 +57,9 @@ public enum BlockingClient {
             address = try SocketAddress(unixDomainSocketPath: path)
         }
         let fd = socket(Int32(address.protocol.rawValue), Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBufferSize {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         let result = address.withSockAddr { pointer, size in Glibc.connect(fd, pointer, socklen_t(size)) }
         guard result == 0 else {
             let reason = String(cString: strerror(errno))

@@ -40,8 +40,11 @@ final class EchoHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: nil)
-            context.close(mode: .output, promise: nil)
+            // NIO turns a close of the output into a full close, dropping
+            // queued writes, once the input is closed: wait for them first.
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
+                context.close(mode: .output, promise: nil)
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }
