@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "tapedeck", targets: ["tapedeck"]),
         .library(name: "PcapFile", targets: ["PcapFile"]),
         .library(name: "Recording", targets: ["Recording"]),
+        .library(name: "Faults", targets: ["Faults"]),
         .library(name: "Proxy", targets: ["Proxy"]),
         .library(name: "TapedeckTesting", targets: ["TapedeckTesting"]),
     ],
@@ -35,6 +36,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Faults",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .target(
@@ -98,6 +105,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Captures")]
+        ),
+        .testTarget(
+            name: "FaultsTests",
+            dependencies: [
+                "Faults",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "ProxyTests",

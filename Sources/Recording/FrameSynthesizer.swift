@@ -12,8 +12,10 @@ import PcapFile
 /// A `.gap` advances the sequence number without a segment, so Wireshark
 /// shows the loss where it happened ("previous segment not captured").
 ///
-/// Frames are built in one reusable buffer and handed to `emit` one at a
-/// time; the buffer is valid only during the call.
+/// Frames are built in a reusable `FrameScratch` buffer and handed to `emit`
+/// one at a time; the buffer is valid only during the call. Synthesizers that
+/// one owner drives share one scratch buffer, so a session costs a few dozen
+/// bytes of state, not a frame's worth.
 public struct FrameSynthesizer {
     /// The largest payload of one segment: an IPv4 packet of 65,535 bytes.
     public static let maximumSegmentPayload = 65_495
@@ -33,12 +35,13 @@ public struct FrameSynthesizer {
     private var serverIPID: UInt16 = 0
     private var clientFinished = false
     private var serverFinished = false
-    private var frame: [UInt8]
+    var scratch: FrameScratch
 
     public init(
         session: Session,
         addressing: SyntheticAddressing = SyntheticAddressing(),
-        initialSequenceNumbers: (client: UInt32, server: UInt32)? = nil
+        initialSequenceNumbers: (client: UInt32, server: UInt32)? = nil,
+        scratch: FrameScratch = FrameScratch()
     ) {
         self.session = session
         self.flow = addressing.addresses(for: session)
@@ -48,7 +51,7 @@ public struct FrameSynthesizer {
         // Locally administered MACs carrying the session id: 02:43:… client, 02:53:… server.
         self.clientMAC = 0x0243_0000_0000 | (session.id & 0xFFFF_FFFF)
         self.serverMAC = 0x0253_0000_0000 | (session.id & 0xFFFF_FFFF)
-        self.frame = [UInt8](repeating: 0, count: 14 + 40 + 20 + Self.maximumSegmentPayload)
+        self.scratch = scratch
     }
 
     /// SYN, SYN+ACK, ACK at the session's opening time.
@@ -139,7 +142,7 @@ public struct FrameSynthesizer {
         let sourceMAC = fromClient ? clientMAC : serverMAC
         let destinationMAC = fromClient ? serverMAC : clientMAC
 
-        try frame.withUnsafeMutableBytes { buffer in
+        try scratch.bytes.withUnsafeMutableBytes { buffer in
             var writer = FrameWriter(buffer: buffer)
             writer.put48(destinationMAC)
             writer.put48(sourceMAC)
@@ -195,6 +198,14 @@ public struct FrameSynthesizer {
         checksum.add(bigEndian: UInt32(tcpLength))
         return checksum
     }
+}
+
+/// The buffer frames are built in: one per owner of synthesizers (a
+/// recording file), never used by two threads at once.
+public final class FrameScratch {
+    fileprivate var bytes = [UInt8](repeating: 0, count: 14 + 40 + 20 + FrameSynthesizer.maximumSegmentPayload)
+
+    public init() {}
 }
 
 /// TCP header flags.

@@ -11,6 +11,7 @@ public final class RecordingFileWriter {
     public var properties: [String: String]
 
     private let pcap: PcapWriter
+    private let scratch = FrameScratch()
     private var live: [UInt64: LiveSession] = [:]
     private var finished: [SessionSummary] = []
     private var lastTimestamp = Timestamp(nanosecondsSinceEpoch: 0)
@@ -39,9 +40,28 @@ public final class RecordingFileWriter {
 
     /// Starts a session: its handshake frames at `session.opened`.
     public func open(_ session: Session, initialSequenceNumbers: (client: UInt32, server: UInt32)? = nil) throws {
-        var synthesizer = FrameSynthesizer(session: session, addressing: addressing, initialSequenceNumbers: initialSequenceNumbers)
+        var synthesizer = FrameSynthesizer(session: session, addressing: addressing, initialSequenceNumbers: initialSequenceNumbers, scratch: scratch)
         try synthesizer.handshake(emit: writeFrame)
         live[session.id] = LiveSession(synthesizer: synthesizer, tally: SessionTally(session: session))
+    }
+
+    /// The live sessions, to be continued in the next file of a rotated set.
+    public var continuations: [SessionContinuation] {
+        live.values.sorted { $0.tally.session.id < $1.tally.session.id }.map { SessionContinuation(synthesizer: $0.synthesizer) }
+    }
+
+    /// Goes on with sessions a previous file of the set was recording: no new
+    /// handshake, sequence numbers continue. Read alone, this file shows them
+    /// as captured mid-flow (as tcpdump's rotated files do); read after the
+    /// previous one, each session is one unbroken flow.
+    public func `continue`(_ continuations: [SessionContinuation]) {
+        for continuation in continuations {
+            var synthesizer = continuation.synthesizer
+            synthesizer.scratch = scratch
+            var session = synthesizer.session
+            session.startedMidFlow = true
+            live[session.id] = LiveSession(synthesizer: synthesizer, tally: SessionTally(session: session))
+        }
     }
 
     /// Records one event of a session opened before. Events of unknown
@@ -84,4 +104,11 @@ public final class RecordingFileWriter {
         lastTimestamp = max(lastTimestamp, time)
         try pcap.write(timestamp: lastTimestamp, frame: frame)
     }
+}
+
+/// A session's flow state handed from one file of a rotated set to the next.
+public struct SessionContinuation {
+    fileprivate var synthesizer: FrameSynthesizer
+
+    public var session: Session { synthesizer.session }
 }

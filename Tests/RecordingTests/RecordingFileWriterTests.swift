@@ -138,6 +138,56 @@ import Testing
         #expect((manifestAttributes[.posixPermissions] as? Int) == 0o600)
     }
 
+    @Test func aSessionContinuedInTheNextFileReadsAsOneFlow() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let first = directory.file("set_00000.pcap")
+        let second = directory.file("set_00001.pcap")
+        let start = Timestamp(seconds: 1_764_000_000, nanoseconds: 0)
+        let session = Session(index: 0, client: try Endpoint(parsing: Self.clientIPv4), server: try Endpoint(parsing: Self.serverIPv4), opened: start)
+        let before = [UInt8](repeating: 0x41, count: 70_000)
+        let after = [UInt8](repeating: 0x42, count: 5_000)
+
+        let writerA = try RecordingFileWriter(path: first)
+        try writerA.open(session)
+        try writerA.append(SessionEvent(time: start.advanced(by: .milliseconds(1)), direction: .clientToServer, kind: .data(ByteBuffer(bytes: before))), session: 0)
+        let continuations = writerA.continuations
+        try writerA.finish()
+        let writerB = try RecordingFileWriter(path: second)
+        writerB.continue(continuations)
+        try writerB.append(SessionEvent(time: start.advanced(by: .milliseconds(2)), direction: .clientToServer, kind: .data(ByteBuffer(bytes: after))), session: 0)
+        try writerB.append(SessionEvent(time: start.advanced(by: .milliseconds(3)), direction: .clientToServer, kind: .halfClose), session: 0)
+        try writerB.append(SessionEvent(time: start.advanced(by: .milliseconds(3)), direction: .serverToClient, kind: .halfClose), session: 0)
+        try writerB.finish()
+
+        func read(_ paths: [String]) throws -> [Int: (bytes: Int, end: SessionEnd, midFlow: Bool)] {
+            var result: [Int: (bytes: Int, end: SessionEnd, midFlow: Bool)] = [:]
+            var midFlow: [Int: Bool] = [:]
+            var bytes: [Int: Int] = [:]
+            try StreamReassembler.read(paths: paths) { event in
+                switch event {
+                case .opened(let session): midFlow[session.index] = session.startedMidFlow
+                case .event(let index, let event):
+                    if case .data(let buffer) = event.kind { bytes[index, default: 0] += buffer.readableBytes }
+                case .closed(let index, _, let end): result[index] = (bytes[index] ?? 0, end, midFlow[index] ?? false)
+                }
+            }
+            return result
+        }
+        let whole = try read([first, second])
+        #expect(whole.count == 1)
+        #expect(whole[0]?.bytes == before.count + after.count)
+        #expect(whole[0]?.end == .fin)
+        #expect(whole[0]?.midFlow == false)
+        let alone = try read([second])
+        #expect(alone.count == 1)
+        #expect(alone[0]?.bytes == after.count)
+        #expect(alone[0]?.midFlow == true)
+        let manifest = try #require(try Manifest.load(forRecording: second))
+        #expect(manifest.sessions.first?.startedMidFlow == true)
+        #expect(manifest.sessions.first?.clientToServer.bytes == after.count)
+    }
+
     /// Writes the scripts as one recording; returns each session's bytes per side.
     /// Interleaved: step k of every session before step k+1 of any.
     @discardableResult

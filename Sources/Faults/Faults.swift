@@ -1,0 +1,1 @@
+/// Faults: values, seeded randomness, schedulers and the NIOCore handlers that apply them.
