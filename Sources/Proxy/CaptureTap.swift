@@ -78,6 +78,11 @@ extension CaptureTap: ChannelDuplexHandler {
             session.record(.halfClose, direction)
         case ChannelEvent.outputClosed:
             end.outputClosed()
+        case is ProxyShutdown:
+            // The proxy closes the session: each peer sees the other end with a FIN.
+            session.record(.halfClose, .clientToServer)
+            session.record(.halfClose, .serverToClient)
+            return
         default:
             break
         }
@@ -127,3 +132,7 @@ extension CaptureTap: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension CaptureTap: Sendable {}
+
+/// Fired on a client's channel just before the proxy closes a session that
+/// outlived the grace period, so the recording shows how it ended.
+struct ProxyShutdown {}

@@ -18,6 +18,9 @@ final class ConnectGate {
 
     private var held: [Held] = []
     private var isOpen = false
+    /// `open()` came before the client's channel was active (an upstream
+    /// that connected at once, like a Unix socket, inside the accept).
+    private var opensWhenActive = false
     private var context: ChannelHandlerContext?
 
     /// False once the client's channel has closed (a reset) while the gate
@@ -30,6 +33,11 @@ final class ConnectGate {
     /// Replays what was held, passes on a pending read and leaves the pipeline.
     func open() {
         guard let context, !isOpen else { return }
+        // A read issued before the channel is active is lost: wait for it.
+        guard context.channel.isActive else {
+            opensWhenActive = true
+            return
+        }
         isOpen = true
         let replay = held
         held = []
@@ -59,6 +67,13 @@ extension ConnectGate: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        if opensWhenActive {
+            open()
+        }
     }
 
     // Once open (and until the removal takes effect) everything passes through.

@@ -105,12 +105,16 @@ public final class ProxyServer: Sendable {
         }
     }
 
-    /// Closes every live session: both legs at once (a FIN to each peer;
-    /// bytes still queued for a peer that stopped reading are dropped).
+    /// Closes every live session: both legs at once (a FIN to each peer,
+    /// recorded as such; bytes still queued for a peer that stopped reading
+    /// are dropped).
     public func closeAllSessions() async {
-        let channels = state.withLockedValue { $0.sessions.values.flatMap { $0 } }
-        for channel in channels {
-            try? await channel.close()
+        let sessions = state.withLockedValue { Array($0.sessions.values) }
+        for channels in sessions {
+            channels.first?.pipeline.fireUserInboundEventTriggered(ProxyShutdown())
+            for channel in channels {
+                try? await channel.close()
+            }
         }
         _ = await waitForSessions(timeout: .seconds(2))
     }

@@ -53,7 +53,7 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         }
         if case .file(let path) = configuration.output {
             files.namer = FileNamer(path: path, numbered: configuration.rotates)
-            try openNextFile(at: .now())
+            try openNextFile(continuing: [])
         }
         let thread = Thread { [self] in writerLoop() }
         thread.name = "tapedeck-recorder"
@@ -170,16 +170,12 @@ public final class Recorder: SessionSink, @unchecked Sendable {
                 try writer(for: session)?.open(session)
             case .event(let id, var event):
                 guard let session = files.live[id] else { return }
-                if case .halfClose = event.kind {
-                    files.halfClosed[id, default: []].insert(event.direction)
-                }
                 if let redactor, case .data(let buffer) = event.kind {
                     event.kind = .data(redactor.redact(buffer))
                 }
                 try writer(for: session)?.append(event, session: id)
             case .close(let id, let time):
                 guard let session = files.live.removeValue(forKey: id) else { return }
-                files.halfClosed[id] = nil
                 let writer = writer(for: session)
                 writer?.close(session: id, at: time)
                 if case .perSession = configuration.output, let writer {
@@ -227,30 +223,23 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         let bySize = configuration.rotateBytes.map { current.byteCount >= $0 } ?? false
         let byAge = configuration.rotateInterval.map { files.openedAt.duration(to: ContinuousClock.now) >= $0 } ?? false
         guard bySize || byAge else { return }
-        let now = Timestamp.now()
+        let continuations = current.continuations
         finishFile(current)
         do {
-            try openNextFile(at: now)
+            try openNextFile(continuing: continuations)
         } catch {
             logger.error("cannot open the next recording file", metadata: ["error": "\(error)"])
         }
     }
 
     /// Opens the next file of the set; sessions still live continue in it
-    /// with a fresh handshake (and the FINs of directions already closed),
-    /// so every file stands on its own.
-    private func openNextFile(at time: Timestamp) throws {
+    /// where the previous file left them (no new handshake, sequence numbers
+    /// go on), so the set reads as one capture and each file as a capture
+    /// that started mid-flow.
+    private func openNextFile(continuing continuations: [SessionContinuation]) throws {
         guard let path = files.namer?.next() else { return }
         let writer = try RecordingFileWriter(path: path, addressing: configuration.addressing, properties: configuration.properties)
-        for session in files.live.values.sorted(by: { $0.id < $1.id }) {
-            var continued = session
-            continued.opened = time
-            continued.startedMidFlow = true
-            try writer.open(continued)
-            for direction in Direction.allCases where files.halfClosed[session.id]?.contains(direction) == true {
-                try writer.append(SessionEvent(time: time, direction: direction, kind: .halfClose), session: session.id)
-            }
-        }
+        writer.continue(continuations)
         files.current = writer
         files.openedAt = ContinuousClock.now
         files.written.append(path)
@@ -312,8 +301,6 @@ private struct FileSet {
     var openedAt = ContinuousClock.now
     var perSession: [UInt64: RecordingFileWriter] = [:]
     var live: [UInt64: Session] = [:]
-    /// Directions of live sessions that have half-closed.
-    var halfClosed: [UInt64: Set<Direction>] = [:]
     var written: [String] = []
     var finishedBytes: Int64 = 0
 }

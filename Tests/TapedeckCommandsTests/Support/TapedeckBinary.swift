@@ -5,7 +5,7 @@ import Foundation
 /// run it as a user would.
 enum TapedeckBinary {
     /// Where the executable is, or why it was not found.
-    static let located: Swift.Result<String, ChildProcess.Failure> = locate()
+    static let located: Swift.Result<String, ChildProcess.Failure> = TapedeckExecutable.located
 
     /// Runs `tapedeck` with `arguments`.
     static func run(_ arguments: [String]) throws -> ChildProcess.Result {
@@ -19,28 +19,5 @@ enum TapedeckBinary {
             throw ChildProcess.Failure(description: "tapedeck inspect \(arguments.joined(separator: " ")) exited \(result.status): \(result.standardError)")
         }
         return try JSONDecoder().decode([InspectedSession].self, from: result.standardOutput)
-    }
-
-    /// Under `swift test` on Linux the test bundle is an executable in the
-    /// build's bin directory, so `arguments[0]` and `Bundle.main` point there;
-    /// on macOS the `.xctest` bundle sits in that directory.
-    private static func locate() -> Swift.Result<String, ChildProcess.Failure> {
-        var directories = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-            Bundle.main.bundleURL,
-            Bundle.main.bundleURL.deletingLastPathComponent(),
-        ]
-        directories += Bundle.allBundles.filter { $0.bundlePath.hasSuffix(".xctest") }.map { $0.bundleURL.deletingLastPathComponent() }
-        var candidates: [String] = []
-        for path in directories.map({ $0.appendingPathComponent("tapedeck").standardizedFileURL.path }) where !candidates.contains(path) {
-            candidates.append(path)
-        }
-        if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
-            return .success(found)
-        }
-        return .failure(ChildProcess.Failure(description: """
-            the tapedeck executable is not beside the tests (looked for \(candidates.joined(separator: ", "))); \
-            build it first: swift build --build-tests
-            """))
     }
 }

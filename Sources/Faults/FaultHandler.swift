@@ -1,0 +1,307 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOCore
+
+/// Applies one direction's faults to the bytes a channel reads, before they
+/// are forwarded. Sits on the *source* channel of a direction, after the
+/// capture tap and before the glue: `[tap, FaultHandler, glue]`, so the
+/// recording shows what the peer sent and the glue sees what the faults let
+/// through.
+///
+/// Contracts:
+/// - Bytes leave in the order they came, each exactly once, or are discarded
+///   by a fault (drop, timeout, limit_data, reset_peer); `inputClosed` leaves
+///   after every byte before it. Bytes a fault delivers (at once or from an
+///   event-loop timer) leave as one `channelRead` per piece, each followed by
+///   `channelReadComplete`, so the glue flushes each piece as its own write
+///   (a slicer's pieces stay separate).
+/// - Back-pressure: while at least `heldByteLimit` bytes are held, `read()`
+///   is not passed on; it is when the held bytes drop below the limit.
+/// - Close requests: when a fault ends the connection, `onClose` is called
+///   once, on the event loop, with `.fin` (close both legs after the bytes
+///   already forwarded are written) or `.reset` (RST both legs). Without
+///   `onClose` the handler closes its own channel (RST via SO_LINGER 0 for
+///   `.reset`), which the glue passes on to the partner. Afterwards every
+///   byte read is discarded.
+/// - If the channel becomes inactive while bytes are held, they are
+///   released at once (limits and drops still apply, delays do not): the
+///   pipeline is torn down right after `channelInactive`.
+/// - No fault applies: bytes pass straight through, untouched.
+///
+/// Threading: everything, including ``update(faults:)``, on the channel's
+/// event loop.
+public final class FaultHandler {
+    public typealias CloseRequest = (FaultCloseMode) -> Void
+    public typealias CountersObserver = (FaultCounters) -> Void
+
+    private let stream: FaultStream
+    private let seed: UInt64
+    private let connectionID: UInt64
+    private let heldByteLimit: Int
+    private var faults: [Fault]
+    private let onClose: CloseRequest?
+    private let onCounters: CountersObserver?
+    private var pipeline: FaultPipeline?
+    private var context: ChannelHandlerContext?
+    private var held = CircularBuffer<ByteBuffer>()
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: FaultInstant?
+    private var pendingRead = false
+    private var forwardedDirectly = false
+    private var reportedCounters = FaultCounters()
+
+    /// - Parameters:
+    ///   - stream: the direction this channel's reads travel: `.upstream` on
+    ///     the client's channel, `.downstream` on the upstream's.
+    ///   - faults: the connection's faults (both streams may be passed; only
+    ///     `stream`'s apply), in the order they were added.
+    ///   - seed: the run's seed; with `connectionID` and the fault names it
+    ///     fixes every toxicity decision and random draw.
+    ///   - connectionID: unique per connection within a run (the session id).
+    ///   - heldByteLimit: reads pause while this many bytes are held; it
+    ///     caps throughput at `heldByteLimit ÷ delay` (see
+    ///     ``FaultPipeline/defaultHeldByteLimit``).
+    ///   - onClose: how a fault closes or resets the connection.
+    ///   - onCounters: called with this direction's cumulative counters each
+    ///     time they change.
+    public init(
+        stream: FaultStream,
+        faults: [Fault],
+        seed: UInt64,
+        connectionID: UInt64,
+        heldByteLimit: Int = FaultPipeline.defaultHeldByteLimit,
+        onClose: CloseRequest? = nil,
+        onCounters: CountersObserver? = nil
+    ) {
+        self.stream = stream
+        self.faults = faults
+        self.seed = seed
+        self.connectionID = connectionID
+        self.heldByteLimit = heldByteLimit
+        self.onClose = onClose
+        self.onCounters = onCounters
+    }
+
+    /// This direction's counters so far.
+    public var counters: FaultCounters { pipeline?.counters ?? FaultCounters() }
+
+    /// Bytes read and not yet forwarded or discarded.
+    public var heldBytes: Int { pipeline?.heldBytes ?? 0 }
+
+    /// Replaces the faults on the live connection (see
+    /// ``FaultPipeline/update(faults:at:)``: nothing lost or reordered;
+    /// removed faults release what they hold at once; removing a timeout
+    /// closes the connection). Must run on the channel's event loop.
+    public func update(faults: [Fault]) {
+        self.faults = faults
+        guard let context, var pipeline else { return }
+        let actions = pipeline.update(faults: faults, at: context.eventLoop.faultNow)
+        self.pipeline = pipeline
+        perform(actions, context: context)
+    }
+
+    private func perform(_ actions: [FaultPipeline.Action], context: ChannelHandlerContext) {
+        for action in actions {
+            switch action {
+            case .deliver(let bytes, _):
+                forward(bytes, context: context)
+                context.fireChannelReadComplete()
+            case .discard(let bytes):
+                discard(bytes)
+            case .endOfStream:
+                context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            case .close(let mode, _):
+                requestClose(mode, context: context)
+            }
+        }
+        reportCounters()
+        rescheduleTimer(context: context)
+        if pendingRead, !(pipeline?.shouldHoldReads ?? false) {
+            pendingRead = false
+            context.read()
+        }
+    }
+
+    private func forward(_ bytes: Int, context: ChannelHandlerContext) {
+        var remaining = bytes
+        while remaining > 0, var buffer = held.first {
+            if buffer.readableBytes <= remaining {
+                remaining -= buffer.readableBytes
+                held.removeFirst()
+                context.fireChannelRead(wrapInboundOut(buffer))
+            } else {
+                let piece = buffer.readSlice(length: remaining)!
+                held[held.startIndex] = buffer
+                remaining = 0
+                context.fireChannelRead(wrapInboundOut(piece))
+            }
+        }
+    }
+
+    private func discard(_ bytes: Int) {
+        var remaining = bytes
+        while remaining > 0, var buffer = held.first {
+            if buffer.readableBytes <= remaining {
+                remaining -= buffer.readableBytes
+                held.removeFirst()
+            } else {
+                buffer.moveReaderIndex(forwardBy: remaining)
+                held[held.startIndex] = buffer
+                remaining = 0
+            }
+        }
+    }
+
+    private func requestClose(_ mode: FaultCloseMode, context: ChannelHandlerContext) {
+        if let onClose {
+            onClose(mode)
+            return
+        }
+        switch mode {
+        case .fin:
+            context.close(promise: nil)
+        case .reset:
+            guard let provider = context.channel as? SocketOptionProvider else {
+                context.close(promise: nil)
+                return
+            }
+            provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    private func reportCounters() {
+        guard let onCounters, let counters = pipeline?.counters, counters != reportedCounters else { return }
+        reportedCounters = counters
+        onCounters(counters)
+    }
+
+    private func rescheduleTimer(context: ChannelHandlerContext) {
+        let deadline = pipeline?.nextDeadline
+        guard deadline != timerDeadline else { return }
+        timer?.cancel()
+        timer = nil
+        timerDeadline = deadline
+        guard let deadline else { return }
+        let nioDeadline = NIODeadline.uptimeNanoseconds(UInt64(max(0, deadline.nanoseconds)))
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: nioDeadline) { [self] in
+            timerFired()
+        }
+    }
+
+    private func timerFired() {
+        timer = nil
+        timerDeadline = nil
+        guard let context, var pipeline else { return }
+        let actions = pipeline.advance(to: context.eventLoop.faultNow)
+        self.pipeline = pipeline
+        perform(actions, context: context)
+    }
+}
+
+extension FaultHandler: ChannelDuplexHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = ByteBuffer
+    public typealias OutboundIn = NIOAny
+    public typealias OutboundOut = NIOAny
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        pipeline = FaultPipeline(
+            stream: stream,
+            faults: faults,
+            seed: seed,
+            connectionID: connectionID,
+            heldByteLimit: heldByteLimit,
+            at: context.eventLoop.faultNow
+        )
+        rescheduleTimer(context: context)
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        self.context = nil
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard var pipeline, !pipeline.isPassThrough else {
+            forwardedDirectly = true
+            context.fireChannelRead(data)
+            return
+        }
+        let buffer = unwrapInboundIn(data)
+        guard buffer.readableBytes > 0 else { return }
+        held.append(buffer)
+        let actions = pipeline.receive(bytes: buffer.readableBytes, at: context.eventLoop.faultNow)
+        self.pipeline = pipeline
+        perform(actions, context: context)
+    }
+
+    /// Passed on only after bytes that went straight through: a fault's
+    /// deliveries are each followed by their own `channelReadComplete`.
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        if forwardedDirectly {
+            forwardedDirectly = false
+            context.fireChannelReadComplete()
+        }
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case ChannelEvent.inputClosed = event, var pipeline else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        let actions = pipeline.receiveEndOfStream(at: context.eventLoop.faultNow)
+        self.pipeline = pipeline
+        perform(actions, context: context)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        if var pipeline, pipeline.isHolding {
+            let actions = pipeline.drain(at: context.eventLoop.faultNow)
+            self.pipeline = pipeline
+            perform(actions, context: context)
+        }
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
+        context.fireChannelInactive()
+    }
+
+    public func read(context: ChannelHandlerContext) {
+        if pipeline?.shouldHoldReads ?? false {
+            pendingRead = true
+        } else {
+            context.read()
+        }
+    }
+}
+
+@available(*, unavailable)
+extension FaultHandler: Sendable {}
+
+extension EventLoop {
+    /// The event loop's clock as a fault instant (an `EmbeddedEventLoop`'s
+    /// manual clock in tests).
+    var faultNow: FaultInstant {
+        FaultInstant(nanoseconds: Int64(clamping: now.uptimeNanoseconds))
+    }
+}
+
+extension Channel {
+    /// Replaces the faults of the ``FaultHandler`` in this channel's pipeline
+    /// (see ``FaultHandler/update(faults:)``); callable from any thread.
+    /// Fails if the channel has no `FaultHandler`.
+    public func updateFaults(_ faults: [Fault]) -> EventLoopFuture<Void> {
+        eventLoop.submit {
+            try self.pipeline.syncOperations.handler(type: FaultHandler.self).update(faults: faults)
+        }
+    }
+}

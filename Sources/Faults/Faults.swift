@@ -1,1 +1,0 @@
-/// Faults: values, seeded randomness, schedulers and the NIOCore handlers that apply them.
