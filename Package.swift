@@ -47,6 +47,7 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
+                "Faults",
                 "Recording",
                 "PcapFile",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -71,6 +72,7 @@ let package = Package(
                 "PcapFile",
                 "Recording",
                 "Proxy",
+                "Faults",
                 "TapedeckTesting",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -118,6 +120,7 @@ let package = Package(
             name: "ProxyTests",
             dependencies: [
                 "Proxy",
+                "Faults",
                 "Recording",
                 "PcapFile",
                 "TapedeckTesting",

@@ -1,3 +1,4 @@
+import Faults
 import Recording
 
 #if canImport(Glibc)
@@ -15,11 +16,24 @@ public struct ProxyConfiguration: Sendable {
     public var connectTimeout: Duration
     /// Permissions of Unix listener sockets (default 0600).
     public var socketMode: mode_t
+    /// Faults applied to every connection, in the order they were added.
+    public var faults: [Fault]
+    /// Fixes every random choice of the faults (toxicity, jitter, drops).
+    public var seed: UInt64
 
-    public init(listeners: [Endpoint], upstream: Endpoint, connectTimeout: Duration = .seconds(5), socketMode: mode_t = 0o600) {
+    public init(
+        listeners: [Endpoint],
+        upstream: Endpoint,
+        connectTimeout: Duration = .seconds(5),
+        socketMode: mode_t = 0o600,
+        faults: [Fault] = [],
+        seed: UInt64 = 0
+    ) {
         self.listeners = listeners
         self.upstream = upstream
         self.connectTimeout = connectTimeout
         self.socketMode = socketMode
+        self.faults = faults
+        self.seed = seed
     }
 }

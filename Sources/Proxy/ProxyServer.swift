@@ -1,3 +1,4 @@
+import Faults
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -184,15 +185,26 @@ public final class ProxyServer: Sendable {
         }
         let (clientGlue, upstreamGlue) = GlueHandler.matchedPair()
         let gate = ConnectGate()
-        try client.pipeline.syncOperations.addHandlers(gate, CaptureTap(session: session, direction: .clientToServer), clientGlue)
+        let legs = SessionLegs(client: client)
+        try client.pipeline.syncOperations.addHandler(gate)
+        try client.pipeline.syncOperations.addHandler(CaptureTap(session: session, direction: .clientToServer))
+        if let faults = faultHandler(.upstream, session: id, legs: legs) {
+            try client.pipeline.syncOperations.addHandler(faults)
+        }
+        try client.pipeline.syncOperations.addHandler(clientGlue)
 
         let bootstrap = ClientBootstrap(group: client.eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
+            .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers(CaptureTap(session: session, direction: .serverToClient), upstreamGlue)
+                    legs.upstream = channel
+                    try channel.pipeline.syncOperations.addHandler(CaptureTap(session: session, direction: .serverToClient))
+                    if let faults = faultHandler(.downstream, session: id, legs: legs) {
+                        try channel.pipeline.syncOperations.addHandler(faults)
+                    }
+                    try channel.pipeline.syncOperations.addHandler(upstreamGlue)
                 }
             }
         let connecting: EventLoopFuture<Channel>
@@ -226,6 +238,26 @@ public final class ProxyServer: Sendable {
                 gate.open()
             }
         }
+    }
+
+    /// One direction's fault handler, or nil when the proxy has no faults.
+    /// A fault that ends the connection closes (or resets) both legs; what
+    /// the faults do is counted in `statistics.faultsFired`.
+    private func faultHandler(_ stream: FaultStream, session id: UInt64, legs: SessionLegs) -> FaultHandler? {
+        guard !configuration.faults.isEmpty else { return nil }
+        var reported = 0
+        return FaultHandler(
+            stream: stream,
+            faults: configuration.faults,
+            seed: configuration.seed,
+            connectionID: id,
+            onClose: { mode in legs.close(mode) },
+            onCounters: { [statistics] counters in
+                let total = counters.totalFired + counters.closes + counters.resets
+                statistics.faultsFired.wrappingIncrement(by: total - reported, ordering: .relaxed)
+                reported = total
+            }
+        )
     }
 
     private func sessionEnded(_ id: UInt64) {

@@ -8,6 +8,8 @@ public final class ProxyStatistics: Sendable {
     public let bytesClientToServer = ManagedAtomic<Int>(0)
     public let bytesServerToClient = ManagedAtomic<Int>(0)
     public let upstreamFailures = ManagedAtomic<Int>(0)
+    /// Times a fault changed something (a chunk delayed, dropped, a close…).
+    public let faultsFired = ManagedAtomic<Int>(0)
 
     public init() {}
 
@@ -17,6 +19,7 @@ public final class ProxyStatistics: Sendable {
         public var bytesClientToServer: Int
         public var bytesServerToClient: Int
         public var upstreamFailures: Int
+        public var faultsFired: Int
     }
 
     public var snapshot: Snapshot {
@@ -25,7 +28,8 @@ public final class ProxyStatistics: Sendable {
             totalSessions: totalSessions.load(ordering: .relaxed),
             bytesClientToServer: bytesClientToServer.load(ordering: .relaxed),
             bytesServerToClient: bytesServerToClient.load(ordering: .relaxed),
-            upstreamFailures: upstreamFailures.load(ordering: .relaxed)
+            upstreamFailures: upstreamFailures.load(ordering: .relaxed),
+            faultsFired: faultsFired.load(ordering: .relaxed)
         )
     }
 }

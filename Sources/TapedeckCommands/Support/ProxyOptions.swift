@@ -1,4 +1,5 @@
 import ArgumentParser
+import Faults
 import Proxy
 import Recording
 
@@ -26,6 +27,8 @@ struct ProxyOptions: ParsableArguments {
     @Flag(help: "No live status line on the terminal.")
     var quiet = false
 
+    @OptionGroup(title: "Faults") var faults: FaultOptions
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -37,12 +40,15 @@ struct ProxyOptions: ParsableArguments {
         }
     }
 
-    var configuration: ProxyConfiguration {
+    /// The proxy these options describe; `seed` is `--seed` or a random one.
+    func configuration(seed: UInt64) throws -> ProxyConfiguration {
         ProxyConfiguration(
             listeners: listeners,
             upstream: upstream,
             connectTimeout: connectTimeout.duration,
-            socketMode: mode_t(UInt16(socketMode, radix: 8) ?? 0o600)
+            socketMode: mode_t(UInt16(socketMode, radix: 8) ?? 0o600),
+            faults: try faults.faults(),
+            seed: seed
         )
     }
 }

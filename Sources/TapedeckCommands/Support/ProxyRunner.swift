@@ -1,3 +1,4 @@
+import Faults
 import Foundation
 import Logging
 import NIOCore
@@ -14,15 +15,25 @@ struct ProxyRunner {
 
     func run() async throws {
         let logger = options.logging.makeLogger(label: "tapedeck")
+        let seed = options.faults.seed ?? UInt64.random(in: .min ... .max)
+        let configuration = try options.configuration(seed: seed)
+        if !configuration.faults.isEmpty {
+            logger.info("faults", metadata: ["faults": "\(Self.json(configuration.faults))", "seed": "\(seed)"])
+        }
         var recorder: Recorder?
-        if let recording {
+        if var recording {
+            // The manifest says which faults were in force, and with which seed.
+            if !configuration.faults.isEmpty {
+                recording.properties["faults"] = Self.json(configuration.faults)
+                recording.properties["seed"] = String(seed)
+            }
             if case .perSession(let directory) = recording.output {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             }
             recorder = try Recorder(configuration: recording, logger: logger)
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let proxy = ProxyServer(configuration: options.configuration, group: group, sink: recorder, logger: logger)
+        let proxy = ProxyServer(configuration: configuration, group: group, sink: recorder, logger: logger)
         do {
             try await proxy.start()
         } catch {
@@ -54,6 +65,7 @@ struct ProxyRunner {
             "bytes.client_to_server": "\(totals.bytesClientToServer)",
             "bytes.server_to_client": "\(totals.bytesServerToClient)",
             "upstream.failures": "\(totals.upstreamFailures)",
+            "faults.fired": "\(totals.faultsFired)",
         ])
     }
 
@@ -72,7 +84,15 @@ struct ProxyRunner {
             parts.append(recorded)
         }
         parts.append("upstream failures \(snapshot.upstreamFailures)")
+        if snapshot.faultsFired > 0 { parts.append("faults fired \(snapshot.faultsFired)") }
         return parts.joined(separator: " · ")
+    }
+
+    /// Faults in Toxiproxy's JSON shape, on one line.
+    static func json(_ faults: [Fault]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(faults)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
     }
 
     static func byteText(_ bytes: Int) -> String {

@@ -1,3 +1,4 @@
+import Faults
 import Foundation
 import Logging
 import NIOCore
@@ -28,14 +29,18 @@ final class ProxyHarness: @unchecked Sendable {
         directory: TemporaryDirectory? = nil,
         recording: ((String) -> RecorderConfiguration)? = nil,
         connectTimeout: Duration = .seconds(5),
-        socketMode: mode_t = 0o600
+        socketMode: mode_t = 0o600,
+        faults: [Fault] = [],
+        seed: UInt64 = 0
     ) async throws {
         let directory = try directory ?? TemporaryDirectory()
         self.directory = directory
         let logger = Logger(label: "proxy-test")
         recorder = try recording.map { try Recorder(configuration: $0(directory.file("rec.pcap")), logger: logger) }
         proxy = ProxyServer(
-            configuration: ProxyConfiguration(listeners: listeners, upstream: upstream, connectTimeout: connectTimeout, socketMode: socketMode),
+            configuration: ProxyConfiguration(
+                listeners: listeners, upstream: upstream, connectTimeout: connectTimeout, socketMode: socketMode, faults: faults, seed: seed
+            ),
             group: MultiThreadedEventLoopGroup.singleton,
             sink: recorder,
             logger: logger

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Faults
+
+/// The fault flags of `tapedeck proxy` and `tapedeck record`: one plan for
+/// the simple case, every fault on the chosen stream(s).
+struct FaultOptions: ParsableArguments {
+    enum Stream: String, ExpressibleByArgument, CaseIterable {
+        case upstream, downstream, both
+    }
+
+    @Option(help: ArgumentHelp("Delay every chunk by this much (100ms).", valueName: "duration"))
+    var latency: DurationArgument?
+
+    @Option(help: ArgumentHelp("With --latency: vary each delay uniformly by up to this much either way.", valueName: "duration"))
+    var jitter: DurationArgument?
+
+    @Option(help: ArgumentHelp("Limit each connection to this rate per direction (1MB/s, 100KiB/s).", valueName: "rate"), transform: { text in
+        guard let rate = RateArgument(argument: text) else {
+            throw ValidationError("--bandwidth \(text) is not a rate such as 1MB/s or 100KiB/s")
+        }
+        return rate
+    })
+    var bandwidth: RateArgument?
+
+    @Option(help: ArgumentHelp("Cut chunks into writes of about this many bytes.", valueName: "size"))
+    var slice: SizeArgument?
+
+    @Option(help: ArgumentHelp("Drop each chunk with this probability (0.01).", valueName: "probability"))
+    var drop: Double?
+
+    @Option(help: ArgumentHelp("Forward exactly this many bytes per direction, then close.", valueName: "size"))
+    var limitData: SizeArgument?
+
+    @Option(help: ArgumentHelp("Reset the connection (RST) this long after it opens.", valueName: "duration"))
+    var resetAfter: DurationArgument?
+
+    @Option(help: ArgumentHelp("Stop forwarding, and close after this long (0 = never).", valueName: "duration"))
+    var timeout: DurationArgument?
+
+    @Option(help: ArgumentHelp("Delay the close by this much after the end of stream.", valueName: "duration"))
+    var slowClose: DurationArgument?
+
+    @Option(help: ArgumentHelp("Probability that the faults apply to a connection (decided per connection).", valueName: "0…1"))
+    var toxicity: Double = 1
+
+    @Option(help: "Which direction the faults act on: upstream (client→server), downstream or both.")
+    var stream: Stream = .both
+
+    @Option(help: ArgumentHelp("Seed every random choice (jitter, drops, toxicity), so two runs make the same ones.", valueName: "n"))
+    var seed: UInt64?
+
+    func validate() throws {
+        if jitter != nil && latency == nil { throw ValidationError("--jitter goes with --latency") }
+        if let drop, !(0...1).contains(drop) { throw ValidationError("--drop \(drop) is not a probability between 0 and 1") }
+        if !(0...1).contains(toxicity) { throw ValidationError("--toxicity \(toxicity) is not a probability between 0 and 1") }
+        if let slice, slice.bytes <= 0 { throw ValidationError("--slice needs a positive size") }
+        if let bandwidth, bandwidth.bytesPerSecond <= 0 { throw ValidationError("--bandwidth needs a positive rate") }
+    }
+}
+
+extension FaultOptions {
+    /// The faults the flags describe, on the chosen stream(s), in a fixed
+    /// order: latency, bandwidth, slicer, drop, limit_data, reset_peer,
+    /// timeout, slow_close.
+    func faults() throws -> [Fault] {
+        var kinds: [FaultKind] = []
+        if let latency { kinds.append(.latency(latency: latency.duration, jitter: jitter?.duration ?? .zero)) }
+        if let bandwidth { kinds.append(.bandwidth(rate: BytesPerSecond(bandwidth.bytesPerSecond))) }
+        if let slice { kinds.append(.slicer(averageSize: Int(slice.bytes))) }
+        if let drop { kinds.append(.drop(probability: drop)) }
+        if let limitData { kinds.append(.limitData(bytes: Int(limitData.bytes))) }
+        if let resetAfter { kinds.append(.resetPeer(timeout: resetAfter.duration)) }
+        if let timeout { kinds.append(.timeout(timeout: timeout.duration)) }
+        if let slowClose { kinds.append(.slowClose(delay: slowClose.duration)) }
+        let streams: [FaultStream] = switch stream {
+        case .upstream: [.upstream]
+        case .downstream: [.downstream]
+        case .both: [.upstream, .downstream]
+        }
+        do {
+            return try streams.flatMap { stream in
+                try kinds.map { kind throws(FaultError) in try Fault(kind, stream: stream, toxicity: toxicity) }
+            }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}
+
+/// A rate on the command line: `1MB/s`, `100KiB/s`, `500B/s`.
+struct RateArgument: ExpressibleByArgument, Sendable, CustomStringConvertible {
+    var bytesPerSecond: Int64
+    let description: String
+
+    init?(argument: String) {
+        guard argument.hasSuffix("/s"), let size = SizeArgument(argument: String(argument.dropLast(2))) else { return nil }
+        bytesPerSecond = size.bytes
+        description = argument
+    }
+}
