@@ -50,6 +50,10 @@ import Glibc
             // A file the session sent nothing in holds no frame of it.
             let sessions = try Recorded.sessions([file])
             #expect(sessions.count <= 1, "\(file)")
+            let manifest = try Manifest.load(forRecording: file)
+            let recorded = manifest?.sessions.first.map { ($0.clientToServer.bytes, $0.serverToClient.bytes) } ?? (0, 0)
+            let read = (sessions.first?.clientToServer.count ?? 0, sessions.first?.serverToClient.count ?? 0)
+            #expect(read == recorded, "\(file) read alone: \(read) bytes, its manifest: \(recorded)")
             clientBytes += sessions.flatMap(\.clientToServer)
             serverBytes += sessions.flatMap(\.serverToClient)
         }

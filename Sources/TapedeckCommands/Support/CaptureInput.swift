@@ -25,28 +25,16 @@ struct CaptureInput: ParsableArguments {
     /// endpoints: a Tapedeck recording's manifest names Unix sockets again,
     /// and says which sessions started before the capture did.
     func read(emit: (ReassemblyEvent) throws -> Void) throws {
-        var recorded: [WireKey: SessionSummary] = [:]
-        for file in files {
-            if let manifest = try Manifest.load(forRecording: file) {
-                recorded.merge(manifest.sessionsByWire) { first, _ in first }
-            }
-        }
         let progress = ReadProgress(files: files)
         defer { progress.finish() }
-        try StreamReassembler.read(paths: files, filter: filter, progress: progress.update) { event in
+        try RecordingReader(paths: files, filter: filter).read(progress: progress.update) { event in
             switch event {
-            case .opened(var session):
+            case .opened(let session):
                 guard wants(session.index) else { return }
-                if let entry = recorded[WireKey(client: session.client, server: session.server)] {
-                    session.client = entry.client
-                    session.server = entry.server
-                    session.startedMidFlow = session.startedMidFlow || entry.startedMidFlow
-                }
-                try emit(.opened(session))
             case .event(let index, _), .closed(let index, _, _):
                 guard wants(index) else { return }
-                try emit(event)
             }
+            try emit(event)
         }
     }
 }

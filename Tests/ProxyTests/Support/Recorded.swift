@@ -38,7 +38,7 @@ enum Recorded {
             }
         }
         var sessions: [Int: RecordedSession] = [:]
-        try StreamReassembler.read(paths: paths) { event in
+        try RecordingReader(paths: paths).read { event in
             switch event {
             case .opened(let session):
                 var client = session.client

@@ -1,0 +1,57 @@
+import PcapFile
+
+/// Reads captures as `StreamReassembler` does, and, where a Tapedeck
+/// manifest lies beside a file, reports its sessions as recorded: real
+/// endpoints (Unix socket paths again) and the recorded client and server.
+///
+/// Without a handshake (a rotated file read alone, a capture that started
+/// mid-flow) the reassembler can only guess which side is the client; the
+/// manifest knows, and a session guessed the wrong way round is turned
+/// back, its directions swapped.
+public struct RecordingReader {
+    public let paths: [String]
+    public let filter: String?
+    private var recorded: [WireKey: SessionSummary] = [:]
+
+    /// Loads the manifests beside `paths`; a manifest that exists but does
+    /// not parse is an error.
+    public init(paths: [String], filter: String? = nil) throws {
+        self.paths = paths
+        self.filter = filter
+        for path in paths {
+            if let manifest = try Manifest.load(forRecording: path) {
+                recorded.merge(manifest.sessionsByWire) { first, _ in first }
+            }
+        }
+    }
+
+    /// Reads every file in order as one capture (see `StreamReassembler.read(paths:)`).
+    public func read(
+        progress: ((_ path: String, _ bytesRead: Int64) -> Void)? = nil,
+        emit: (ReassemblyEvent) throws -> Void
+    ) throws {
+        var reversed: Set<Int> = []
+        try StreamReassembler.read(paths: paths, filter: filter, progress: progress) { event in
+            switch event {
+            case .opened(var session):
+                let wire = WireKey(client: session.client, server: session.server)
+                var entry = recorded[wire]
+                if entry == nil, let flipped = recorded[WireKey(client: session.server, server: session.client)] {
+                    entry = flipped
+                    reversed.insert(session.index)
+                }
+                if let entry {
+                    session.client = entry.client
+                    session.server = entry.server
+                    session.startedMidFlow = session.startedMidFlow || entry.startedMidFlow
+                }
+                try emit(.opened(session))
+            case .event(let index, var sessionEvent):
+                if reversed.contains(index) { sessionEvent.direction = sessionEvent.direction.reversed }
+                try emit(.event(session: index, sessionEvent))
+            case .closed:
+                try emit(event)
+            }
+        }
+    }
+}
