@@ -14,9 +14,13 @@ struct RecordCommand: AsyncParsableCommand {
             finish, and close every file; a SIGKILL loses at most the last 100 ms.
 
             Examples:
-              tapedeck record --listen 127.0.0.1:6380 --upstream 127.0.0.1:6379 -w Recordings/redis.pcap
-              tapedeck record --listen unix:/run/app.sock --upstream 10.0.0.5:5432 --per-session Recordings/pg/
-              tapedeck record --listen :8080 --upstream unix:/run/app.sock -w /var/tmp/app.pcap -C 100MB -W 10
+              tapedeck record --listen :6380 --upstream :6379 -w redis.pcap
+              tapedeck record --listen unix:/run/app.sock --upstream :5432 \\
+                --per-session pg/
+              tapedeck record --listen :8080 --upstream unix:/run/app.sock \\
+                -w app.pcap -C 100MB -W 10
+              tapedeck record --listen :6380 --upstream :6379 -w slow.pcap \\
+                --latency 100ms --jitter 20ms --stream downstream --seed 7
             """
     )
 

@@ -31,7 +31,7 @@ struct FaultOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Forward exactly this many bytes per direction, then close.", valueName: "size"))
     var limitData: SizeArgument?
 
-    @Option(help: ArgumentHelp("Reset the connection (RST) this long after it opens.", valueName: "duration"))
+    @Option(help: ArgumentHelp("Reset the connection (RST) this long after its first bytes.", valueName: "duration"))
     var resetAfter: DurationArgument?
 
     @Option(help: ArgumentHelp("Stop forwarding, and close after this long (0 = never).", valueName: "duration"))
