@@ -112,7 +112,7 @@ import Glibc
             }
         }
         #expect(outcome.contains("reset by peer"), "\(outcome)")
-        #expect(harness.proxy.statistics.snapshot.faultsFired > 0)
+        try await eventually(timeout: .seconds(5), "the reset is counted") { harness.proxy.statistics.snapshot.faultsFired > 0 }
         try await harness.stop()
         await echo.stop()
     }
