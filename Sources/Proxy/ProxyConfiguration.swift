@@ -20,6 +20,11 @@ public struct ProxyConfiguration: Sendable {
     public var faults: [Fault]
     /// Fixes every random choice of the faults (toxicity, jitter, drops).
     public var seed: UInt64
+    /// Install fault handlers on every session even with no faults yet, so
+    /// `ProxyServer.setFaults` reaches live sessions (the control API's
+    /// proxies). Without it, a proxy with no faults forwards with no fault
+    /// stage at all.
+    public var faultsCanChange: Bool
 
     public init(
         listeners: [Endpoint],
@@ -27,7 +32,8 @@ public struct ProxyConfiguration: Sendable {
         connectTimeout: Duration = .seconds(5),
         socketMode: mode_t = 0o600,
         faults: [Fault] = [],
-        seed: UInt64 = 0
+        seed: UInt64 = 0,
+        faultsCanChange: Bool = false
     ) {
         self.listeners = listeners
         self.upstream = upstream
@@ -35,5 +41,6 @@ public struct ProxyConfiguration: Sendable {
         self.socketMode = socketMode
         self.faults = faults
         self.seed = seed
+        self.faultsCanChange = faultsCanChange
     }
 }

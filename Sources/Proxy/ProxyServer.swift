@@ -27,6 +27,7 @@ public final class ProxyServer: Sendable {
     private let sink: SessionSink?
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
+    private let currentFaults: NIOLockedValueBox<[Fault]>
 
     private struct State {
         var serverChannels: [Channel] = []
@@ -39,6 +40,7 @@ public final class ProxyServer: Sendable {
 
     public init(configuration: ProxyConfiguration, group: EventLoopGroup, sink: SessionSink? = nil, logger: Logger) {
         self.configuration = configuration
+        self.currentFaults = NIOLockedValueBox(configuration.faults)
         self.group = group
         self.sink = sink
         self.logger = logger
@@ -118,6 +120,23 @@ public final class ProxyServer: Sendable {
             }
         }
         _ = await waitForSessions(timeout: .seconds(2))
+    }
+
+    /// The faults new sessions start with.
+    public var faults: [Fault] {
+        currentFaults.withLockedValue { $0 }
+    }
+
+    /// Replaces the faults, on new sessions and on live ones (nothing held
+    /// is lost or reordered; removing a timeout closes its connections, as
+    /// in Toxiproxy). Live sessions change only when the proxy was made with
+    /// `faultsCanChange` or with faults.
+    public func setFaults(_ faults: [Fault]) async {
+        currentFaults.withLockedValue { $0 = faults }
+        let channels = state.withLockedValue { $0.sessions.values.flatMap { $0 } }
+        for channel in channels {
+            try? await channel.updateFaults(faults).get()
+        }
     }
 
     /// Stops accepting, gives live sessions `grace` to finish, then closes them.
@@ -242,11 +261,12 @@ public final class ProxyServer: Sendable {
     /// A fault that ends the connection closes (or resets) both legs; what
     /// the faults do is counted in `statistics.faultsFired`.
     private func faultHandler(_ stream: FaultStream, session id: UInt64, legs: SessionLegs) -> FaultHandler? {
-        guard !configuration.faults.isEmpty else { return nil }
+        let faults = self.faults
+        guard configuration.faultsCanChange || !faults.isEmpty else { return nil }
         var reported = 0
         return FaultHandler(
             stream: stream,
-            faults: configuration.faults,
+            faults: faults,
             seed: configuration.seed,
             connectionID: id,
             onClose: { mode in legs.close(mode) },
