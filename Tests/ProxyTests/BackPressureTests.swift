@@ -16,16 +16,8 @@ import Testing
     @Test func slowClientKeepsProxyMemoryFlat() async throws {
         let server = try await BulkServer.start()
         defer { Task { await server.stop() } }
-        let proxy = try BackgroundProcess(try TapedeckExecutable.located.get(), [
-            "proxy", "--listen", "127.0.0.1:0", "--upstream", server.endpoint.description, "--quiet",
-        ])
-        defer {
-            proxy.signal(SIGTERM)
-            _ = try? proxy.waitForExit()
-        }
-        let line = try proxy.waitForLine(containing: "listener.address=")
-        let address = line.split(separator: " ").first { $0.hasPrefix("listener.address=") }?.dropFirst("listener.address=".count) ?? ""
-        let endpoint = try Endpoint(parsing: String(address))
+        let (proxy, endpoint) = try TapedeckProcess.proxy(["proxy", "--listen", "127.0.0.1:0", "--upstream", server.endpoint.description, "--quiet"])
+        defer { proxy.stop() }
         let pid = proxy.process.processIdentifier
 
         let total = 128 << 20

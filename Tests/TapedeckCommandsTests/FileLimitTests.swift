@@ -19,23 +19,11 @@ import Testing
     }
 
     @Test func listenerBacksOffAndRecovers() async throws {
-        let binary = try TapedeckExecutable.located.get()
-        let upstream = try BackgroundProcess(binary, ["sample-server", "--listen", "127.0.0.1:0"])
-        defer {
-            upstream.signal(SIGTERM)
-            _ = try? upstream.waitForExit()
-        }
-        let upstreamLine = try upstream.waitForLine(containing: "echo server listening on ")
-        let upstreamEndpoint = String(upstreamLine.split(separator: " ").last ?? "")
+        let upstream = try TapedeckProcess.sampleServer()
+        defer { upstream.process.stop() }
         // 64 descriptors: the runtime and the listener take some, each session two.
-        let proxy = try BackgroundProcess("/bin/sh", ["-c", "ulimit -n 64 && exec \"$0\" \"$@\"", binary, "proxy", "--listen", "127.0.0.1:0", "--upstream", upstreamEndpoint, "--quiet"])
-        defer {
-            proxy.signal(SIGTERM)
-            _ = try? proxy.waitForExit()
-        }
-        let line = try proxy.waitForLine(containing: "listener.address=")
-        let address = line.split(separator: " ").first { $0.hasPrefix("listener.address=") }?.dropFirst("listener.address=".count) ?? ""
-        let endpoint = try Endpoint(parsing: String(address))
+        let (proxy, endpoint) = try TapedeckProcess.proxy(["proxy", "--listen", "127.0.0.1:0", "--upstream", upstream.endpoint, "--quiet"], shellPrefix: "ulimit -n 64 &&")
+        defer { proxy.stop() }
         let pid = proxy.process.processIdentifier
 
         // More connections than the proxy has descriptors for; the kernel

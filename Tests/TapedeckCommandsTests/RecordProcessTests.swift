@@ -16,22 +16,16 @@ import Testing
         let recording: String
 
         init(directory: TemporaryDirectory, extraArguments: [String] = []) throws {
-            let binary = try TapedeckBinary.located.get()
-            upstream = try BackgroundProcess(binary, ["sample-server", "--listen", "127.0.0.1:0"])
-            let upstreamLine = try upstream.waitForLine(containing: "echo server listening on ")
-            let upstreamEndpoint = String(upstreamLine.split(separator: " ").last ?? "")
+            let sample = try TapedeckProcess.sampleServer()
+            upstream = sample.process
             recording = directory.file("session.pcap")
-            recorder = try BackgroundProcess(binary, [
-                "record", "--listen", "127.0.0.1:0", "--upstream", upstreamEndpoint, "-w", recording, "--quiet",
+            (recorder, listen) = try TapedeckProcess.proxy([
+                "record", "--listen", "127.0.0.1:0", "--upstream", sample.endpoint, "-w", recording, "--quiet",
             ] + extraArguments)
-            let line = try recorder.waitForLine(containing: "listener.address=")
-            let address = line.split(separator: " ").first { $0.hasPrefix("listener.address=") }?.dropFirst("listener.address=".count) ?? ""
-            listen = try Endpoint(parsing: String(address))
         }
 
         func stop() {
-            upstream.signal(SIGTERM)
-            _ = try? upstream.waitForExit()
+            upstream.stop()
         }
     }
 
