@@ -31,8 +31,12 @@ final class CaptureTap {
 /// How a channel's peer ended, from the events NIO gave and the closes we asked for.
 struct PeerEnd {
     enum Conclusion: Equatable {
-        /// Nothing to add: the peer's end was reported already, or we closed the channel.
+        /// Nothing to add: the peer's end was reported already.
         case reported
+        /// We closed the channel before its peer ended (its partner was
+        /// gone): the recording ends this direction with a FIN too, or the
+        /// session would look open for ever.
+        case closedByUs
         /// The peer's FIN closed the channel (our output was already shut).
         case halfClose
         /// The channel died without a reported cause while our output was open: a reset.
@@ -56,7 +60,8 @@ struct PeerEnd {
     /// What the channel's close means, once.
     mutating func channelInactive() -> Conclusion {
         defer { failed = true }
-        if inputEnded || failed || closedLocally { return .reported }
+        if inputEnded || failed { return .reported }
+        if closedLocally { return .closedByUs }
         return outputEnded ? .halfClose : .reset
     }
 }
@@ -101,6 +106,8 @@ extension CaptureTap: ChannelDuplexHandler {
         switch conclusion {
         case .reported:
             break
+        case .closedByUs:
+            session.record(.halfClose, direction)
         case .halfClose:
             session.record(.halfClose, direction)
             context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
