@@ -41,6 +41,9 @@ public struct RecordingReader {
                     reversed.insert(session.index)
                 }
                 if let entry {
+                    if entry.client != session.client || entry.server != session.server {
+                        session.wire = [session.client, session.server]
+                    }
                     session.client = entry.client
                     session.server = entry.server
                     session.startedMidFlow = session.startedMidFlow || entry.startedMidFlow

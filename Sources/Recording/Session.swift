@@ -24,6 +24,9 @@ public struct Session: Hashable, Sendable {
     /// True when the capture holds no handshake: it started after the
     /// session did, so its first bytes may be mid-message.
     public var startedMidFlow: Bool
+    /// The addresses the frames carry when they are not the real endpoints
+    /// (a Unix socket's synthetic address, an IPv4-mapped address): `[client, server]`.
+    public var wire: [Endpoint]?
 
     public init(index: Int, id: UInt64? = nil, client: Endpoint, server: Endpoint, opened: Timestamp, startedMidFlow: Bool = false) {
         self.index = index

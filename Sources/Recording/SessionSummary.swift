@@ -101,7 +101,7 @@ public struct SessionTally {
             let digest = hashers.map { hexString($0[side].finalize()) } ?? ""
             return DirectionSummary(bytes: bytes[side], sha256: digest, gapBytes: gapBytes[side])
         }
-        var wireEndpoints: [Endpoint]?
+        var wireEndpoints = session.wire
         if let wire, wire.client != session.client || wire.server != session.server {
             wireEndpoints = [wire.client, wire.server]
         }

@@ -10,7 +10,7 @@ import Testing
     @Test func fixturesArePresent() {
         let captures = Set(Fixture.captures.map(\.name))
         #expect(captures.isSuperset(of: ["redis.pcap", "http6-any.pcap", "http4.pcapng", "midflow.pcap", "redis-snaplen.pcap"]))
-        #expect(Set(Fixture.recordings.map(\.name)) == ["http.pcap", "redis.pcap"])
+        #expect(Set(Fixture.recordings.map(\.name)) == ["http.pcap", "redis.pcap", "redis-tcp.pcap", "redis-unix.pcap", "http-proxy.pcap"])
     }
 
     /// The acceptance check: per direction, exactly the bytes tshark's
