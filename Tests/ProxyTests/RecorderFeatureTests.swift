@@ -71,7 +71,7 @@ import Glibc
         let opening = try #require(manifests.firstIndex { !$0.sessions.isEmpty })
         #expect(manifests[opening].sessions.allSatisfy { !$0.startedMidFlow })
         for manifest in manifests[(opening + 1)...] {
-            #expect(manifest.sessions.allSatisfy(\.startedMidFlow), "\(manifest.file)")
+            #expect(manifest.sessions.allSatisfy { $0.startedMidFlow }, "\(manifest.file)")
         }
     }
 
