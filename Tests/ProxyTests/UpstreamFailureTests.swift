@@ -112,7 +112,12 @@ import Glibc
     /// client is served.
     @Test func clientLeavesBeforeTheUpstreamAnswers() async throws {
         let stalled = try StalledListener()
-        let harness = try await ProxyHarness(listeners: [.ip(.loopbackV4, port: 0)], upstream: stalled.endpoint, recording: { RecorderConfiguration(output: .file(path: $0)) })
+        // The upstream's SYN is dropped until the drain; the kernel retries it
+        // after 1 s, then 2 s more: give the connect time for that.
+        let harness = try await ProxyHarness(
+            listeners: [.ip(.loopbackV4, port: 0)], upstream: stalled.endpoint,
+            recording: { RecorderConfiguration(output: .file(path: $0)) }, connectTimeout: .seconds(20)
+        )
         defer { harness.remove() }
         let endpoint = harness.endpoints[0]
         try await BlockingSocket.onThread {
@@ -123,7 +128,7 @@ import Glibc
         }
         let upstreamSaw: String = try await BlockingSocket.onThread {
             stalled.drain()
-            guard let connection = stalled.accept(timeoutMilliseconds: 5000) else { return "no connection" }
+            guard let connection = stalled.accept(timeoutMilliseconds: 15000) else { return "no connection" }
             defer { close(connection) }
             do {
                 return "clean end after \(try BlockingClient.readToEnd(connection).count) bytes"
