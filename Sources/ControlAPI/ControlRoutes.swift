@@ -1,0 +1,106 @@
+import Faults
+import Foundation
+import Hummingbird
+import Recording
+
+/// The Toxiproxy v2 HTTP API (same paths, JSON shapes, defaults and status
+/// codes) over a ``ProxyRegistry``, plus `GET /metrics`.
+public enum ControlRoutes {
+    /// The largest request body accepted.
+    static let maximumBodySize = 1 << 20
+
+    public static func router(registry: ProxyRegistry) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ToxiproxyErrorMiddleware())
+        router.add(middleware: BrowserRequestGuard())
+
+        router.get("/version") { _, _ in
+            try json(["version": TapedeckVersion.current])
+        }
+        router.get("/metrics") { _, _ in
+            let text = PrometheusText.render(await registry.counters())
+            return Response(status: .ok, headers: [.contentType: PrometheusText.contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        router.post("/reset") { _, _ in
+            try await registry.reset()
+            return Response(status: .noContent)
+        }
+        router.post("/populate") { request, context in
+            let definitions = try await decode([ProxyDefinition].self, from: request, context: context)
+            return try json(["proxies": await registry.populate(definitions)], status: .created)
+        }
+
+        router.get("/proxies") { _, _ in
+            let proxies = await registry.all()
+            return try json(Dictionary(uniqueKeysWithValues: proxies.map { ($0.name, $0) }))
+        }
+        router.post("/proxies") { request, context in
+            let definition = try await decode(ProxyDefinition.self, from: request, context: context)
+            return try json(await registry.create(definition), status: .created)
+        }
+        router.get("/proxies/{proxy}") { _, context in
+            try json(await registry.proxy(context.parameters.require("proxy")))
+        }
+        let update: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
+            let definition = try await decode(ProxyDefinition.self, from: request, context: context)
+            return try json(await registry.update(context.parameters.require("proxy"), with: definition))
+        }
+        router.post("/proxies/{proxy}", use: update)
+        router.patch("/proxies/{proxy}", use: update)
+        router.delete("/proxies/{proxy}") { _, context in
+            try await registry.delete(context.parameters.require("proxy"))
+            return Response(status: .noContent)
+        }
+
+        router.get("/proxies/{proxy}/toxics") { _, context in
+            try json(await registry.toxics(of: context.parameters.require("proxy")))
+        }
+        router.post("/proxies/{proxy}/toxics") { request, context in
+            let toxic = try await decode(Fault.self, from: request, context: context)
+            return try json(await registry.addToxic(toxic, to: context.parameters.require("proxy")))
+        }
+        router.get("/proxies/{proxy}/toxics/{toxic}") { _, context in
+            try json(await registry.toxic(context.parameters.require("toxic"), of: context.parameters.require("proxy")))
+        }
+        let updateToxic: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
+            let patch = try await decode(FaultPatch.self, from: request, context: context)
+            return try json(await registry.updateToxic(context.parameters.require("toxic"), of: context.parameters.require("proxy"), with: patch))
+        }
+        router.post("/proxies/{proxy}/toxics/{toxic}", use: updateToxic)
+        router.patch("/proxies/{proxy}/toxics/{toxic}", use: updateToxic)
+        router.delete("/proxies/{proxy}/toxics/{toxic}") { _, context in
+            try await registry.removeToxic(context.parameters.require("toxic"), from: context.parameters.require("proxy"))
+            return Response(status: .noContent)
+        }
+        return router
+    }
+
+    /// Decodes a JSON body; anything wrong with it is a 400 saying what.
+    static func decode<Value: Decodable>(_ type: Value.Type, from request: Request, context: BasicRequestContext) async throws -> Value {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maximumBodySize)
+        } catch {
+            throw APIError(.contentTooLarge, "the body is larger than \(maximumBodySize) bytes")
+        }
+        return try decode(type, from: Data(buffer: body))
+    }
+
+    /// Decodes JSON (a request body or a config file); errors are ``APIError``s.
+    public static func decode<Value: Decodable>(_ type: Value.Type, from data: Data) throws -> Value {
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch let error as FaultError {
+            throw APIError.badRequest(error.message)
+        } catch {
+            throw APIError.badBody(error)
+        }
+    }
+
+    static func json<Value: Encodable>(_ value: Value, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

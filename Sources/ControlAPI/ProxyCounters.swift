@@ -1,0 +1,35 @@
+import Proxy
+
+/// A proxy's counters summed over the servers it has run (a disabled and
+/// re-enabled proxy runs a new one).
+struct ProxyCounters: Sendable, Equatable {
+    var liveSessions = 0
+    var totalSessions = 0
+    var bytesClientToServer = 0
+    var bytesServerToClient = 0
+    var upstreamFailures = 0
+    var faultsFired = 0
+
+    init() {}
+
+    init(_ snapshot: ProxyStatistics.Snapshot?) {
+        guard let snapshot else { return }
+        liveSessions = snapshot.liveSessions
+        totalSessions = snapshot.totalSessions
+        bytesClientToServer = snapshot.bytesClientToServer
+        bytesServerToClient = snapshot.bytesServerToClient
+        upstreamFailures = snapshot.upstreamFailures
+        faultsFired = snapshot.faultsFired
+    }
+
+    static func + (lhs: Self, rhs: Self) -> Self {
+        var sum = Self()
+        sum.liveSessions = lhs.liveSessions + rhs.liveSessions
+        sum.totalSessions = lhs.totalSessions + rhs.totalSessions
+        sum.bytesClientToServer = lhs.bytesClientToServer + rhs.bytesClientToServer
+        sum.bytesServerToClient = lhs.bytesServerToClient + rhs.bytesServerToClient
+        sum.upstreamFailures = lhs.upstreamFailures + rhs.upstreamFailures
+        sum.faultsFired = lhs.faultsFired + rhs.faultsFired
+        return sum
+    }
+}

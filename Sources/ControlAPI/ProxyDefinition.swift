@@ -1,0 +1,49 @@
+import Faults
+import Recording
+
+/// A proxy as a client sends it to `POST /proxies`, `POST /populate` or the
+/// config file: `{"name", "listen", "upstream", "enabled"}`, plus (a Tapedeck
+/// extension) `"toxics"`. Every field is optional here so that a missing one
+/// is reported the way Toxiproxy words it.
+public struct ProxyDefinition: Sendable, Decodable {
+    public var name: String?
+    public var listen: String?
+    public var upstream: String?
+    public var enabled: Bool?
+    public var toxics: [Fault]?
+
+    public init(name: String? = nil, listen: String? = nil, upstream: String? = nil, enabled: Bool? = nil, toxics: [Fault]? = nil) {
+        self.name = name
+        self.listen = listen
+        self.upstream = upstream
+        self.enabled = enabled
+        self.toxics = toxics
+    }
+
+    /// Toxiproxy's check before creating: a name and an upstream.
+    func requireFields(suffix: String = "") throws(APIError) -> (name: String, upstream: String) {
+        guard let name, !name.isEmpty else { throw .badRequest("missing required field: name\(suffix)") }
+        guard let upstream, !upstream.isEmpty else { throw .badRequest("missing required field: upstream\(suffix)") }
+        return (name, upstream)
+    }
+}
+
+/// A proxy as the API shows it.
+public struct ProxyView: Sendable, Encodable {
+    public var name: String
+    public var listen: String
+    public var upstream: String
+    public var enabled: Bool
+    public var toxics: [Fault]
+}
+
+extension Endpoint {
+    /// Parses `listen` and `upstream` as clients send them; a bad one is a 400.
+    static func api(_ text: String, field: String) throws(APIError) -> Endpoint {
+        do {
+            return try Endpoint(parsing: text)
+        } catch {
+            throw .badRequest("\(field): \(error.description) (hostnames other than localhost are not resolved; use an IP address or unix:/path)")
+        }
+    }
+}

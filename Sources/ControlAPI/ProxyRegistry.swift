@@ -1,0 +1,261 @@
+import Faults
+import Logging
+import NIOCore
+import Proxy
+import Recording
+
+/// The named proxies the API manages, with their toxics, in creation order.
+///
+/// Every change goes through this actor, so API requests are serialised
+/// per registry; toxics reach live connections through `ProxyServer.setFaults`.
+public actor ProxyRegistry {
+    /// One managed proxy. `server` is nil while the proxy is disabled.
+    struct Entry {
+        var name: String
+        /// `listen` as the client asked for it (port 0 stays 0), for populate's comparison.
+        var requestedListen: Endpoint
+        /// The concrete endpoint, port 0 resolved at creation; re-enabling binds it again.
+        var listen: Endpoint
+        var upstream: Endpoint
+        var toxics: [Fault]
+        var server: ProxyServer?
+        /// Counters of the servers this proxy ran before (each disable/enable makes a new one).
+        var retired: ProxyCounters
+
+        var enabled: Bool { server != nil }
+
+        var view: ProxyView {
+            ProxyView(name: name, listen: listen.description, upstream: upstream.description, enabled: enabled, toxics: toxics)
+        }
+    }
+
+    private var entries: [Entry] = []
+    private let group: EventLoopGroup
+    private let seed: UInt64
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - group: the event loops the proxies run on.
+    ///   - seed: fixes the random choices of every proxy's toxics.
+    public init(group: EventLoopGroup, seed: UInt64, logger: Logger) {
+        self.group = group
+        self.seed = seed
+        self.logger = logger
+    }
+
+    // MARK: Proxies
+
+    func all() -> [ProxyView] {
+        entries.map(\.view)
+    }
+
+    func proxy(_ name: String) throws(APIError) -> ProxyView {
+        try entries[index(of: name)].view
+    }
+
+    /// Creates and (unless `enabled: false`) starts a proxy.
+    @discardableResult
+    public func create(_ definition: ProxyDefinition) async throws(APIError) -> ProxyView {
+        let (name, upstreamText) = try definition.requireFields()
+        guard !entries.contains(where: { $0.name == name }) else { throw APIError(.conflict, "proxy already exists") }
+        let upstream = try Endpoint.api(upstreamText, field: "upstream")
+        let listen = try Endpoint.api(definition.listen ?? "127.0.0.1:0", field: "listen")
+        let toxics = try Self.checkedToxics(definition.toxics ?? [])
+        var entry = Entry(name: name, requestedListen: listen, listen: listen, upstream: upstream, toxics: toxics, server: nil, retired: ProxyCounters())
+        // Bind even a disabled proxy once, so its port is known and stays its own.
+        let server = try await start(entry)
+        entry.listen = server.listeningEndpoints.first ?? listen
+        if definition.enabled ?? true {
+            entry.server = server
+        } else {
+            await server.shutdown(grace: .zero)
+        }
+        entries.append(entry)
+        logger.info("proxy created", metadata: ["proxy.name": "\(name)", "listener.address": "\(entry.listen)", "upstream.address": "\(upstream)"])
+        return entry.view
+    }
+
+    /// Toxiproxy's update (`POST`/`PATCH /proxies/{name}`): a new `listen`
+    /// or `upstream` restarts the proxy (dropping its connections);
+    /// `enabled` starts or stops it.
+    func update(_ name: String, with definition: ProxyDefinition) async throws(APIError) -> ProxyView {
+        let position = try index(of: name)
+        var entry = entries[position]
+        var restart = false
+        if let text = definition.upstream, !text.isEmpty {
+            let upstream = try Endpoint.api(text, field: "upstream")
+            restart = restart || upstream != entry.upstream
+            entry.upstream = upstream
+        }
+        if let text = definition.listen, !text.isEmpty {
+            let listen = try Endpoint.api(text, field: "listen")
+            if listen != entry.listen && listen != entry.requestedListen {
+                restart = true
+                entry.requestedListen = listen
+                entry.listen = listen
+            }
+        }
+        let enable = definition.enabled ?? entry.enabled
+        if entry.enabled && (restart || !enable) {
+            await stop(&entry)
+        }
+        if enable && !entry.enabled {
+            let server = try await start(entry)
+            entry.listen = server.listeningEndpoints.first ?? entry.listen
+            entry.server = server
+        }
+        entries[position] = entry
+        return entry.view
+    }
+
+    func delete(_ name: String) async throws(APIError) {
+        let position = try index(of: name)
+        var entry = entries.remove(at: position)
+        await stop(&entry)
+        logger.info("proxy deleted", metadata: ["proxy.name": "\(name)"])
+    }
+
+    /// `POST /populate`: checks every entry first (nothing is created when
+    /// one lacks a name or upstream), then creates them in order. An
+    /// existing proxy with the same listen and upstream is kept as it is;
+    /// one that differs is replaced. The first failure stops the run.
+    public func populate(_ definitions: [ProxyDefinition]) async throws(APIError) -> [ProxyView] {
+        for (position, definition) in definitions.enumerated() {
+            _ = try definition.requireFields(suffix: " at proxy \(position + 1)")
+        }
+        var result: [ProxyView] = []
+        for definition in definitions {
+            let (name, upstreamText) = try definition.requireFields()
+            if let position = entries.firstIndex(where: { $0.name == name }) {
+                let existing = entries[position]
+                let upstream = try Endpoint.api(upstreamText, field: "upstream")
+                let listen = try Endpoint.api(definition.listen ?? "127.0.0.1:0", field: "listen")
+                if upstream == existing.upstream && (listen == existing.listen || listen == existing.requestedListen) {
+                    result.append(existing.view)
+                    continue
+                }
+                try await delete(name)
+            }
+            result.append(try await create(definition))
+        }
+        return result
+    }
+
+    /// `POST /reset`: every proxy enabled, every toxic removed.
+    func reset() async throws(APIError) {
+        for position in entries.indices {
+            var entry = entries[position]
+            entry.toxics = []
+            if let server = entry.server {
+                await server.setFaults([])
+            } else {
+                let server = try await start(entry)
+                entry.server = server
+            }
+            entries[position] = entry
+        }
+    }
+
+    /// Stops every proxy and closes its connections (server shutdown).
+    public func shutdown(grace: Duration) async {
+        for position in entries.indices {
+            await entries[position].server?.shutdown(grace: grace)
+            entries[position].server = nil
+        }
+    }
+
+    // MARK: Toxics
+
+    func toxics(of name: String) throws(APIError) -> [Fault] {
+        try entries[index(of: name)].toxics
+    }
+
+    func toxic(_ toxicName: String, of name: String) throws(APIError) -> Fault {
+        let toxics = try entries[index(of: name)].toxics
+        guard let toxic = toxics.first(where: { $0.name == toxicName }) else { throw .toxicNotFound }
+        return toxic
+    }
+
+    /// Adds a toxic after the others (Toxiproxy's order); names are unique across both streams.
+    func addToxic(_ toxic: Fault, to name: String) async throws(APIError) -> Fault {
+        let position = try index(of: name)
+        guard !entries[position].toxics.contains(where: { $0.name == toxic.name }) else {
+            throw APIError(.conflict, "toxic already exists")
+        }
+        entries[position].toxics.append(toxic)
+        await entries[position].server?.setFaults(entries[position].toxics)
+        return toxic
+    }
+
+    func updateToxic(_ toxicName: String, of name: String, with patch: FaultPatch) async throws(APIError) -> Fault {
+        let position = try index(of: name)
+        guard let toxicPosition = entries[position].toxics.firstIndex(where: { $0.name == toxicName }) else { throw .toxicNotFound }
+        let updated: Fault
+        do {
+            updated = try entries[position].toxics[toxicPosition].applying(patch)
+        } catch {
+            throw .badRequest(error.message)
+        }
+        entries[position].toxics[toxicPosition] = updated
+        await entries[position].server?.setFaults(entries[position].toxics)
+        return updated
+    }
+
+    func removeToxic(_ toxicName: String, from name: String) async throws(APIError) {
+        let position = try index(of: name)
+        guard let toxicPosition = entries[position].toxics.firstIndex(where: { $0.name == toxicName }) else { throw .toxicNotFound }
+        entries[position].toxics.remove(at: toxicPosition)
+        await entries[position].server?.setFaults(entries[position].toxics)
+    }
+
+    // MARK: Metrics
+
+    /// Each proxy's counters, summed over its restarts, in creation order.
+    func counters() -> [(name: String, counters: ProxyCounters)] {
+        entries.map { entry in
+            (entry.name, entry.retired + ProxyCounters(entry.server?.statistics.snapshot))
+        }
+    }
+
+    // MARK: Helpers
+
+    private func index(of name: String) throws(APIError) -> Int {
+        guard let position = entries.firstIndex(where: { $0.name == name }) else { throw .proxyNotFound }
+        return position
+    }
+
+    private func start(_ entry: Entry) async throws(APIError) -> ProxyServer {
+        let configuration = ProxyConfiguration(
+            listeners: [entry.listen],
+            upstream: entry.upstream,
+            faults: entry.toxics,
+            seed: seed,
+            faultsCanChange: true
+        )
+        var logger = self.logger
+        logger[metadataKey: "proxy.name"] = "\(entry.name)"
+        let server = ProxyServer(configuration: configuration, group: group, logger: logger)
+        do {
+            try await server.start()
+        } catch {
+            throw APIError(.internalServerError, "listen \(entry.listen): \(error)")
+        }
+        return server
+    }
+
+    private func stop(_ entry: inout Entry) async {
+        guard let server = entry.server else { return }
+        await server.stopAccepting()
+        await server.closeAllSessions()
+        entry.retired = entry.retired + ProxyCounters(server.statistics.snapshot)
+        entry.server = nil
+    }
+
+    private static func checkedToxics(_ toxics: [Fault]) throws(APIError) -> [Fault] {
+        var names: Set<String> = []
+        for toxic in toxics where !names.insert(toxic.name).inserted {
+            throw APIError(.conflict, "toxic already exists: \(toxic.name)")
+        }
+        return toxics
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import ControlAPI
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Proxy
+import Recording
+
+/// `tapedeck server`: the Toxiproxy-compatible control API.
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Serve the Toxiproxy-compatible HTTP API that creates proxies and adds faults to them.",
+        discussion: """
+            Toxiproxy clients work unchanged. The config file is a JSON array of proxies as \
+            for POST /populate; unlike Toxiproxy's, each may also hold "toxics", and listen \
+            and upstream may be unix:/path.
+
+            Examples:
+              tapedeck server
+              tapedeck server --api 127.0.0.1:8474 --config proxies.json --seed 7
+            """
+    )
+
+    @Option(help: ArgumentHelp("Where the API listens: HOST:PORT, :PORT or unix:/path. Loopback by default; the API has no authentication.", valueName: "endpoint"), transform: parseEndpoint)
+    var api: Endpoint = .ip(.loopbackV4, port: 8474)
+
+    @Option(help: ArgumentHelp("Proxies (and toxics) to create at startup: a JSON array.", valueName: "file"))
+    var config: String?
+
+    @Option(help: "Fixes every random choice of the toxics (toxicity, jitter, drops). Random by default.")
+    var seed: UInt64?
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        try await reportingFailures {
+            try await serve()
+        }
+    }
+
+    private func serve() async throws {
+        let logger = logging.makeLogger(label: "tapedeck")
+        let seed = self.seed ?? UInt64.random(in: .min ... .max)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let registry = ProxyRegistry(group: group, seed: seed, logger: logger)
+        do {
+            if let config {
+                try await populate(registry, from: config)
+            }
+            // Hummingbird's own lines (a bind error among them) are reported here as one line.
+            var serverLogger = logger
+            serverLogger.logLevel = max(logger.logLevel, .critical)
+            do {
+                try await ControlServer.run(registry: registry, on: api, logger: serverLogger) { address in
+                    logger.info("api listening", metadata: ["api.address": "\(address)", "seed": "\(seed)"])
+                }
+            } catch {
+                throw ProxyError(message: "cannot serve the API on \(api): \(error)")
+            }
+            logger.info("shutting down")
+        } catch {
+            await registry.shutdown(grace: .zero)
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        await registry.shutdown(grace: .zero)
+        try? await group.shutdownGracefully()
+    }
+
+    private func populate(_ registry: ProxyRegistry, from path: String) async throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ProxyError(message: "cannot read the config file \(path): \(error.localizedDescription)")
+        }
+        do {
+            let definitions = try ControlRoutes.decode([ProxyDefinition].self, from: data)
+            _ = try await registry.populate(definitions)
+        } catch {
+            throw ProxyError(message: "config file \(path): \(error)")
+        }
+    }
+}
