@@ -108,8 +108,8 @@ import Glibc
     }
 
     /// A client that resets while its upstream is still connecting: the
-    /// upstream is reset once it answers, nothing stays live, and the next
-    /// client is served.
+    /// upstream is reset once it answers, nothing stays live, nothing is
+    /// recorded and no upstream failure is counted.
     @Test func clientLeavesBeforeTheUpstreamAnswers() async throws {
         let stalled = try StalledListener()
         // The upstream's SYN is dropped until the drain; the kernel retries it
@@ -136,7 +136,10 @@ import Glibc
                 return "\(error)"
             }
         }
-        #expect(upstreamSaw.contains("reset by peer"), "\(upstreamSaw)")
+        // The proxy resets the upstream as soon as it connects; when that RST
+        // lands before the listener's accept, the kernel drops the connection
+        // from the accept queue and there is nothing left to accept.
+        #expect(upstreamSaw.contains("reset by peer") || upstreamSaw == "no connection", "\(upstreamSaw)")
         #expect(await harness.proxy.waitForSessions(timeout: .seconds(2)))
         #expect(harness.proxy.statistics.snapshot.liveSessions == 0)
         #expect(harness.proxy.statistics.snapshot.upstreamFailures == 0)
