@@ -87,7 +87,7 @@ import Glibc
             usleep(300_000)
             stalled.drain()
             // The proxy's SYN is retried after about a second.
-            guard let connection = stalled.accept(timeoutMilliseconds: 5000) else { throw ChildProcess.Failure(description: "the proxy never connected") }
+            guard let connection = stalled.accept(timeoutMilliseconds: 15000) else { throw ChildProcess.Failure(description: "the proxy never connected") }
             let socket = BlockingSocketAdopting(fd: connection)
             let bytes = try BlockingClient.readToEnd(connection)
             try BlockingClient.writeAll(connection, Array("late answer".utf8))

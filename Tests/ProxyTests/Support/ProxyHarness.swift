@@ -124,6 +124,8 @@ final class StalledListener: @unchecked Sendable {
     let fd: Int32
     let port: UInt16
     private var fillers: [Int32] = []
+    /// Connections from others that `drain()` accepted along with the fillers'.
+    private var pending: [Int32] = []
 
     init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -155,6 +157,11 @@ final class StalledListener: @unchecked Sendable {
 
     /// Accepts the next connection, waiting at most `timeoutMilliseconds`.
     func accept(timeoutMilliseconds: Int32) -> Int32? {
+        if !pending.isEmpty { return pending.removeFirst() }
+        return acceptFromQueue(timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    private func acceptFromQueue(timeoutMilliseconds: Int32) -> Int32? {
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&poller, 1, timeoutMilliseconds) == 1 else { return nil }
         let connection = Glibc.accept(fd, nil, nil)
@@ -162,16 +169,38 @@ final class StalledListener: @unchecked Sendable {
     }
 
     /// Accepts and closes the fillers' connections: the next SYN gets through.
+    /// A connection that arrives meanwhile (the proxy's retried SYN) is kept
+    /// for `accept`, not closed with the fillers'.
     func drain() {
-        while let connection = accept(timeoutMilliseconds: 200) {
-            close(connection)
+        let fillerPorts = Set(fillers.map(Self.localPort))
+        while let connection = acceptFromQueue(timeoutMilliseconds: 200) {
+            if fillerPorts.contains(Self.peerPort(connection)) {
+                close(connection)
+            } else {
+                pending.append(connection)
+            }
         }
         for filler in fillers { close(filler) }
         fillers = []
     }
 
+    private static func localPort(_ fd: Int32) -> UInt16 {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    private static func peerPort(_ fd: Int32) -> UInt16 {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) } }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
     deinit {
         for filler in fillers { close(filler) }
+        for connection in pending { close(connection) }
         close(fd)
     }
 }
