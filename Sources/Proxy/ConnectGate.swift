@@ -21,6 +21,9 @@ final class ConnectGate {
     /// `open()` came before the client's channel was active (an upstream
     /// that connected at once, like a Unix socket, inside the accept).
     private var opensWhenActive = false
+    /// `reset()` came before the client's channel was active (an upstream
+    /// that refused at once).
+    private var resetsWhenActive = false
     private var context: ChannelHandlerContext?
 
     /// False once the client's channel has closed (a reset) while the gate
@@ -28,6 +31,17 @@ final class ConnectGate {
     var clientIsPresent: Bool {
         guard context != nil else { return false }
         return !held.contains { if case .inactive = $0 { true } else { false } }
+    }
+
+    /// The upstream could not be reached: reset the client — once its
+    /// channel is active, as an RST needs a registered socket.
+    func reset() {
+        guard let context else { return }
+        guard context.channel.isActive else {
+            resetsWhenActive = true
+            return
+        }
+        resetAndClose(context.channel)
     }
 
     /// Replays what was held, passes on a pending read and leaves the pipeline.
@@ -71,7 +85,9 @@ extension ConnectGate: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
-        if opensWhenActive {
+        if resetsWhenActive {
+            resetAndClose(context.channel)
+        } else if opensWhenActive {
             open()
         }
     }

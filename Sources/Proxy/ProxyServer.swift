@@ -237,9 +237,9 @@ public final class ProxyServer: Sendable {
             case .failure(let error):
                 statistics.upstreamFailures.wrappingIncrement(ordering: .relaxed)
                 logger.warning("upstream unavailable; resetting the client", metadata: ["upstream.address": "\(upstream)", "error": "\(error)"])
-                // A refusal can come back before the client's channel is even
-                // registered (loopback answers at once): reset on the next tick.
-                client.eventLoop.execute { resetAndClose(client) }
+                // A refusal can come back inside the accept, before the
+                // client's channel is active: the gate resets it when it is.
+                gate.reset()
                 sessionEnded(id)
             case .success(let upstreamChannel) where !gate.clientIsPresent:
                 // The client went away (a reset) while the upstream was
