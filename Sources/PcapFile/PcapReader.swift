@@ -27,8 +27,6 @@ public final class PcapReader {
     public let path: String
     public let linkType: LinkType
     public let snapshotLength: Int
-    /// True when the file was written on a host of the other byte order.
-    public let isSwapped: Bool
 
     private var pcap: OpaquePointer?
     private var program = bpf_program()
@@ -45,7 +43,6 @@ public final class PcapReader {
         self.pcap = pcap
         self.linkType = LinkType(rawValue: pcap_datalink(pcap))
         self.snapshotLength = Int(pcap_snapshot(pcap))
-        self.isSwapped = pcap_is_swapped(pcap) == 1
         if let filter, !filter.isEmpty {
             if pcap_compile(pcap, &program, filter, 1, PCAP_NETMASK_UNKNOWN) != 0 {
                 let message = String(cString: pcap_geterr(pcap))

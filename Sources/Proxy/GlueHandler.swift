@@ -32,14 +32,6 @@ final class GlueHandler {
         return (first, second)
     }
 
-    /// Ends the pairing: neither half passes anything to the other any more
-    /// (the upstream never connected, and its close must not close the client
-    /// with a FIN when the client is to be reset).
-    func unpair() {
-        partner?.partner = nil
-        partner = nil
-    }
-
     private func partnerWrite(_ data: NIOAny) {
         context?.write(data, promise: nil)
     }

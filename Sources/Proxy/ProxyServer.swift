@@ -239,7 +239,6 @@ public final class ProxyServer: Sendable {
                 logger.warning("upstream unavailable; resetting the client", metadata: ["upstream.address": "\(upstream)", "error": "\(error)"])
                 // A refusal can come back inside the accept, before the
                 // client's channel is active: the gate resets it when it is.
-                clientGlue.unpair()
                 gate.reset()
                 sessionEnded(id)
             case .success(let upstreamChannel) where !gate.clientIsPresent:

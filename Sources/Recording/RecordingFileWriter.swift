@@ -35,7 +35,6 @@ public final class RecordingFileWriter {
 
     /// The pcap's size so far, staged bytes included.
     public var byteCount: Int64 { pcap.byteOffset }
-    public var liveSessionCount: Int { live.count }
     public var sessionCount: Int { live.count + finished.count }
 
     /// Starts a session: its handshake frames at `session.opened`.
