@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Recording", targets: ["Recording"]),
         .library(name: "Faults", targets: ["Faults"]),
         .library(name: "Proxy", targets: ["Proxy"]),
+        .library(name: "Replay", targets: ["Replay"]),
         .library(name: "TapedeckTesting", targets: ["TapedeckTesting"]),
     ],
     dependencies: [
@@ -19,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -59,9 +62,23 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Replay",
+            dependencies: [
+                "Faults",
+                "Proxy",
+                "Recording",
+                "PcapFile",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "TapedeckTesting",
             dependencies: [
                 "Proxy",
+                "Replay",
                 "Recording",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -73,10 +90,14 @@ let package = Package(
                 "Proxy",
                 "Faults",
                 "Recording",
+                "PcapFile",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(
@@ -87,6 +108,7 @@ let package = Package(
                 "Recording",
                 "Proxy",
                 "Faults",
+                "Replay",
                 "TapedeckTesting",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -145,12 +167,28 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "ReplayTests",
+            dependencies: [
+                "Replay",
+                "Faults",
+                "Recording",
+                "PcapFile",
+                "Proxy",
+                "TapedeckTesting",
+                "TapedeckTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
             name: "ControlAPITests",
             dependencies: [
                 "ControlAPI",
                 "Proxy",
                 "Faults",
                 "Recording",
+                "PcapFile",
                 "TapedeckTesting",
                 "TapedeckTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),

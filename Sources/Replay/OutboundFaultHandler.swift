@@ -1,0 +1,211 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Faults
+import NIOCore
+
+/// Applies one stream's faults to the bytes a replay *writes* — the
+/// outbound twin of `FaultHandler`, which faults what a channel reads.
+/// `replay serve` faults the server's answers with it (downstream),
+/// `replay drive` the client's requests (upstream).
+///
+/// Contracts: bytes leave in the order written, each exactly once, or are
+/// discarded by a fault; a `close(mode: .output)` (a FIN) leaves after the
+/// bytes before it, delayed as they are; a full close waits for held bytes
+/// unless the channel is being reset. A fault that ends the connection
+/// closes the channel (`.reset` with an RST). Write promises succeed when
+/// the bytes are accepted, not when they reach the socket.
+final class OutboundFaultHandler: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var faults: [Fault]
+    private let stream: FaultStream
+    private let seed: UInt64
+    private let connectionID: UInt64
+    private var pipeline: FaultPipeline?
+    private var context: ChannelHandlerContext?
+    private var held = CircularBuffer<ByteBuffer>()
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: FaultInstant?
+    private var pendingOutputClose: EventLoopPromise<Void>?
+    private var pendingFullClose: EventLoopPromise<Void>?
+    private var closedByFault = false
+    private(set) var counters = FaultCounters()
+
+    init(stream: FaultStream, faults: [Fault], seed: UInt64, connectionID: UInt64) {
+        self.stream = stream
+        self.faults = faults
+        self.seed = seed
+        self.connectionID = connectionID
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        pipeline = FaultPipeline(stream: stream, faults: faults, seed: seed, connectionID: connectionID, at: context.eventLoop.replayNow)
+        rescheduleTimer(context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        self.context = nil
+    }
+
+    func update(faults: [Fault]) {
+        self.faults = faults
+        guard let context, var pipeline else { return }
+        let actions = pipeline.update(faults: faults, at: context.eventLoop.replayNow)
+        self.pipeline = pipeline
+        perform(actions, context: context)
+    }
+
+    /// Throws away what is held: the connection is being reset.
+    func abandonHeld() {
+        closedByFault = true
+        held.removeAll()
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let buffer = unwrapOutboundIn(data)
+        guard var pipeline, !pipeline.isPassThrough || closedByFault else {
+            context.write(data, promise: promise)
+            return
+        }
+        promise?.succeed()
+        guard buffer.readableBytes > 0, !closedByFault else { return }
+        held.append(buffer)
+        let actions = pipeline.receive(bytes: buffer.readableBytes, at: context.eventLoop.replayNow)
+        self.pipeline = pipeline
+        perform(actions, context: context)
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        guard var pipeline, !closedByFault else {
+            context.close(mode: mode, promise: promise)
+            return
+        }
+        switch mode {
+        case .output:
+            // A FIN travels the faults like bytes do (a latency delays it too).
+            guard !pipeline.isPassThrough else {
+                context.close(mode: mode, promise: promise)
+                return
+            }
+            if let pendingOutputClose {
+                pendingOutputClose.futureResult.cascade(to: promise)
+                return
+            }
+            pendingOutputClose = promise ?? context.eventLoop.makePromise()
+            let actions = pipeline.receiveEndOfStream(at: context.eventLoop.replayNow)
+            self.pipeline = pipeline
+            perform(actions, context: context)
+        default:
+            guard pipeline.isHolding else {
+                context.close(mode: mode, promise: promise)
+                return
+            }
+            // Held bytes go first; the close follows them.
+            if let pendingFullClose {
+                pendingFullClose.futureResult.cascade(to: promise)
+                return
+            }
+            pendingFullClose = promise ?? context.eventLoop.makePromise()
+        }
+    }
+
+    private func perform(_ actions: [FaultPipeline.Action], context: ChannelHandlerContext) {
+        for action in actions {
+            switch action {
+            case .deliver(let bytes, _):
+                forward(bytes, context: context)
+            case .discard(let bytes):
+                discard(bytes)
+            case .endOfStream:
+                let promise = pendingOutputClose
+                pendingOutputClose = nil
+                context.close(mode: .output, promise: promise)
+            case .close(let mode, _):
+                closedByFault = true
+                if mode == .reset, let provider = context.channel as? SocketOptionProvider {
+                    provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).assumeIsolated().whenComplete { _ in
+                        context.close(promise: nil)
+                    }
+                } else {
+                    context.close(promise: nil)
+                }
+            }
+        }
+        if let pipeline { counters = pipeline.counters }
+        rescheduleTimer(context: context)
+        if let pendingFullClose, !(pipeline?.isHolding ?? false) {
+            self.pendingFullClose = nil
+            context.close(mode: .all, promise: pendingFullClose)
+        }
+    }
+
+    private func forward(_ bytes: Int, context: ChannelHandlerContext) {
+        var remaining = bytes
+        while remaining > 0, var buffer = held.first {
+            if buffer.readableBytes <= remaining {
+                remaining -= buffer.readableBytes
+                held.removeFirst()
+                context.write(wrapOutboundOut(buffer), promise: nil)
+            } else {
+                let piece = buffer.readSlice(length: remaining)!
+                held[held.startIndex] = buffer
+                remaining = 0
+                context.write(wrapOutboundOut(piece), promise: nil)
+            }
+        }
+        context.flush()
+    }
+
+    private func discard(_ bytes: Int) {
+        var remaining = bytes
+        while remaining > 0, var buffer = held.first {
+            if buffer.readableBytes <= remaining {
+                remaining -= buffer.readableBytes
+                held.removeFirst()
+            } else {
+                buffer.moveReaderIndex(forwardBy: remaining)
+                held[held.startIndex] = buffer
+                remaining = 0
+            }
+        }
+    }
+
+    private func rescheduleTimer(context: ChannelHandlerContext) {
+        let deadline = pipeline?.nextDeadline
+        guard deadline != timerDeadline else { return }
+        timer?.cancel()
+        timer = nil
+        timerDeadline = deadline
+        guard let deadline else { return }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, deadline.nanoseconds)))) { [self] in
+            timer = nil
+            timerDeadline = nil
+            guard let context = self.context, var pipeline else { return }
+            let actions = pipeline.advance(to: context.eventLoop.replayNow)
+            self.pipeline = pipeline
+            perform(actions, context: context)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension OutboundFaultHandler: Sendable {}
+
+extension EventLoop {
+    /// The event loop's clock as a fault instant.
+    var replayNow: FaultInstant {
+        FaultInstant(nanoseconds: Int64(clamping: now.uptimeNanoseconds))
+    }
+}

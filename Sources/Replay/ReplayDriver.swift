@@ -1,0 +1,225 @@
+import Faults
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Proxy
+import Recording
+
+/// `replay drive`: plays recorded client sides against a live server.
+public struct DriveConfiguration: Sendable {
+    public var target: Endpoint
+    public var timing: ReplayTiming
+    public var comparison: ReplayComparison
+    public var faults: ReplayFaults
+    /// At most this many sessions at once (nil: as many as recorded).
+    public var concurrency: Int?
+    /// Play the whole recording this many times, one pass after another.
+    public var passes: Int
+    public var connectTimeout: Duration
+
+    public init(
+        target: Endpoint,
+        timing: ReplayTiming = ReplayTiming(),
+        comparison: ReplayComparison = ReplayComparison(),
+        faults: ReplayFaults = ReplayFaults(),
+        concurrency: Int? = nil,
+        passes: Int = 1,
+        connectTimeout: Duration = .seconds(5)
+    ) {
+        self.target = target
+        self.timing = timing
+        self.comparison = comparison
+        self.faults = faults
+        self.concurrency = concurrency
+        self.passes = passes
+        self.connectTimeout = connectTimeout
+    }
+}
+
+/// Progress of a drive, after each finished session.
+public struct DriveProgress: Sendable {
+    public var done: Int
+    public var total: Int
+    public var bytes: Int64
+    public var mismatches: Int
+    public var elapsed: Duration
+}
+
+/// Opens each recorded session against the target at its recorded start
+/// (scaled), plays the client's side with its recorded timing, and compares
+/// the answers (see ``DriveConfiguration``).
+public final class ReplayDriver: Sendable {
+    public let configuration: DriveConfiguration
+    private let scripts: [SessionScript]
+    private let group: EventLoopGroup
+    private let sink: SessionSink?
+    private let logger: Logger
+
+    /// - Parameter sink: where the replayed traffic is recorded (`-w`), if anywhere.
+    public init(scripts: [SessionScript], configuration: DriveConfiguration, group: EventLoopGroup, sink: SessionSink? = nil, logger: Logger) {
+        var scripts = scripts
+        if let maxGap = configuration.timing.maxGap { scripts = scripts.map { $0.cappingGaps(at: maxGap) } }
+        self.scripts = scripts
+        self.configuration = configuration
+        self.group = group
+        self.sink = sink
+        self.logger = logger
+    }
+
+    /// Plays every pass; returns when every session has ended.
+    public func run(progress: (@Sendable (DriveProgress) -> Void)? = nil) async -> DriveReport {
+        let started = ContinuousClock.now
+        let total = scripts.count * configuration.passes
+        let slots = Slots(configuration.concurrency ?? Int.max)
+        let tally = NIOLockedValueBox(DriveProgress(done: 0, total: total, bytes: 0, mismatches: 0, elapsed: .zero))
+        var results: [DrivenSession] = []
+        var connectFailures = 0
+        let starts = startOffsets()
+        for pass in 0..<configuration.passes {
+            // One anchor per pass: a session's start is anchor + its recorded offset.
+            let anchor = NIODeadline.now() + .milliseconds(5)
+            let passResults = await withTaskGroup(of: DrivenSession?.self) { group in
+                for (position, script) in scripts.enumerated() {
+                    await slots.acquire()
+                    let due = anchor + .nanoseconds(starts[position])
+                    let id = UInt64(pass * scripts.count + position)
+                    group.addTask { [self] in
+                        let outcome = await drive(script, at: due, id: id)
+                        await slots.release()
+                        let snapshot = tally.withLockedValue { tally -> DriveProgress in
+                            tally.done += 1
+                            tally.bytes += Int64((outcome?.bytesSent ?? 0) + (outcome?.bytesReceived ?? 0))
+                            if outcome?.mismatch != nil { tally.mismatches += 1 }
+                            tally.elapsed = ContinuousClock.now - started
+                            return tally
+                        }
+                        progress?(snapshot)
+                        return outcome
+                    }
+                }
+                var collected: [DrivenSession?] = []
+                for await outcome in group { collected.append(outcome) }
+                return collected
+            }
+            for outcome in passResults {
+                if let outcome { results.append(outcome) } else { connectFailures += 1 }
+            }
+        }
+        var report = DriveReport()
+        report.sessions = total
+        report.connectFailures = connectFailures
+        results.sort { $0.index < $1.index }
+        for result in results {
+            report.bytesSent += Int64(result.bytesSent)
+            report.bytesReceived += Int64(result.bytesReceived)
+            if let mismatch = result.mismatch { report.mismatches.append(mismatch) }
+            if let failure = result.failure { report.failures.append(failure) }
+        }
+        let lastErrors = results.compactMap(\.sendErrors.last)
+        report.timing = TimingSummary(errorsNanoseconds: results.flatMap(\.sendErrors), last: lastErrors.max { abs($0) < abs($1) })
+        let elapsed = (ContinuousClock.now - started).components
+        report.elapsedSeconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        return report
+    }
+
+    /// Each session's start, in replay nanoseconds after the first's.
+    private func startOffsets() -> [Int64] {
+        guard let first = scripts.first?.session.opened else { return [] }
+        var offsets: [Int64] = []
+        var cut: Int64 = 0
+        var previous: Int64 = 0
+        let limit = configuration.timing.maxGap?.nanoseconds
+        for script in scripts {
+            let recorded = first.duration(to: script.session.opened).nanoseconds
+            if let limit, recorded - previous > limit { cut += recorded - previous - limit }
+            previous = recorded
+            offsets.append(configuration.timing.scaled(recorded - cut))
+        }
+        return offsets
+    }
+
+    /// One session: connect when due, play, collect. Nil when the target
+    /// could not be reached.
+    private func drive(_ script: SessionScript, at due: NIODeadline, id: UInt64) async -> DrivenSession? {
+        let eventLoop = group.next()
+        var logger = self.logger
+        logger[metadataKey: "session.index"] = "\(script.session.index)"
+        if due > .now() {
+            _ = try? await eventLoop.scheduleTask(deadline: due) {}.futureResult.get()
+        }
+        // A session held back by --concurrency starts its clock when it starts.
+        let now = NIODeadline.now()
+        let anchor = now - due > .milliseconds(10) ? now : due
+        let done = eventLoop.makePromise(of: DrivenSession.self)
+        let configuration = self.configuration
+        let sink = self.sink
+        let handlerLogger = logger
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    let faults = configuration.faults
+                    if faults.canChange || !faults.faults.isEmpty {
+                        try sync.addHandler(FaultHandler(stream: .downstream, faults: faults.faults, seed: faults.seed, connectionID: id, onClose: { mode in
+                            closeChannel(channel, mode: mode)
+                        }))
+                        try sync.addHandler(OutboundFaultHandler(stream: .upstream, faults: faults.faults, seed: faults.seed, connectionID: id))
+                    }
+                    try sync.addHandler(DriveHandler(
+                        script: script,
+                        timing: configuration.timing,
+                        comparison: configuration.comparison,
+                        anchor: anchor,
+                        target: configuration.target,
+                        sink: sink,
+                        sessionID: id,
+                        logger: handlerLogger,
+                        done: done
+                    ))
+                }
+            }
+        let connecting: EventLoopFuture<Channel>
+        switch configuration.target {
+        case .ip(let address, let port):
+            connecting = bootstrap.connect(host: address.description, port: Int(port))
+        case .unix(let path):
+            connecting = bootstrap.connect(unixDomainSocketPath: path)
+        }
+        do {
+            _ = try await connecting.get()
+        } catch {
+            logger.error("cannot connect to the target", metadata: ["target": "\(configuration.target)", "error": "\(error)"])
+            done.fail(error)
+            return nil
+        }
+        return try? await done.futureResult.get()
+    }
+}
+
+/// A counting semaphore for `--concurrency`.
+actor Slots {
+    private var free: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(_ count: Int) { free = max(1, count) }
+
+    func acquire() async {
+        if free > 0 {
+            free -= 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty {
+            free += 1
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+}

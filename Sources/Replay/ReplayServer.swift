@@ -1,0 +1,255 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Faults
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Recording
+
+/// `replay serve`: a mock upstream that answers each connection with a
+/// recorded session's server side.
+public struct ServeConfiguration: Sendable {
+    public var listeners: [Endpoint]
+    /// Mode of Unix-socket listeners.
+    public var socketMode: mode_t
+    public var match: SessionMatch
+    /// Start over when every session has been used.
+    public var loop: Bool
+    public var timing: ReplayTiming
+    public var comparison: ReplayComparison
+    public var faults: ReplayFaults
+
+    public init(
+        listeners: [Endpoint],
+        socketMode: mode_t = 0o600,
+        match: SessionMatch = .inOrder,
+        loop: Bool = false,
+        timing: ReplayTiming = ReplayTiming(),
+        comparison: ReplayComparison = ReplayComparison(),
+        faults: ReplayFaults = ReplayFaults()
+    ) {
+        self.listeners = listeners
+        self.socketMode = socketMode
+        self.match = match
+        self.loop = loop
+        self.timing = timing
+        self.comparison = comparison
+        self.faults = faults
+    }
+}
+
+/// Serves recorded sessions to live clients (see ``ServeConfiguration``).
+///
+/// Threading: every method may be called from any thread.
+public final class ReplayServer: Sendable {
+    public let configuration: ServeConfiguration
+    private let pool: SessionPool
+    private let group: EventLoopGroup
+    private let logger: Logger
+    private let state = NIOLockedValueBox(State())
+
+    struct State {
+        var channels: [Channel] = []
+        var live: [ObjectIdentifier: Channel] = [:]
+        var report = ServeReport()
+        var nextConnection: UInt64 = 0
+        var faults: [Fault] = []
+    }
+
+    /// - Parameter scripts: the sessions to serve, in recorded order (see
+    ///   ``SessionScript/load(paths:filter:progress:)``).
+    public init(scripts: [SessionScript], configuration: ServeConfiguration, group: EventLoopGroup, logger: Logger) throws(ReplayError) {
+        var scripts = scripts
+        if let maxGap = configuration.timing.maxGap { scripts = scripts.map { $0.cappingGaps(at: maxGap) } }
+        if case .pinned(let index) = configuration.match {
+            guard let position = scripts.firstIndex(where: { $0.session.index == index }) else {
+                let known = scripts.isEmpty ? "the recording has none" : "the recording has 0…\(scripts.map(\.session.index).max()!)"
+                throw ReplayError("no session \(index) to serve: \(known)")
+            }
+            self.pool = SessionPool(scripts: scripts, match: .pinned(position), loop: true)
+        } else {
+            self.pool = SessionPool(scripts: scripts, match: configuration.match, loop: configuration.loop)
+        }
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+        state.withLockedValue { $0.faults = configuration.faults.faults }
+    }
+
+    /// Binds every listener; throws the first bind error after closing the
+    /// ones already bound.
+    public func start() async throws {
+        var bound: [Channel] = []
+        do {
+            for listener in configuration.listeners {
+                bound.append(try await bind(listener))
+            }
+        } catch {
+            for channel in bound { try? await channel.close() }
+            throw error
+        }
+        state.withLockedValue { $0.channels = bound }
+        for channel in bound {
+            logger.info("serving recorded sessions", metadata: [
+                "listener.address": "\(Self.endpoint(channel.localAddress) ?? .unix(path: "?"))",
+                "sessions": "\(pool.scripts.count)",
+            ])
+        }
+    }
+
+    /// The listeners' endpoints, a port 0 resolved.
+    public var endpoints: [Endpoint] {
+        state.withLockedValue { $0.channels }.compactMap { Self.endpoint($0.localAddress) }
+    }
+
+    /// The faults new connections get, and, with `canChange`, live ones.
+    public var faults: [Fault] { state.withLockedValue { $0.faults } }
+
+    /// Replaces the faults: new connections get them at once; live
+    /// connections too when the server was configured with `canChange`.
+    public func setFaults(_ faults: [Fault]) async {
+        let live = state.withLockedValue { state in
+            state.faults = faults
+            return Array(state.live.values)
+        }
+        for channel in live {
+            try? await channel.eventLoop.submit {
+                let sync = channel.pipeline.syncOperations
+                try? sync.handler(type: FaultHandler.self).update(faults: faults)
+                try? sync.handler(type: OutboundFaultHandler.self).update(faults: faults)
+            }.get()
+        }
+    }
+
+    /// What has happened so far.
+    public var report: ServeReport {
+        var report = state.withLockedValue { $0.report }
+        report.sessionsUsed = pool.usedCount
+        report.unusedSessions = pool.unused.map { pool.scripts[$0].session.index }
+        return report
+    }
+
+    /// Stops accepting, then closes live connections after `grace` (at once
+    /// with zero).
+    public func shutdown(grace: Duration = .zero) async {
+        let listeners = state.withLockedValue { state in
+            defer { state.channels = [] }
+            return state.channels
+        }
+        for channel in listeners { try? await channel.close() }
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline, !state.withLockedValue({ $0.live.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let live = state.withLockedValue { Array($0.live.values) }
+        for channel in live { try? await channel.close() }
+    }
+
+    private func bind(_ endpoint: Endpoint) async throws -> Channel {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture { try accept(channel) }
+            }
+        switch endpoint {
+        case .ip(let address, let port):
+            return try await bootstrap.bind(host: address.description, port: Int(port)).get()
+        case .unix(let path):
+            let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            if chmod(path, configuration.socketMode) != 0 {
+                let reason = String(cString: strerror(errno))
+                try? await channel.close()
+                throw ReplayError("cannot set mode \(String(configuration.socketMode, radix: 8)) on \(path): \(reason)")
+            }
+            return channel
+        }
+    }
+
+    private func accept(_ channel: Channel) throws {
+        let (connection, faults) = state.withLockedValue { state in
+            state.report.connections += 1
+            state.live[ObjectIdentifier(channel)] = channel
+            defer { state.nextConnection += 1 }
+            return (state.nextConnection, state.faults)
+        }
+        var logger = self.logger
+        logger[metadataKey: "connection.id"] = "\(connection)"
+        let sync = channel.pipeline.syncOperations
+        let replayFaults = configuration.faults
+        if replayFaults.canChange || !faults.isEmpty {
+            try sync.addHandler(FaultHandler(stream: .upstream, faults: faults, seed: replayFaults.seed, connectionID: connection, onClose: { mode in
+                closeChannel(channel, mode: mode)
+            }))
+            try sync.addHandler(OutboundFaultHandler(stream: .downstream, faults: faults, seed: replayFaults.seed, connectionID: connection))
+        }
+        try sync.addHandler(ServeHandler(
+            pool: pool,
+            timing: configuration.timing,
+            comparison: configuration.comparison,
+            logger: logger,
+            events: ServeEvents(server: self)
+        ))
+        channel.closeFuture.whenComplete { [self] _ in
+            _ = state.withLockedValue { $0.live.removeValue(forKey: ObjectIdentifier(channel)) }
+        }
+    }
+
+    fileprivate func record(_ update: (inout ServeReport) -> Void) {
+        state.withLockedValue { update(&$0.report) }
+    }
+
+    static func endpoint(_ address: SocketAddress?) -> Endpoint? {
+        switch address {
+        case .v4(let v4)?:
+            return .ip(.v4(UInt32(bigEndian: v4.address.sin_addr.s_addr)), port: UInt16(bigEndian: v4.address.sin_port))
+        case .v6(let v6)?:
+            var raw = v6.address.sin6_addr
+            let bytes = withUnsafeBytes(of: &raw) { Array($0) }
+            return .ip(IPAddress(ipv6Bytes: bytes[...]), port: UInt16(bigEndian: v6.address.sin6_port))
+        case .unixDomainSocket?:
+            guard let path = address?.pathname, !path.isEmpty else { return nil }
+            return .unix(path: path)
+        case nil:
+            return nil
+        }
+    }
+}
+
+/// What a connection tells its server.
+struct ServeEvents: Sendable {
+    let server: ReplayServer
+
+    func refused() { server.record { $0.refused += 1 } }
+    func mismatch(_ mismatch: Mismatch) { server.record { $0.mismatches.append(mismatch) } }
+    func failed(_ failure: ReplayFailure) { server.record { $0.failures.append(failure) } }
+}
+
+/// Closes with a FIN once queued writes are out, or resets at once.
+func closeChannel(_ channel: Channel, mode: FaultCloseMode) {
+    switch mode {
+    case .fin:
+        channel.writeAndFlush(ByteBuffer()).whenComplete { _ in channel.close(promise: nil) }
+    case .reset:
+        resetChannel(channel)
+    }
+}
+
+/// An RST: SO_LINGER 0, then close.
+func resetChannel(_ channel: Channel) {
+    guard let provider = channel as? SocketOptionProvider else {
+        channel.close(promise: nil)
+        return
+    }
+    provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in
+        channel.close(promise: nil)
+    }
+}
