@@ -79,6 +79,8 @@ let package = Package(
             dependencies: [
                 "Proxy",
                 "Replay",
+                "Faults",
+                .product(name: "Logging", package: "swift-log"),
                 "Recording",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

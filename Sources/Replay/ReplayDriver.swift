@@ -79,13 +79,16 @@ public final class ReplayDriver: Sendable {
         for pass in 0..<configuration.passes {
             // One anchor per pass: a session's start is anchor + its recorded offset.
             let anchor = NIODeadline.now() + .milliseconds(5)
+            let (finished, barriers) = orderBarriers()
             let passResults = await withTaskGroup(of: DrivenSession?.self) { group in
                 for (position, script) in scripts.enumerated() {
                     await slots.acquire()
                     let due = anchor + .nanoseconds(starts[position])
                     let id = UInt64(pass * scripts.count + position)
                     group.addTask { [self] in
+                        _ = try? await barriers[position]?.get()
                         let outcome = await drive(script, at: due, id: id)
+                        finished[position].succeed()
                         await slots.release()
                         let snapshot = tally.withLockedValue { tally -> DriveProgress in
                             tally.done += 1
@@ -121,6 +124,35 @@ public final class ReplayDriver: Sendable {
         let elapsed = (ContinuousClock.now - started).components
         report.elapsedSeconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         return report
+    }
+
+    /// Keeps the recorded order between sessions that did not overlap: a
+    /// session recorded as opening after another had ended starts only once
+    /// that one has ended here too — what a slower target or `--speed 0`
+    /// would otherwise break (a GET overtaking the SET it reads).
+    ///
+    /// Returns one promise per session, to succeed when it ends, and per
+    /// session the future it waits for first (nil: none). Sessions ended
+    /// before a start form a prefix of the sessions sorted by end, so each
+    /// barrier chains onto the previous one.
+    private func orderBarriers() -> (finished: [EventLoopPromise<Void>], barriers: [EventLoopFuture<Void>?]) {
+        let eventLoop = group.next()
+        let finished = scripts.map { _ in eventLoop.makePromise(of: Void.self) }
+        let ends = scripts.map { $0.session.opened.nanosecondsSinceEpoch + $0.duration }
+        let byEnd = scripts.indices.sorted { ends[$0] < ends[$1] }
+        var barriers: [EventLoopFuture<Void>?] = []
+        var barrier: EventLoopFuture<Void>?
+        var included = 0
+        for script in scripts {
+            let start = script.session.opened.nanosecondsSinceEpoch
+            while included < byEnd.count, ends[byEnd[included]] < start {
+                let done = finished[byEnd[included]].futureResult
+                barrier = barrier.map { $0.and(done).map { _ in } } ?? done
+                included += 1
+            }
+            barriers.append(barrier)
+        }
+        return (finished, barriers)
     }
 
     /// Each session's start, in replay nanoseconds after the first's.

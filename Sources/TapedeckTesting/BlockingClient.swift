@@ -11,6 +11,10 @@ import Glibc
 public enum BlockingClient {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+
+        public init(description: String) {
+            self.description = description
+        }
     }
 
     /// Sends `bytes`, half-closes when asked, and returns everything the peer

@@ -1,0 +1,135 @@
+import Foundation
+import Faults
+import Logging
+import NIOCore
+import NIOPosix
+@_exported import Recording
+@_exported import Replay
+
+/// Where a test's server or proxy listens.
+public enum TestListener: Sendable {
+    /// 127.0.0.1 on a port the kernel picks.
+    case loopback
+    /// A Unix socket in a fresh temporary directory, removed at `stop()`.
+    case temporaryUnixSocket
+    /// Exactly this endpoint.
+    case endpoint(Endpoint)
+
+    func resolve() throws -> (Endpoint, directory: String?) {
+        switch self {
+        case .loopback:
+            return (.ip(.loopbackV4, port: 0), nil)
+        case .endpoint(let endpoint):
+            return (endpoint, nil)
+        case .temporaryUnixSocket:
+            var template = Array((NSTemporaryDirectory() + "/tapedeck-test.XXXXXX").utf8CString)
+            guard let made = mkdtemp(&template) else {
+                throw ReplayError("cannot create a temporary directory for a Unix socket: \(String(cString: strerror(errno)))")
+            }
+            let directory = String(cString: made)
+            return (.unix(path: directory + "/server.sock"), directory)
+        }
+    }
+}
+
+/// A recorded server for a test: answers each connection with a recorded
+/// session's server side (`tapedeck replay serve`, in-process).
+///
+/// ```swift
+/// let server = try await MockServer.start(recording: "Recordings/redis.pcap")
+/// // point the client under test at server.endpoint …
+/// let report = await server.stop()
+/// #expect(report.mismatches.isEmpty && report.unusedSessions.isEmpty)
+/// ```
+public final class MockServer: Sendable {
+    /// Where clients connect (a port 0 resolved).
+    public let endpoint: Endpoint
+    private let server: ReplayServer
+    private let directory: String?
+
+    private init(endpoint: Endpoint, server: ReplayServer, directory: String?) {
+        self.endpoint = endpoint
+        self.server = server
+        self.directory = directory
+    }
+
+    /// Starts serving the sessions of a recording (or a capture from
+    /// tcpdump or Wireshark; several files read as one).
+    ///
+    /// - Parameters:
+    ///   - speed: 1 keeps the recorded delays, 0 answers at once (the
+    ///     default, so tests run fast).
+    ///   - strict: compare what clients send with the recording; differences
+    ///     land in the report (and `onMismatch` applies).
+    ///   - faults: faults on the served connections (upstream: what the
+    ///     client sends; downstream: the answers), changeable with
+    ///     ``setFaults(_:)``.
+    public static func start(
+        recording paths: String...,
+        filter: String? = nil,
+        listen: TestListener = .loopback,
+        match: SessionMatch = .inOrder,
+        loop: Bool = false,
+        speed: Double = 0,
+        turnIdle: Duration = .milliseconds(50),
+        strict: Bool = true,
+        onMismatch: MismatchPolicy = .close,
+        ignore: [IgnoreRule] = [],
+        faults: [Fault] = [],
+        seed: UInt64 = 0,
+        logger: Logger = Logger(label: "tapedeck.mock-server")
+    ) async throws -> MockServer {
+        let scripts = try SessionScript.load(paths: paths, filter: filter)
+        return try await start(scripts: scripts, listen: listen, match: match, loop: loop, speed: speed, turnIdle: turnIdle, strict: strict, onMismatch: onMismatch, ignore: ignore, faults: faults, seed: seed, logger: logger)
+    }
+
+    /// Starts serving sessions already loaded (or built by hand).
+    public static func start(
+        scripts: [SessionScript],
+        listen: TestListener = .loopback,
+        match: SessionMatch = .inOrder,
+        loop: Bool = false,
+        speed: Double = 0,
+        turnIdle: Duration = .milliseconds(50),
+        strict: Bool = true,
+        onMismatch: MismatchPolicy = .close,
+        ignore: [IgnoreRule] = [],
+        faults: [Fault] = [],
+        seed: UInt64 = 0,
+        logger: Logger = Logger(label: "tapedeck.mock-server")
+    ) async throws -> MockServer {
+        let (endpoint, directory) = try listen.resolve()
+        let configuration = ServeConfiguration(
+            listeners: [endpoint],
+            match: match,
+            loop: loop,
+            timing: ReplayTiming(speed: speed, turnIdle: turnIdle),
+            comparison: ReplayComparison(strict: strict, policy: onMismatch, ignore: ignore),
+            faults: ReplayFaults(faults: faults, seed: seed, canChange: true)
+        )
+        let server = try ReplayServer(scripts: scripts, configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        do {
+            try await server.start()
+        } catch {
+            if let directory { try? FileManager.default.removeItem(atPath: directory) }
+            throw error
+        }
+        return MockServer(endpoint: server.endpoints.first ?? endpoint, server: server, directory: directory)
+    }
+
+    /// Replaces the faults, on live connections too.
+    public func setFaults(_ faults: [Fault]) async {
+        await server.setFaults(faults)
+    }
+
+    /// What has happened so far.
+    public var report: ServeReport { server.report }
+
+    /// Stops listening, closes live connections, and returns the report.
+    @discardableResult
+    public func stop() async -> ServeReport {
+        await server.shutdown()
+        if let directory { try? FileManager.default.removeItem(atPath: directory) }
+        return server.report
+    }
+}
