@@ -113,6 +113,7 @@ public final class ReplayDriver: Sendable {
         report.sessions = total
         report.connectFailures = connectFailures
         results.sort { $0.index < $1.index }
+        report.midFlowSessions = scripts.filter(\.session.startedMidFlow).map(\.session.index)
         for result in results {
             report.bytesSent += Int64(result.bytesSent)
             report.bytesReceived += Int64(result.bytesReceived)

@@ -14,6 +14,9 @@ public struct ServeReport: Sendable, Codable, Hashable {
     public var mismatches: [Mismatch] = []
     /// Sessions that could not be played to their end (a gap in the capture).
     public var failures: [ReplayFailure] = []
+    /// Sessions served that the capture joined mid-flow: replayed from
+    /// their first captured byte.
+    public var midFlowSessions: [Int] = []
 
     public init() {}
 
@@ -21,6 +24,7 @@ public struct ServeReport: Sendable, Codable, Hashable {
         case connections, refused, mismatches, failures
         case sessionsUsed = "sessions_used"
         case unusedSessions = "unused_sessions"
+        case midFlowSessions = "mid_flow_sessions"
     }
 }
 
@@ -81,11 +85,15 @@ public struct DriveReport: Sendable, Codable, Hashable {
     public var timing = TimingSummary(errorsNanoseconds: [], last: nil)
     /// Wall time of the whole replay, in seconds.
     public var elapsedSeconds: Double = 0
+    /// Sessions the capture joined mid-flow: replayed from their first
+    /// captured byte.
+    public var midFlowSessions: [Int] = []
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case sessions, mismatches, failures, timing
+        case midFlowSessions = "mid_flow_sessions"
         case connectFailures = "connect_failures"
         case bytesSent = "bytes_sent"
         case bytesReceived = "bytes_received"

@@ -231,6 +231,9 @@ struct ServeEvents: Sendable {
     func refused() { server.record { $0.refused += 1 } }
     func mismatch(_ mismatch: Mismatch) { server.record { $0.mismatches.append(mismatch) } }
     func failed(_ failure: ReplayFailure) { server.record { $0.failures.append(failure) } }
+    func startedMidFlow(_ session: Int) {
+        server.record { if !$0.midFlowSessions.contains(session) { $0.midFlowSessions.append(session) } }
+    }
 }
 
 /// Closes with a FIN once queued writes are out, or resets at once.

@@ -99,6 +99,7 @@ final class ServeHandler: ChannelInboundHandler {
         ])
         if chosen.session.startedMidFlow {
             logger.warning("the capture started after this session did: replaying from its first captured byte")
+            events.startedMidFlow(chosen.session.index)
         }
         if comparison.strict {
             comparator = StreamComparator(
