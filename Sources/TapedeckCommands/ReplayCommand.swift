@@ -216,6 +216,7 @@ struct ReplayServeCommand: AsyncParsableCommand {
         }
         lines += report.mismatches.map(\.hexDiff)
         lines += report.failures.map { "session \($0.session) failed: \($0.reason)" }
+        lines += report.midFlowSessions.map { "session \($0) started before the capture did: replayed from its first captured byte" }
         return lines.joined(separator: "\n")
     }
 }
@@ -331,6 +332,7 @@ struct ReplayDriveCommand: AsyncParsableCommand {
         ]
         lines += report.mismatches.map(\.hexDiff)
         lines += report.failures.map { "session \($0.session) failed: \($0.reason)" }
+        lines += report.midFlowSessions.map { "session \($0) started before the capture did: replayed from its first captured byte" }
         return lines.joined(separator: "\n")
     }
 }
