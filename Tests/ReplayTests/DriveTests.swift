@@ -74,6 +74,34 @@ import Testing
         #expect(elapsed < 500, "took \(elapsed) ms")
     }
 
+    @Test func concurrencyCapsSessionsAtOnceAndPassesRepeatTheSet() async throws {
+        let echo = try await EchoServer.start()
+        defer { Task { await echo.stop() } }
+        // Three overlapping sessions of ≈ 100 ms each: one at a time takes ≈ 300 ms, twice ≈ 600.
+        let scripts = (0..<3).map { Self.chatty(5, spacing: 20, index: $0) }
+        let configuration = DriveConfiguration(target: echo.endpoint, concurrency: 1, passes: 2)
+        let started = ContinuousClock.now
+        let report = await ReplayDriver(scripts: scripts, configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: Self.logger).run()
+        let elapsed = (ContinuousClock.now - started).milliseconds
+        #expect(report.sessions == 6)
+        #expect(report.bytesReceived == 6 * 20)
+        #expect(report.mismatches.isEmpty)
+        #expect(elapsed >= 580, "took \(elapsed) ms")
+    }
+
+    @Test func maxGapCutsLongIdlePeriods() async throws {
+        let echo = try await EchoServer.start()
+        defer { Task { await echo.stop() } }
+        let script = Script.session([.client("a", ms: 1), .server("a", ms: 2), .client("b", ms: 3_000), .server("b", ms: 3_001), .clientFIN(ms: 3_002)])
+        let configuration = DriveConfiguration(target: echo.endpoint, timing: ReplayTiming(speed: 1, maxGap: .milliseconds(100)))
+        let started = ContinuousClock.now
+        let report = await ReplayDriver(scripts: [script], configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: Self.logger).run()
+        let elapsed = (ContinuousClock.now - started).milliseconds
+        #expect(report.mismatches.isEmpty)
+        #expect(report.bytesReceived == 2)
+        #expect(elapsed >= 95 && elapsed < 1_500, "took \(elapsed) ms")
+    }
+
     @Test func aServerThatAnswersSomethingElseIsAMismatchAtTheRightOffset() async throws {
         let echo = try await EchoServer.start()
         defer { Task { await echo.stop() } }
