@@ -4,7 +4,9 @@ import Hummingbird
 import Recording
 
 /// The Toxiproxy v2 HTTP API (same paths, JSON shapes, defaults and status
-/// codes) over a ``ProxyRegistry``, plus `GET /metrics`.
+/// codes) over a ``ProxyRegistry``, plus Tapedeck's own routes:
+/// `GET /metrics`, `GET /proxies/{name}/sessions` and
+/// `GET/POST/DELETE /proxies/{name}/recording`.
 public enum ControlRoutes {
     /// The largest request body accepted.
     static let maximumBodySize = 1 << 20
@@ -18,8 +20,8 @@ public enum ControlRoutes {
             try json(["version": TapedeckVersion.current])
         }
         router.get("/metrics") { _, _ in
-            let text = PrometheusText.render(await registry.counters())
-            return Response(status: .ok, headers: [.contentType: PrometheusText.contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
+            let text = await registry.metricsText()
+            return Response(status: .ok, headers: [.contentType: ProxyMetrics.contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         router.post("/reset") { _, _ in
             try await registry.reset()
@@ -50,6 +52,23 @@ public enum ControlRoutes {
         router.delete("/proxies/{proxy}") { _, context in
             try await registry.delete(context.parameters.require("proxy"))
             return Response(status: .noContent)
+        }
+
+        router.get("/proxies/{proxy}/sessions") { _, context in
+            try json(await registry.sessions(of: context.parameters.require("proxy")))
+        }
+        router.get("/proxies/{proxy}/recording") { _, context in
+            try json(await registry.recording(of: context.parameters.require("proxy")))
+        }
+        router.post("/proxies/{proxy}/recording") { request, context in
+            let name = try context.parameters.require("proxy")
+            // An unknown proxy is a 404 before its body is looked at.
+            _ = try await registry.proxy(name)
+            let recording = try await decode(RecordingRequest.self, from: request, context: context)
+            return try json(await registry.startRecording(recording, on: name), status: .created)
+        }
+        router.delete("/proxies/{proxy}/recording") { _, context in
+            try json(await registry.stopRecording(on: context.parameters.require("proxy")))
         }
 
         router.get("/proxies/{proxy}/toxics") { _, context in

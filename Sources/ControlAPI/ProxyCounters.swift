@@ -1,7 +1,7 @@
 import Proxy
 
 /// A proxy's counters summed over the servers it has run (a disabled and
-/// re-enabled proxy runs a new one).
+/// re-enabled proxy runs a new one) and over its recordings.
 struct ProxyCounters: Sendable, Equatable {
     var liveSessions = 0
     var totalSessions = 0
@@ -9,6 +9,10 @@ struct ProxyCounters: Sendable, Equatable {
     var bytesServerToClient = 0
     var upstreamFailures = 0
     var faultsFired = 0
+    /// Bytes written to the proxy's recordings, finished and current.
+    var recordedBytes = 0
+    /// True while the proxy records.
+    var recording = false
 
     init() {}
 
@@ -30,6 +34,8 @@ struct ProxyCounters: Sendable, Equatable {
         sum.bytesServerToClient = lhs.bytesServerToClient + rhs.bytesServerToClient
         sum.upstreamFailures = lhs.upstreamFailures + rhs.upstreamFailures
         sum.faultsFired = lhs.faultsFired + rhs.faultsFired
+        sum.recordedBytes = lhs.recordedBytes + rhs.recordedBytes
+        sum.recording = lhs.recording || rhs.recording
         return sum
     }
 }

@@ -1,4 +1,5 @@
 import Faults
+import Foundation
 import Logging
 import NIOCore
 import Proxy
@@ -7,7 +8,8 @@ import Recording
 /// The named proxies the API manages, with their toxics, in creation order.
 ///
 /// Every change goes through this actor, so API requests are serialised
-/// per registry; toxics reach live connections through `ProxyServer.setFaults`.
+/// per registry; toxics reach live connections through `ProxyServer.setFaults`,
+/// a recording reaches new sessions through `ProxyServer.setSink`.
 public actor ProxyRegistry {
     /// One managed proxy. `server` is nil while the proxy is disabled.
     struct Entry {
@@ -19,8 +21,11 @@ public actor ProxyRegistry {
         var upstream: Endpoint
         var toxics: [Fault]
         var server: ProxyServer?
-        /// Counters of the servers this proxy ran before (each disable/enable makes a new one).
+        /// Counters of the servers this proxy ran before (each disable/enable
+        /// makes a new one) and of its finished recordings.
         var retired: ProxyCounters
+        /// The recording new sessions go to; it outlives a disable and enable.
+        var recording: ProxyRecording?
 
         var enabled: Bool { server != nil }
 
@@ -33,6 +38,7 @@ public actor ProxyRegistry {
     private let group: EventLoopGroup
     private let seed: UInt64
     private let logger: Logger
+    private let metrics = ProxyMetrics()
 
     /// - Parameters:
     ///   - group: the event loops the proxies run on.
@@ -112,6 +118,9 @@ public actor ProxyRegistry {
         let position = try index(of: name)
         var entry = entries.remove(at: position)
         await stop(&entry)
+        if let recording = entry.recording {
+            await Self.finish(recording)
+        }
         logger.info("proxy deleted", metadata: ["proxy.name": "\(name)"])
     }
 
@@ -156,12 +165,98 @@ public actor ProxyRegistry {
         }
     }
 
-    /// Stops every proxy and closes its connections (server shutdown).
+    /// Stops every proxy and closes its connections (server shutdown), then
+    /// closes every recording.
     public func shutdown(grace: Duration) async {
         for position in entries.indices {
             await entries[position].server?.shutdown(grace: grace)
             entries[position].server = nil
         }
+        for position in entries.indices {
+            guard let recording = entries[position].recording else { continue }
+            entries[position].recording = nil
+            await Self.finish(recording)
+            entries[position].retired.recordedBytes += recording.fileBytes
+        }
+    }
+
+    // MARK: Recording and sessions
+
+    /// `POST /proxies/{name}/recording`: sessions opened from now on are
+    /// recorded as the request says.
+    func startRecording(_ request: RecordingRequest, on name: String) throws(APIError) -> RecordingView {
+        let position = try index(of: name)
+        let entry = entries[position]
+        if let current = entry.recording {
+            let view = current.view(proxy: name)
+            throw APIError(.conflict, "proxy is already recording to \(view.path ?? view.perSessionDirectory ?? "?"); stop it first")
+        }
+        var properties = ["proxy": name, "upstream": entry.upstream.description, "listen": entry.listen.description]
+        if !entry.toxics.isEmpty {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            properties["faults"] = (try? encoder.encode(entry.toxics)).map { String(decoding: $0, as: UTF8.self) }
+            properties["seed"] = String(seed)
+        }
+        let configuration = try request.configuration(properties: properties)
+        let recorder: Recorder
+        do {
+            if case .perSession(let directory) = configuration.output {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+            recorder = try Recorder(configuration: configuration, logger: logger)
+        } catch {
+            throw .badRequest("cannot record to \(request.path ?? request.perSessionDirectory ?? ""): \(Self.reason(error))")
+        }
+        let recording = ProxyRecording(recorder: recorder)
+        entries[position].recording = recording
+        entries[position].server?.setSink(recording.sink)
+        let view = recording.view(proxy: name)
+        logger.info("recording started", metadata: ["proxy.name": "\(name)", "file": "\(view.path ?? view.perSessionDirectory ?? "")"])
+        return view
+    }
+
+    /// `DELETE /proxies/{name}/recording`: new sessions are no longer
+    /// recorded, live ones stop being recorded (their frames so far are
+    /// kept, the session marked open), and the files are written out and
+    /// closed with their manifests.
+    func stopRecording(on name: String) async throws(APIError) -> RecordingView {
+        let position = try index(of: name)
+        guard let recording = entries[position].recording else { throw APIError(.notFound, "proxy is not recording") }
+        entries[position].recording = nil
+        entries[position].server?.setSink(nil)
+        await Self.finish(recording)
+        // The entry may have moved (or gone) while the files were written out.
+        if let position = entries.firstIndex(where: { $0.name == name }) {
+            entries[position].retired.recordedBytes += recording.fileBytes
+        }
+        let view = recording.view(proxy: name)
+        logger.info("recording stopped", metadata: ["proxy.name": "\(name)", "sessions": "\(view.sessions ?? 0)", "bytes": "\(view.bytes ?? 0)"])
+        return view
+    }
+
+    func recording(of name: String) throws(APIError) -> RecordingView {
+        let entry = entries[try index(of: name)]
+        return entry.recording?.view(proxy: name) ?? RecordingView(proxy: name, recording: false)
+    }
+
+    /// The proxy's live sessions, oldest first (none while it is disabled).
+    func sessions(of name: String) throws(APIError) -> [SessionView] {
+        (entries[try index(of: name)].server?.liveSessions ?? []).map(SessionView.init)
+    }
+
+    /// Writes out a recording's files, off the event loops and the actor's thread.
+    private static func finish(_ recording: ProxyRecording) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                recording.stop()
+                continuation.resume()
+            }
+        }
+    }
+
+    private static func reason(_ error: Error) -> String {
+        (error as? LocalizedError)?.errorDescription.flatMap { $0.isEmpty ? nil : $0 } ?? "\(error)"
     }
 
     // MARK: Toxics
@@ -210,11 +305,21 @@ public actor ProxyRegistry {
 
     // MARK: Metrics
 
-    /// Each proxy's counters, summed over its restarts, in creation order.
+    /// Each proxy's counters, summed over its restarts and recordings, in creation order.
     func counters() -> [(name: String, counters: ProxyCounters)] {
         entries.map { entry in
-            (entry.name, entry.retired + ProxyCounters(entry.server?.statistics.snapshot))
+            var current = ProxyCounters(entry.server?.statistics.snapshot)
+            if let recording = entry.recording {
+                current.recording = true
+                current.recordedBytes = recording.fileBytes
+            }
+            return (entry.name, entry.retired + current)
         }
+    }
+
+    /// `GET /metrics`: every proxy's counters in the Prometheus text format.
+    func metricsText() -> String {
+        metrics.render(counters())
     }
 
     // MARK: Helpers
@@ -234,7 +339,7 @@ public actor ProxyRegistry {
         )
         var logger = self.logger
         logger[metadataKey: "proxy.name"] = "\(entry.name)"
-        let server = ProxyServer(configuration: configuration, group: group, logger: logger)
+        let server = ProxyServer(configuration: configuration, group: group, sink: entry.recording?.sink, logger: logger)
         do {
             try await server.start()
         } catch {

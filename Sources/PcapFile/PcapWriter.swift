@@ -29,6 +29,8 @@ public final class PcapWriter: @unchecked Sendable {
     private var dumper: OpaquePointer?
     private var file: UnsafeMutablePointer<FILE>?
     private var staged = 0
+    /// The file's size when it was closed.
+    private var closedSize: Int64 = 0
     private var frameCount = 0
 
     /// Creates (or truncates) `path` with `mode` (0600 by default: recordings
@@ -82,9 +84,10 @@ public final class PcapWriter: @unchecked Sendable {
     /// The number of frames written so far.
     public var framesWritten: Int { frameCount }
 
-    /// The file's size including bytes still staged in memory (`pcap_dump_ftell64`).
+    /// The file's size including bytes still staged in memory (`pcap_dump_ftell64`);
+    /// after `close()`, its final size.
     public var byteOffset: Int64 {
-        guard let dumper else { return 0 }
+        guard let dumper else { return closedSize }
         return Int64(pcap_dump_ftell64(dumper))
     }
 
@@ -131,6 +134,7 @@ public final class PcapWriter: @unchecked Sendable {
     /// the first call does anything.
     public func close() throws {
         guard let dumper, let file else { return }
+        closedSize = Int64(pcap_dump_ftell64(dumper))
         defer {
             pcap_dump_close(dumper)
             if let pcap { pcap_close(pcap) }

@@ -15,7 +15,8 @@ import Darwin
 /// A TCP / Unix-socket proxy: every accepted connection is joined to a new
 /// upstream connection on the same event loop, its bytes forwarded both
 /// ways with back-pressure and half-close intact, and its events reported to
-/// an optional `SessionSink` (the recorder).
+/// an optional `SessionSink` (the recorder), which can be attached and
+/// detached while the proxy runs (`setSink`).
 ///
 /// Client bytes are not read before the upstream connection is up; when the
 /// upstream refuses or does not answer within the connect timeout, the client
@@ -24,7 +25,8 @@ public final class ProxyServer: Sendable {
     public let configuration: ProxyConfiguration
     public let statistics = ProxyStatistics()
     private let group: EventLoopGroup
-    private let sink: SessionSink?
+    /// The sink new sessions report to; each session reads it once, when accepted.
+    private let currentSink: NIOLockedValueBox<SessionSink?>
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
     private let currentFaults: NIOLockedValueBox<[Fault]>
@@ -34,6 +36,8 @@ public final class ProxyServer: Sendable {
         /// Every accepted client until its session ends: the client's channel,
         /// then the upstream's once connected.
         var sessions: [UInt64: [Channel]] = [:]
+        /// Every accepted client's byte counts and sink, until its session ends.
+        var tallies: [UInt64: LiveSessionTally] = [:]
         var nextSessionID: UInt64 = 0
         var drained: [EventLoopPromise<Void>] = []
     }
@@ -42,7 +46,7 @@ public final class ProxyServer: Sendable {
         self.configuration = configuration
         self.currentFaults = NIOLockedValueBox(configuration.faults)
         self.group = group
-        self.sink = sink
+        self.currentSink = NIOLockedValueBox(sink)
         self.logger = logger
     }
 
@@ -122,6 +126,26 @@ public final class ProxyServer: Sendable {
         _ = await waitForSessions(timeout: .seconds(2))
     }
 
+    /// The sink sessions accepted from now on report to.
+    public var sink: SessionSink? {
+        currentSink.withLockedValue { $0 }
+    }
+
+    /// Attaches a sink (a `Recorder`) to the sessions accepted from now on,
+    /// or with nil detaches it. A live session keeps the sink it was accepted
+    /// with until it ends; to stop recording it, finish the recorder (a
+    /// finished `Recorder` ignores what it is sent).
+    public func setSink(_ sink: SessionSink?) {
+        currentSink.withLockedValue { $0 = sink }
+    }
+
+    /// The sessions open now (both legs connected), oldest first.
+    public var liveSessions: [LiveSession] {
+        let sink = self.sink
+        let tallies = state.withLockedValue { Array($0.tallies.values) }
+        return tallies.compactMap { $0.snapshot(currentSink: sink) }.sorted { $0.id < $1.id }
+    }
+
     /// The faults new sessions start with.
     public var faults: [Fault] {
         currentFaults.withLockedValue { $0 }
@@ -183,9 +207,11 @@ public final class ProxyServer: Sendable {
     /// handlers now; the client's reads wait behind a gate until the
     /// upstream leg is connected.
     private func accept(_ client: Channel) throws {
+        let tally = LiveSessionTally(forwardingTo: sink)
         let id = state.withLockedValue { state -> UInt64 in
             defer { state.nextSessionID += 1 }
             state.sessions[state.nextSessionID] = [client]
+            state.tallies[state.nextSessionID] = tally
             return state.nextSessionID
         }
         var logger = self.logger
@@ -195,7 +221,7 @@ public final class ProxyServer: Sendable {
         let upstream = configuration.upstream
         let session = ProxySession(
             session: Session(index: Int(id), id: id, client: clientEndpoint, server: upstream, opened: .now()),
-            sink: sink,
+            sink: tally,
             statistics: statistics
         ) { [self] id in
             sessionEnded(id)
@@ -281,6 +307,7 @@ public final class ProxyServer: Sendable {
     private func sessionEnded(_ id: UInt64) {
         let waiters = state.withLockedValue { state -> [EventLoopPromise<Void>] in
             state.sessions[id] = nil
+            state.tallies[id] = nil
             guard state.sessions.isEmpty else { return [] }
             defer { state.drained = [] }
             return state.drained

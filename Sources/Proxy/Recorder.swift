@@ -257,6 +257,7 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         } catch {
             logger.error("cannot finish a recording", metadata: ["file": "\(writer.path)", "error": "\(error)"])
         }
+        // A finished writer reports its file's final size.
         files.finishedBytes += writer.byteCount
         if files.current === writer { files.current = nil }
         logger.info("recording finished", metadata: ["file": "\(writer.path)", "sessions": "\(writer.sessionCount)"])

@@ -1,3 +1,5 @@
+import Atomics
+import NIOConcurrencyHelpers
 import NIOCore
 import PcapFile
 import Recording
@@ -14,4 +16,64 @@ public protocol SessionSink: AnyObject, Sendable {
     /// Back-pressure from a slow disk: nil while reads may go on, otherwise a
     /// future on `eventLoop` that succeeds once the backlog has drained.
     func backlogDrained(on eventLoop: EventLoop) -> EventLoopFuture<Void>?
+}
+
+/// A live session as the control API lists it.
+public struct LiveSession: Sendable, Equatable {
+    public var id: UInt64
+    public var client: Endpoint
+    public var upstream: Endpoint
+    public var opened: Timestamp
+    public var bytesClientToServer: Int
+    public var bytesServerToClient: Int
+    /// True while the session reports to the proxy's current sink.
+    public var recording: Bool
+}
+
+/// One accepted session's byte counts, passing everything on to the sink
+/// the proxy had when the session was accepted (if any).
+final class LiveSessionTally: SessionSink {
+    private let sink: SessionSink?
+    private let session = NIOLockedValueBox<Session?>(nil)
+    private let bytesClientToServer = ManagedAtomic<Int>(0)
+    private let bytesServerToClient = ManagedAtomic<Int>(0)
+
+    init(forwardingTo sink: SessionSink?) {
+        self.sink = sink
+    }
+
+    func open(_ session: Session) {
+        self.session.withLockedValue { $0 = session }
+        sink?.open(session)
+    }
+
+    func record(_ event: SessionEvent, session id: UInt64) {
+        if case .data(let buffer) = event.kind {
+            let counter = event.direction == .clientToServer ? bytesClientToServer : bytesServerToClient
+            counter.wrappingIncrement(by: buffer.readableBytes, ordering: .relaxed)
+        }
+        sink?.record(event, session: id)
+    }
+
+    func close(session id: UInt64, at time: Timestamp) {
+        sink?.close(session: id, at: time)
+    }
+
+    func backlogDrained(on eventLoop: EventLoop) -> EventLoopFuture<Void>? {
+        sink?.backlogDrained(on: eventLoop)
+    }
+
+    /// The session, once both its legs are connected.
+    func snapshot(currentSink: SessionSink?) -> LiveSession? {
+        guard let session = session.withLockedValue({ $0 }) else { return nil }
+        return LiveSession(
+            id: session.id,
+            client: session.client,
+            upstream: session.server,
+            opened: session.opened,
+            bytesClientToServer: bytesClientToServer.load(ordering: .relaxed),
+            bytesServerToClient: bytesServerToClient.load(ordering: .relaxed),
+            recording: sink != nil && sink === currentSink
+        )
+    }
 }

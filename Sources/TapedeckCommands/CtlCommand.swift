@@ -15,8 +15,11 @@ struct CtlCommand: AsyncParsableCommand {
               tapedeck ctl create redis --listen 127.0.0.1:26379 --upstream 127.0.0.1:6379
               tapedeck ctl toxic add redis --type latency --attribute latency=100 --attribute jitter=10
               tapedeck ctl toggle redis
+              tapedeck ctl record start redis --path redis.pcap
+              tapedeck ctl sessions redis
+              tapedeck ctl record stop redis
             """,
-        subcommands: [List.self, Inspect.self, Create.self, Toggle.self, Delete.self, Toxic.self]
+        subcommands: [List.self, Inspect.self, Create.self, Toggle.self, Delete.self, Toxic.self, Record.self, Sessions.self]
     )
 }
 
@@ -242,6 +245,154 @@ extension CtlCommand.Toxic {
         func run() async throws {
             try await reportingFailures {
                 try await connection.client.send("DELETE", "/proxies/\(APIClient.path(name))/toxics/\(APIClient.path(toxicName))")
+            }
+        }
+    }
+}
+
+extension CtlCommand {
+    struct Record: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "record",
+            abstract: "Record a running proxy's sessions to pcap, without restarting it (Tapedeck only).",
+            discussion: """
+                Sessions opened after 'record start' are written to the file, as 'tapedeck record' \
+                writes them; 'record stop' closes the file and its manifest FILE.json and says \
+                how many sessions and bytes it holds. Sessions still live at the stop are kept up \
+                to that moment and marked open. The server writes the file: a relative path is \
+                made absolute from this shell's directory, so it means the same when the server \
+                runs on this machine.
+
+                Examples:
+                  tapedeck ctl record start redis --path /tmp/redis.pcap
+                  tapedeck ctl record start redis -w redis.pcap -C 100MB -W 5
+                  tapedeck ctl record start redis --per-session captures/ --redact 'AUTH \\S+'
+                  tapedeck ctl record status redis
+                  tapedeck ctl record stop redis
+                """,
+            subcommands: [Start.self, Stop.self, Status.self]
+        )
+    }
+
+    struct Sessions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sessions",
+            abstract: "List a proxy's live sessions: client, upstream, when opened, bytes each way (Tapedeck only).",
+            discussion: """
+                C→S counts bytes from the client to the upstream, S→C the other way; \
+                RECORDING says whether the session is being written to the proxy's recording.
+                """
+        )
+        @OptionGroup var connection: CtlConnection
+        @Flag(help: "Print the sessions as JSON, as GET /proxies/NAME/sessions returns them.")
+        var json = false
+        @Argument var name: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let reply = try await connection.client.send("GET", "/proxies/\(APIClient.path(name))/sessions")
+                if json {
+                    printJSON(reply)
+                    return
+                }
+                print("ID\tCLIENT\tUPSTREAM\tOPENED\tC→S\tS→C\tRECORDING")
+                for session in reply as? [[String: Any]] ?? [] {
+                    let fields = ["id", "client", "upstream", "opened", "bytes_client_to_server", "bytes_server_to_client"]
+                    let recording = session["recording"] as? Bool ?? false
+                    print((fields.map { session[$0].map { "\($0)" } ?? "" } + [String(recording)]).joined(separator: "\t"))
+                }
+            }
+        }
+    }
+}
+
+extension CtlCommand.Record {
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "start",
+            abstract: "Start recording the sessions a proxy opens from now on.",
+            discussion: """
+                Prints the recording's state as JSON. Fails with 409 when the proxy records already.
+                """
+        )
+        @OptionGroup var connection: CtlConnection
+        @Option(name: [.customShort("w"), .customLong("path")], help: ArgumentHelp("Write every session to this pcap file (and its manifest FILE.json).", valueName: "file"))
+        var path: String?
+        @Option(help: ArgumentHelp("Write one pcap per session into this directory instead.", valueName: "dir"))
+        var perSession: String?
+        @Option(name: [.customShort("C"), .customLong("rotate-size")], help: ArgumentHelp("Rotate the file at this size (a bare number means millions of bytes, as in tcpdump; or 512KiB, 100MB).", valueName: "size"), transform: { text in
+            guard let size = SizeArgument(argument: text, bareUnit: 1_000_000), size.bytes > 0 else {
+                throw ValidationError("--rotate-size \(text) is not a size such as 100MB")
+            }
+            return size
+        })
+        var rotateSize: SizeArgument?
+        @Option(name: [.customShort("G"), .customLong("rotate-interval")], help: ArgumentHelp("Rotate the file when it has been open this long (30s, 5m, 1h).", valueName: "duration"))
+        var rotateInterval: DurationArgument?
+        @Option(name: [.customShort("W"), .customLong("ring")], help: ArgumentHelp("With rotation: keep only the newest N files.", valueName: "count"))
+        var ring: Int?
+        @Option(help: ArgumentHelp("Mask matches of this regular expression with '*' in the recording (repeatable).", valueName: "regex"))
+        var redact: [String] = []
+        @Option(help: ArgumentHelp("When the disk falls behind: backpressure (lossless) or drop (the recording shows a gap).", valueName: "policy"))
+        var onBacklog: String?
+        @Argument(help: "The proxy to record.")
+        var name: String
+
+        func validate() throws {
+            switch (path, perSession) {
+            case (nil, nil): throw ValidationError("say where to record: --path FILE or --per-session DIR")
+            case (.some, .some): throw ValidationError("--path and --per-session exclude each other")
+            default: break
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                var body: [String: Any] = [:]
+                if let path { body["path"] = Self.absolute(path) }
+                if let perSession { body["per_session_dir"] = Self.absolute(perSession) }
+                if let rotateSize { body["rotate_bytes"] = rotateSize.bytes }
+                if let rotateInterval { body["rotate_seconds"] = Double(rotateInterval.duration.components.seconds) + Double(rotateInterval.duration.components.attoseconds) / 1e18 }
+                if let ring { body["ring_size"] = ring }
+                if !redact.isEmpty { body["redact"] = redact }
+                if let onBacklog { body["on_backlog"] = onBacklog }
+                printJSON(try await connection.client.send("POST", "/proxies/\(APIClient.path(name))/recording", body: body))
+            }
+        }
+
+        static func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        }
+    }
+
+    struct Stop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "stop",
+            abstract: "Stop recording a proxy: close the file and its manifest, print what it holds.",
+            discussion: """
+                Prints the finished recording as JSON: its path, the sessions it holds, the bytes \
+                written (pcap headers included) and the payload each way.
+                """
+        )
+        @OptionGroup var connection: CtlConnection
+        @Argument(help: "The proxy whose recording to stop.")
+        var name: String
+
+        func run() async throws {
+            try await reportingFailures {
+                printJSON(try await connection.client.send("DELETE", "/proxies/\(APIClient.path(name))/recording"))
+            }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "status", abstract: "Show whether a proxy records, where, and how much so far.")
+        @OptionGroup var connection: CtlConnection
+        @Argument var name: String
+
+        func run() async throws {
+            try await reportingFailures {
+                printJSON(try await connection.client.send("GET", "/proxies/\(APIClient.path(name))/recording"))
             }
         }
     }

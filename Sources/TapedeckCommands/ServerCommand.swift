@@ -17,6 +17,11 @@ struct ServerCommand: AsyncParsableCommand {
             for POST /populate; unlike Toxiproxy's, each may also hold "toxics", and listen \
             and upstream may be unix:/path.
 
+            Beyond Toxiproxy: POST/GET/DELETE /proxies/NAME/recording records a running \
+            proxy's new sessions to pcap (see 'tapedeck ctl record --help'), GET \
+            /proxies/NAME/sessions lists its live sessions, and GET /metrics serves \
+            Prometheus text labelled by proxy.
+
             Examples:
               tapedeck server
               tapedeck server --api 127.0.0.1:8474 --config proxies.json --seed 7

@@ -66,6 +66,79 @@ struct ServerProcessTests {
         #expect(try server.stop() == 0)
     }
 
+    @Test func ctlRecordsAProxyAndListsItsSessions() async throws {
+        let tapedeck = try TapedeckExecutable.located.get()
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let echo = try await EchoServer.start()
+        defer { Task { await echo.stop() } }
+        let server = try RunningServer()
+        let host = ["--host", "http://127.0.0.1:\(server.port)"]
+        func ctl(_ arguments: [String]) async throws -> ChildProcess.Result {
+            try await BlockingSocket.onThread { try ChildProcess.run(tapedeck, ["ctl"] + arguments, timeoutSeconds: 30) }
+        }
+        func json(_ result: ChildProcess.Result) -> [String: Any] {
+            (try? JSONSerialization.jsonObject(with: result.standardOutput)) as? [String: Any] ?? [:]
+        }
+        func waitForNoSessions() async throws {
+            for _ in 0..<500 {
+                let listed = try await ctl(["sessions", "--json"] + host + ["echo"])
+                if (try? JSONSerialization.jsonObject(with: listed.standardOutput) as? [Any])?.isEmpty == true { return }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            throw ChildProcess.Failure(description: "echo still has live sessions")
+        }
+        let created = try await ctl(["create"] + host + ["--upstream", echo.endpoint.description, "echo"])
+        let listen = try Endpoint(parsing: try #require(json(created)["listen"] as? String))
+
+        let path = directory.file("ctl.pcap")
+        let started = try await ctl(["record", "start"] + host + ["--path", path, "echo"])
+        #expect(started.status == 0, "\(started.standardError)")
+        #expect(json(started)["recording"] as? Bool == true)
+        #expect(json(started)["path"] as? String == path)
+        let twice = try await ctl(["record", "start"] + host + ["--path", path, "echo"])
+        #expect(twice.status == 2)
+        #expect(twice.errorLines.count == 1 && twice.errorLines.first?.contains("409: proxy is already recording") == true, "\(twice.standardError)")
+
+        let socket = try await BlockingSocket.onThread { try BlockingSocket(connectingTo: listen) }
+        let live = Array("live".utf8)
+        #expect(try await BlockingSocket.onThread { try socket.send(live); return try socket.read(exactly: live.count) } == live)
+        let sessions = try await ctl(["sessions"] + host + ["echo"])
+        let table = String(decoding: sessions.standardOutput, as: UTF8.self)
+        #expect(table.hasPrefix("ID\tCLIENT\tUPSTREAM\tOPENED\tC→S\tS→C\tRECORDING\n"))
+        #expect(table.contains("\t127.0.0.1:\(socket.localPort ?? 0)\t\(echo.endpoint)\t"), "\(table)")
+        #expect(table.contains("\t4\t4\ttrue\n"), "\(table)")
+        let rest = try await BlockingSocket.onThread { socket.shutdownWrite(); return try socket.readToEnd() }
+        #expect(rest.isEmpty)
+        #expect(try await BlockingClient.exchange(listen, send: Array("second".utf8), halfClose: true) == Array("second".utf8))
+        try await waitForNoSessions()
+
+        let status = try await ctl(["record", "status"] + host + ["echo"])
+        #expect(json(status)["sessions"] as? Int == 2)
+        let stopped = try await ctl(["record", "stop"] + host + ["echo"])
+        #expect(stopped.status == 0, "\(stopped.standardError)")
+        #expect(json(stopped)["sessions"] as? Int == 2)
+        #expect(json(stopped)["path"] as? String == path)
+        #expect(json(stopped)["bytes"] as? Int == (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int))
+        let again = try await ctl(["record", "stop"] + host + ["echo"])
+        #expect(again.status == 2)
+        #expect(again.errorLines.first?.contains("proxy is not recording") == true, "\(again.standardError)")
+        let recorded = try ReadBack.sessions([path])
+        #expect(recorded.map(\.clientToServer) == [live, Array("second".utf8)])
+        #expect(recorded.map(\.serverToClient) == [live, Array("second".utf8)])
+        #expect(try TShark.streamCount(path) == 2)
+        #expect(try TShark.problems(path).isEmpty)
+
+        // A recording still running when the server stops is closed cleanly.
+        let last = directory.file("at-shutdown.pcap")
+        #expect(try await ctl(["record", "start"] + host + ["-w", last, "echo"]).status == 0)
+        #expect(try await BlockingClient.exchange(listen, send: [1, 2, 3], halfClose: true) == [1, 2, 3])
+        try await waitForNoSessions()
+        #expect(try server.stop() == 0)
+        #expect(try ReadBack.sessions([last]).map(\.clientToServer) == [[1, 2, 3]])
+        #expect(try Manifest.load(forRecording: last)?.sessions.count == 1)
+    }
+
     @Test func configFileMayHoldToxics() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -1,0 +1,295 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import PcapFile
+import Proxy
+import Recording
+
+/// The body of `POST /proxies/{name}/recording`: where and how to record,
+/// as `tapedeck record` takes it (`-w`, `--per-session`, `-C`, `-G`, `-W`,
+/// `--redact`, `--on-backlog`). Unknown fields are refused, so a typo is
+/// not silently ignored.
+public struct RecordingRequest: Sendable, Decodable {
+    /// One pcap for every session (and its manifest `PATH.json`); absolute.
+    public var path: String?
+    /// One pcap per session in this directory (created if missing); absolute.
+    public var perSessionDirectory: String?
+    /// Rotate `path` when it reaches this many bytes.
+    public var rotateBytes: Int?
+    /// Rotate `path` when it has been open this many seconds.
+    public var rotateSeconds: Double?
+    /// With rotation: keep only the newest N files.
+    public var ringSize: Int?
+    /// Regular expressions whose matches are masked with `*` in the recording.
+    public var redact: [String]
+    /// `backpressure` (lossless, the default) or `drop`.
+    public var onBacklog: String?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case path
+        case perSessionDirectory = "per_session_dir"
+        case rotateBytes = "rotate_bytes"
+        case rotateSeconds = "rotate_seconds"
+        case ringSize = "ring_size"
+        case redact
+        case onBacklog = "on_backlog"
+    }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public init(path: String? = nil, perSessionDirectory: String? = nil, rotateBytes: Int? = nil, rotateSeconds: Double? = nil, ringSize: Int? = nil, redact: [String] = [], onBacklog: String? = nil) {
+        self.path = path
+        self.perSessionDirectory = perSessionDirectory
+        self.rotateBytes = rotateBytes
+        self.rotateSeconds = rotateSeconds
+        self.ringSize = ringSize
+        self.redact = redact
+        self.onBacklog = onBacklog
+    }
+
+    public init(from decoder: Decoder) throws {
+        for key in try decoder.container(keyedBy: AnyKey.self).allKeys where CodingKeys(stringValue: key.stringValue) == nil {
+            if key.stringValue == "enabled" {
+                throw APIError.badRequest("to stop recording, send DELETE to this path; the body takes: \(Self.fieldList)")
+            }
+            throw APIError.badRequest("unknown field: \(key.stringValue) (the body takes: \(Self.fieldList))")
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        path = try container.decodeIfPresent(String.self, forKey: .path)
+        perSessionDirectory = try container.decodeIfPresent(String.self, forKey: .perSessionDirectory)
+        rotateBytes = try container.decodeIfPresent(Int.self, forKey: .rotateBytes)
+        rotateSeconds = try container.decodeIfPresent(Double.self, forKey: .rotateSeconds)
+        ringSize = try container.decodeIfPresent(Int.self, forKey: .ringSize)
+        if let one = try? container.decodeIfPresent(String.self, forKey: .redact) {
+            redact = [one]
+        } else {
+            redact = try container.decodeIfPresent([String].self, forKey: .redact) ?? []
+        }
+        onBacklog = try container.decodeIfPresent(String.self, forKey: .onBacklog)
+    }
+
+    private static var fieldList: String {
+        CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")
+    }
+
+    /// Checks the request as `tapedeck record` checks its flags; every
+    /// problem is a 400 naming the field.
+    func configuration(properties: [String: String]) throws(APIError) -> RecorderConfiguration {
+        let output: RecorderConfiguration.Output
+        switch (path, perSessionDirectory) {
+        case (nil, nil), ("", nil), (nil, ""):
+            throw .badRequest("missing required field: path (or per_session_dir)")
+        case (let path?, nil):
+            guard path.hasPrefix("/") else { throw .badRequest("path must be absolute: \(path)") }
+            output = .file(path: path)
+        case (nil, let directory?):
+            guard directory.hasPrefix("/") else { throw .badRequest("per_session_dir must be absolute: \(directory)") }
+            guard rotateBytes == nil && rotateSeconds == nil else {
+                throw .badRequest("rotate_bytes and rotate_seconds rotate a path; per_session_dir already writes one file per session")
+            }
+            output = .perSession(directory: directory)
+        case (.some, .some):
+            throw .badRequest("path and per_session_dir exclude each other")
+        }
+        if let rotateBytes, rotateBytes <= 0 { throw .badRequest("rotate_bytes must be a positive number of bytes") }
+        if let rotateSeconds, !(rotateSeconds > 0) { throw .badRequest("rotate_seconds must be a positive number of seconds") }
+        if let ringSize {
+            guard ringSize > 0 else { throw .badRequest("ring_size must be a positive number of files") }
+            guard rotateBytes != nil || rotateSeconds != nil else { throw .badRequest("ring_size keeps a ring of rotated files: add rotate_bytes or rotate_seconds") }
+        }
+        var policy = RecorderConfiguration.BacklogPolicy.backpressure
+        if let onBacklog {
+            guard let chosen = RecorderConfiguration.BacklogPolicy(rawValue: onBacklog) else {
+                throw .badRequest("on_backlog must be backpressure or drop, not \(onBacklog)")
+            }
+            policy = chosen
+        }
+        for pattern in redact {
+            do {
+                _ = try Regex(pattern)
+            } catch {
+                throw .badRequest("redact: '\(pattern)' is not a valid regular expression: \(error)")
+            }
+        }
+        return RecorderConfiguration(
+            output: output,
+            rotateBytes: rotateBytes.map(Int64.init),
+            rotateInterval: rotateSeconds.map { .milliseconds(Int64(($0 * 1000).rounded())) },
+            ringSize: ringSize,
+            redactPattern: redact.isEmpty ? nil : redact.map { "(?:\($0))" }.joined(separator: "|"),
+            backlogPolicy: policy,
+            properties: properties
+        )
+    }
+}
+
+/// A recording in progress on one proxy: the `Recorder` behind a sink that
+/// counts what it is given and, once stopped, lets nothing more through.
+final class ProxyRecording: Sendable {
+    let recorder: Recorder
+    let started: Timestamp
+    /// What the proxy's sessions report to.
+    let sink: SessionSink
+    private let tally: NIOLockedValueBox<Tally>
+    struct Tally {
+        var stopped = false
+        var sessions = 0
+        var bytesClientToServer = 0
+        var bytesServerToClient = 0
+    }
+
+    init(recorder: Recorder) {
+        let tally = NIOLockedValueBox(Tally())
+        self.recorder = recorder
+        self.started = .now()
+        self.tally = tally
+        self.sink = Sink(recorder: recorder, tally: tally)
+    }
+
+    /// Detaches every session from the recorder, then writes out and closes
+    /// its files (blocking: call it off the event loops).
+    func stop() {
+        tally.withLockedValue { $0.stopped = true }
+        recorder.finish()
+    }
+
+    var isStopped: Bool { tally.withLockedValue { $0.stopped } }
+
+    /// Bytes written to the recording's files so far (headers and frames).
+    var fileBytes: Int {
+        Int(recorder.recordedBytes.load(ordering: .relaxed))
+    }
+
+    func view(proxy: String) -> RecordingView {
+        let tally = self.tally.withLockedValue { $0 }
+        let configuration = recorder.configuration
+        var view = RecordingView(proxy: proxy, recording: !tally.stopped)
+        switch configuration.output {
+        case .file(let path):
+            view.path = path
+            if !tally.stopped { view.currentFile = recorder.currentFile }
+        case .perSession(let directory):
+            view.perSessionDirectory = directory
+        }
+        view.started = started.rfc3339
+        view.sessions = tally.sessions
+        view.bytes = fileBytes
+        view.bytesClientToServer = tally.bytesClientToServer
+        view.bytesServerToClient = tally.bytesServerToClient
+        view.droppedBytes = recorder.droppedBytes.load(ordering: .relaxed)
+        return view
+    }
+
+    /// Counts under the same lock that `stop` takes, so nothing is counted
+    /// that the recorder did not take, and nothing reaches it after `stop`.
+    private final class Sink: SessionSink {
+        let recorder: Recorder
+        let tally: NIOLockedValueBox<Tally>
+
+        init(recorder: Recorder, tally: NIOLockedValueBox<Tally>) {
+            self.recorder = recorder
+            self.tally = tally
+        }
+
+        func open(_ session: Session) {
+            tally.withLockedValue { tally in
+                guard !tally.stopped else { return }
+                tally.sessions += 1
+                recorder.open(session)
+            }
+        }
+
+        func record(_ event: SessionEvent, session id: UInt64) {
+            tally.withLockedValue { tally in
+                guard !tally.stopped else { return }
+                if case .data(let buffer) = event.kind {
+                    if event.direction == .clientToServer {
+                        tally.bytesClientToServer += buffer.readableBytes
+                    } else {
+                        tally.bytesServerToClient += buffer.readableBytes
+                    }
+                }
+                recorder.record(event, session: id)
+            }
+        }
+
+        func close(session id: UInt64, at time: Timestamp) {
+            tally.withLockedValue { tally in
+                guard !tally.stopped else { return }
+                recorder.close(session: id, at: time)
+            }
+        }
+
+        func backlogDrained(on eventLoop: EventLoop) -> EventLoopFuture<Void>? {
+            recorder.backlogDrained(on: eventLoop)
+        }
+    }
+}
+
+/// A proxy's recording as `GET`, `POST` and `DELETE /proxies/{name}/recording` show it.
+public struct RecordingView: Sendable, Encodable {
+    public var proxy: String
+    /// True while sessions are being recorded.
+    public var recording: Bool
+    public var path: String?
+    public var perSessionDirectory: String?
+    /// The file being written now (differs from `path` when rotating).
+    public var currentFile: String?
+    public var started: String?
+    /// Sessions opened while recording.
+    public var sessions: Int?
+    /// Bytes written to the recording's files (pcap headers included).
+    public var bytes: Int?
+    /// Payload captured each way.
+    public var bytesClientToServer: Int?
+    public var bytesServerToClient: Int?
+    /// Payload left out of the recording (`on_backlog: drop`), shown as gaps.
+    public var droppedBytes: Int?
+
+    init(proxy: String, recording: Bool) {
+        self.proxy = proxy
+        self.recording = recording
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case proxy, recording, path, started, sessions, bytes
+        case perSessionDirectory = "per_session_dir"
+        case currentFile = "current_file"
+        case bytesClientToServer = "bytes_client_to_server"
+        case bytesServerToClient = "bytes_server_to_client"
+        case droppedBytes = "dropped_bytes"
+    }
+}
+
+/// A live session as `GET /proxies/{name}/sessions` shows it.
+struct SessionView: Sendable, Encodable {
+    var id: UInt64
+    var client: String
+    var upstream: String
+    var opened: String
+    var bytesClientToServer: Int
+    var bytesServerToClient: Int
+    var recording: Bool
+
+    init(_ session: LiveSession) {
+        id = session.id
+        client = session.client.description
+        upstream = session.upstream.description
+        opened = session.opened.rfc3339
+        bytesClientToServer = session.bytesClientToServer
+        bytesServerToClient = session.bytesServerToClient
+        recording = session.recording
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, client, upstream, opened, recording
+        case bytesClientToServer = "bytes_client_to_server"
+        case bytesServerToClient = "bytes_server_to_client"
+    }
+}
