@@ -28,9 +28,15 @@ import NIOCore
 ///   `onClose` the handler closes its own channel (RST via SO_LINGER 0 for
 ///   `.reset`), which the glue passes on to the partner. Afterwards every
 ///   byte read is discarded.
-/// - If the channel becomes inactive while bytes are held, they are
-///   released at once (limits and drops still apply, delays do not): the
-///   pipeline is torn down right after `channelInactive`.
+/// - If the channel becomes inactive while bytes (or a delayed end of
+///   stream) are held and some are due later, NIO tears the pipeline down
+///   right after `channelInactive`, so the handler cannot deliver them
+///   itself: it fires a ``FaultHandoff`` (every held byte with the instant
+///   it is due, then the end of stream or close) before passing
+///   `channelInactive` on, and a handler after it that forwards the bytes
+///   elsewhere (the proxy's glue) claims it and delivers on schedule. If
+///   nobody claims it, the held bytes are released at once (limits and
+///   drops still apply, delays do not).
 /// - No fault applies: bytes pass straight through, untouched.
 ///
 /// Threading: everything, including ``update(faults:)``, on the channel's
@@ -176,6 +182,60 @@ public final class FaultHandler {
         }
     }
 
+    /// Offers what is held, with its schedule, to the handlers after this
+    /// one as a ``FaultHandoff``; true when one of them claimed it (and with
+    /// it the delivery). Offered only when something is still due later.
+    private func handOff(_ pipeline: FaultPipeline, at now: FaultInstant, context: ChannelHandlerContext) -> Bool {
+        var scheduled = pipeline
+        let actions = scheduled.drainOnSchedule(at: now)
+        let delayed = actions.contains { action in
+            switch action {
+            case .deliver(_, let at), .endOfStream(let at), .close(_, let at): at > now
+            case .discard: false
+            }
+        }
+        guard delayed else { return false }
+        var queue = held
+        var entries: [FaultHandoff.Entry] = []
+        for action in actions {
+            switch action {
+            case .deliver(let bytes, let at):
+                entries.append(FaultHandoff.Entry(event: .data(Self.take(bytes, from: &queue)), due: at.nioDeadline))
+            case .discard(let bytes):
+                _ = Self.take(bytes, from: &queue)
+            case .endOfStream(let at):
+                entries.append(FaultHandoff.Entry(event: .endOfStream, due: at.nioDeadline))
+            case .close(let mode, let at):
+                entries.append(FaultHandoff.Entry(event: .close(mode), due: at.nioDeadline))
+            }
+        }
+        let handoff = FaultHandoff(entries: entries)
+        context.fireUserInboundEventTriggered(handoff)
+        guard handoff.isClaimed else { return false }
+        held = queue
+        self.pipeline = scheduled
+        reportCounters()
+        return true
+    }
+
+    /// The next `bytes` bytes of `queue`, removed, as the buffers they are in.
+    private static func take(_ bytes: Int, from queue: inout CircularBuffer<ByteBuffer>) -> [ByteBuffer] {
+        var pieces: [ByteBuffer] = []
+        var remaining = bytes
+        while remaining > 0, var buffer = queue.first {
+            if buffer.readableBytes <= remaining {
+                remaining -= buffer.readableBytes
+                queue.removeFirst()
+                pieces.append(buffer)
+            } else {
+                pieces.append(buffer.readSlice(length: remaining)!)
+                queue[queue.startIndex] = buffer
+                remaining = 0
+            }
+        }
+        return pieces
+    }
+
     private func reportCounters() {
         guard let onCounters, let counters = pipeline?.counters, counters != reportedCounters else { return }
         reportedCounters = counters
@@ -189,8 +249,7 @@ public final class FaultHandler {
         timer = nil
         timerDeadline = deadline
         guard let deadline else { return }
-        let nioDeadline = NIODeadline.uptimeNanoseconds(UInt64(max(0, deadline.nanoseconds)))
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: nioDeadline) { [self] in
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline.nioDeadline) { [self] in
             timerFired()
         }
     }
@@ -264,10 +323,16 @@ extension FaultHandler: ChannelDuplexHandler {
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
         if var pipeline, pipeline.isHolding {
-            let actions = pipeline.drain(at: context.eventLoop.faultNow)
-            self.pipeline = pipeline
-            perform(actions, context: context)
+            let now = context.eventLoop.faultNow
+            if !handOff(pipeline, at: now, context: context) {
+                let actions = pipeline.drain(at: now)
+                self.pipeline = pipeline
+                perform(actions, context: context)
+            }
         }
         timer?.cancel()
         timer = nil
@@ -286,6 +351,14 @@ extension FaultHandler: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension FaultHandler: Sendable {}
+
+extension FaultInstant {
+    /// The instant on NIO's clock (`NIODeadline` counts uptime nanoseconds,
+    /// as ``EventLoop/faultNow`` does).
+    var nioDeadline: NIODeadline {
+        NIODeadline.uptimeNanoseconds(UInt64(max(0, nanoseconds)))
+    }
+}
 
 extension EventLoop {
     /// The event loop's clock as a fault instant (an `EmbeddedEventLoop`'s

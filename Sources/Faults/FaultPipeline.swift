@@ -149,6 +149,27 @@ public struct FaultPipeline: Sendable {
         }
     }
 
+    /// Releases everything held with the instants it is scheduled for: the
+    /// faults' byte decisions (limits, drops, timeouts) and their delays
+    /// (latency, bandwidth, slicer, slow_close) all apply, as if no more
+    /// input came. For a source that went away while its faults still hold
+    /// bytes: the consumer delivers each action at its instant (none is
+    /// earlier than `now`), so the peer still sees every delay. Timers that no
+    /// held item reaches (a pending timeout or reset) do not fire, as in
+    /// ``drain(at:)``. Afterwards nothing is held.
+    public mutating func drainOnSchedule(at now: FaultInstant) -> [Action] {
+        var actions: [Action] = []
+        run(until: FaultInstant(nanoseconds: Int64.max / 4), firingTimers: false, into: &actions)
+        return actions.map { action in
+            switch action {
+            case .deliver(let bytes, let at): .deliver(bytes: bytes, at: max(at, now))
+            case .endOfStream(let at): .endOfStream(at: max(at, now))
+            case .close(let mode, let at): .close(mode, at: max(at, now))
+            case .discard: action
+            }
+        }
+    }
+
     /// Replaces the fault list on a live connection at `now`.
     ///
     /// - A fault that is unchanged keeps its state and its held items.

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Faults
 import NIOCore
 
 /// Half of a pair joining a session's two channels: what one channel reads,
@@ -15,12 +16,25 @@ import NIOCore
 ///   once every byte queued for it has been written; a channel closes fully
 ///   only when both directions are done. Queued bytes are never thrown away.
 /// - Reset: a reset on one side resets the other (SO_LINGER 0, then close).
+/// - Faults: when a channel closes while its `FaultHandler` still delays
+///   bytes, the handler hands them over (`FaultHandoff`) and the partner
+///   writes each at its due time; the partner's half-close or close waits
+///   until the last one is written. A reset drops them.
 ///
 /// Threading: both halves live on the same event loop.
 final class GlueHandler {
     private var partner: GlueHandler?
     private var context: ChannelHandlerContext?
     private var pendingRead = false
+    /// Bytes (and an end or close) the partner's fault handler still held
+    /// when the partner's channel closed, to be written at their due times.
+    private var scheduled = CircularBuffer<FaultHandoff.Entry>()
+    private var scheduledTimer: Scheduled<Void>?
+    /// What the partner's end or close asked of this channel while
+    /// `scheduled` was not empty: done once it is.
+    private var afterScheduled: [() -> Void] = []
+    /// This channel is being reset or failed: a handoff is not taken.
+    private var isAborting = false
 
     private init() {}
 
@@ -61,24 +75,90 @@ final class GlueHandler {
     }
 
     private func partnerEndOfInput() {
+        guard scheduled.isEmpty else {
+            afterScheduled.append { [self] in partnerEndOfInput() }
+            return
+        }
         afterQueuedWrites { context in
             context.close(mode: .output, promise: nil)
         }
     }
 
     private func partnerClosed() {
+        guard scheduled.isEmpty else {
+            afterScheduled.append { [self] in partnerClosed() }
+            return
+        }
         afterQueuedWrites { context in
             context.close(promise: nil)
         }
     }
 
     private func partnerReset() {
+        abortScheduled()
         guard let context else { return }
         resetAndClose(context.channel)
     }
 
     private func partnerFailed() {
+        abortScheduled()
         context?.close(promise: nil)
+    }
+
+    /// Whether this channel can take the partner's held bytes.
+    private var takesHandoff: Bool {
+        guard let context, !isAborting else { return false }
+        return context.channel.isActive
+    }
+
+    /// The partner's channel closed while its fault handler held bytes:
+    /// write them here when due, then do what the partner's end asks.
+    private func partnerHandedOff(_ entries: [FaultHandoff.Entry]) {
+        scheduled.append(contentsOf: entries)
+        runScheduled()
+    }
+
+    private func runScheduled() {
+        scheduledTimer = nil
+        guard let context else {
+            abortScheduled()
+            return
+        }
+        let now = context.eventLoop.now
+        while let entry = scheduled.first, entry.due <= now {
+            scheduled.removeFirst()
+            switch entry.event {
+            case .data(let buffers):
+                for buffer in buffers {
+                    context.write(wrapOutboundOut(buffer), promise: nil)
+                }
+                context.flush()
+            case .endOfStream:
+                partnerEndOfInput()
+            case .close(.fin):
+                partnerClosed()
+            case .close(.reset):
+                partnerReset()
+                return
+            }
+        }
+        if let next = scheduled.first {
+            scheduledTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: next.due) { [self] in
+                runScheduled()
+            }
+            return
+        }
+        let pending = afterScheduled
+        afterScheduled = []
+        for action in pending { action() }
+    }
+
+    private func abortScheduled() {
+        isAborting = true
+        scheduledTimer?.cancel()
+        scheduledTimer = nil
+        scheduled.removeAll()
+        afterScheduled = []
     }
 }
 
@@ -104,6 +184,7 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        abortScheduled()
         self.context = nil
         self.partner = nil
     }
@@ -132,6 +213,14 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let handoff = event as? FaultHandoff {
+            // This channel is closing with bytes its fault handler still
+            // delays: the partner writes them when due.
+            if let partner, partner.takesHandoff {
+                partner.partnerHandedOff(handoff.claim())
+            }
+            return
+        }
         if case ChannelEvent.inputClosed = event {
             partner?.partnerEndOfInput()
         }
