@@ -54,7 +54,7 @@ public final class FaultHandler {
     private let onCounters: CountersObserver?
     private var pipeline: FaultPipeline?
     private var context: ChannelHandlerContext?
-    private var held = CircularBuffer<ByteBuffer>()
+    private var held = HeldBytes()
     private var timer: Scheduled<Void>?
     private var timerDeadline: FaultInstant?
     private var pendingRead = false
@@ -118,7 +118,7 @@ public final class FaultHandler {
                 forward(bytes, context: context)
                 context.fireChannelReadComplete()
             case .discard(let bytes):
-                discard(bytes)
+                held.discard(bytes)
             case .endOfStream:
                 context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
             case .close(let mode, _):
@@ -134,32 +134,8 @@ public final class FaultHandler {
     }
 
     private func forward(_ bytes: Int, context: ChannelHandlerContext) {
-        var remaining = bytes
-        while remaining > 0, var buffer = held.first {
-            if buffer.readableBytes <= remaining {
-                remaining -= buffer.readableBytes
-                held.removeFirst()
-                context.fireChannelRead(wrapInboundOut(buffer))
-            } else {
-                let piece = buffer.readSlice(length: remaining)!
-                held[held.startIndex] = buffer
-                remaining = 0
-                context.fireChannelRead(wrapInboundOut(piece))
-            }
-        }
-    }
-
-    private func discard(_ bytes: Int) {
-        var remaining = bytes
-        while remaining > 0, var buffer = held.first {
-            if buffer.readableBytes <= remaining {
-                remaining -= buffer.readableBytes
-                held.removeFirst()
-            } else {
-                buffer.moveReaderIndex(forwardBy: remaining)
-                held[held.startIndex] = buffer
-                remaining = 0
-            }
+        for piece in held.take(bytes) {
+            context.fireChannelRead(wrapInboundOut(piece))
         }
     }
 
@@ -200,9 +176,9 @@ public final class FaultHandler {
         for action in actions {
             switch action {
             case .deliver(let bytes, let at):
-                entries.append(FaultHandoff.Entry(event: .data(Self.take(bytes, from: &queue)), due: at.nioDeadline))
+                entries.append(FaultHandoff.Entry(event: .data(queue.take(bytes)), due: at.nioDeadline))
             case .discard(let bytes):
-                _ = Self.take(bytes, from: &queue)
+                queue.discard(bytes)
             case .endOfStream(let at):
                 entries.append(FaultHandoff.Entry(event: .endOfStream, due: at.nioDeadline))
             case .close(let mode, let at):
@@ -219,23 +195,6 @@ public final class FaultHandler {
     }
 
     /// The next `bytes` bytes of `queue`, removed, as the buffers they are in.
-    private static func take(_ bytes: Int, from queue: inout CircularBuffer<ByteBuffer>) -> [ByteBuffer] {
-        var pieces: [ByteBuffer] = []
-        var remaining = bytes
-        while remaining > 0, var buffer = queue.first {
-            if buffer.readableBytes <= remaining {
-                remaining -= buffer.readableBytes
-                queue.removeFirst()
-                pieces.append(buffer)
-            } else {
-                pieces.append(buffer.readSlice(length: remaining)!)
-                queue[queue.startIndex] = buffer
-                remaining = 0
-            }
-        }
-        return pieces
-    }
-
     private func reportCounters() {
         guard let onCounters, let counters = pipeline?.counters, counters != reportedCounters else { return }
         reportedCounters = counters

@@ -162,18 +162,6 @@ final class GlueHandler {
     }
 }
 
-/// Closes `channel` with an RST (SO_LINGER 0) instead of a FIN. (A Unix
-/// socket has no RST: its peer sees the close.)
-func resetAndClose(_ channel: Channel) {
-    guard let provider = channel as? SocketOptionProvider else {
-        channel.close(promise: nil)
-        return
-    }
-    provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in
-        channel.close(promise: nil)
-    }
-}
-
 extension GlueHandler: ChannelDuplexHandler {
     typealias InboundIn = NIOAny
     typealias OutboundIn = NIOAny

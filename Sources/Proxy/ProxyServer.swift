@@ -64,13 +64,13 @@ public final class ProxyServer: Sendable {
         }
         state.withLockedValue { $0.serverChannels = bound }
         for channel in bound {
-            logger.info("listening", metadata: ["listener.address": "\(Self.endpoint(channel.localAddress) ?? .unix(path: "?"))", "upstream.address": "\(configuration.upstream)"])
+            logger.info("listening", metadata: ["listener.address": "\(Endpoint(channel.localAddress) ?? .unix(path: "?"))", "upstream.address": "\(configuration.upstream)"])
         }
     }
 
     /// The listeners' actual endpoints (a port 0 resolved to the one the kernel chose).
     public var listeningEndpoints: [Endpoint] {
-        state.withLockedValue { $0.serverChannels }.compactMap { Self.endpoint($0.localAddress) }
+        state.withLockedValue { $0.serverChannels }.compactMap { Endpoint($0.localAddress) }
     }
 
     /// Closes the listeners; live sessions go on.
@@ -189,18 +189,7 @@ public final class ProxyServer: Sendable {
                     try self.accept(channel)
                 }
             }
-        switch endpoint {
-        case .ip(let address, let port):
-            return try await bootstrap.bind(host: address.description, port: Int(port)).get()
-        case .unix(let path):
-            let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
-            if chmod(path, configuration.socketMode) != 0 {
-                let reason = String(cString: strerror(errno))
-                try? await channel.close()
-                throw ProxyError(message: "cannot set mode \(String(configuration.socketMode, radix: 8)) on \(path): \(reason)")
-            }
-            return channel
-        }
+        return try await bindListener(bootstrap, on: endpoint, socketMode: configuration.socketMode)
     }
 
     /// Sets up one accepted connection (on its event loop): both legs'
@@ -217,7 +206,7 @@ public final class ProxyServer: Sendable {
         var logger = self.logger
         logger[metadataKey: "session.id"] = "\(id)"
         // A Unix client is usually unnamed: name it by the listener it came through.
-        let clientEndpoint = Self.endpoint(client.remoteAddress) ?? Self.endpoint(client.localAddress) ?? .unix(path: "?")
+        let clientEndpoint = Endpoint(client.remoteAddress) ?? Endpoint(client.localAddress) ?? .unix(path: "?")
         let upstream = configuration.upstream
         let session = ProxySession(
             session: Session(index: Int(id), id: id, client: clientEndpoint, server: upstream, opened: .now()),
@@ -313,23 +302,6 @@ public final class ProxyServer: Sendable {
             return state.drained
         }
         for waiter in waiters { waiter.succeed() }
-    }
-
-    static func endpoint(_ address: SocketAddress?) -> Endpoint? {
-        switch address {
-        case .v4(let v4)?:
-            return .ip(.v4(UInt32(bigEndian: v4.address.sin_addr.s_addr)), port: UInt16(bigEndian: v4.address.sin_port))
-        case .v6(let v6)?:
-            var raw = v6.address.sin6_addr
-            let bytes = withUnsafeBytes(of: &raw) { Array($0) }
-            return .ip(IPAddress(ipv6Bytes: bytes[...]), port: UInt16(bigEndian: v6.address.sin6_port))
-        case .unixDomainSocket?:
-            // An unnamed (client) Unix socket has an empty path: no endpoint.
-            guard let path = address?.pathname, !path.isEmpty else { return nil }
-            return .unix(path: path)
-        case nil:
-            return nil
-        }
     }
 }
 

@@ -94,7 +94,7 @@ final class DriveHandler: ChannelInboundHandler {
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
         if let sink {
-            let local = ReplayServer.endpoint(context.channel.localAddress) ?? .unix(path: "?")
+            let local = Endpoint(context.channel.localAddress) ?? .unix(path: "?")
             sink.open(Session(index: Int(sessionID), id: sessionID, client: local, server: target, opened: .now()))
             opened = true
         }
@@ -166,11 +166,16 @@ final class DriveHandler: ChannelInboundHandler {
                 continue
             }
             guard serverTurnIsOver(context: context) else { return }
-            let now = NIODeadline.now()
+            var now = NIODeadline.now()
             let due = anchor + .nanoseconds(timing.scaled(step.offset))
             if due > now {
-                schedule(at: due, context: context)
-                return
+                // Wake up `spinWindow` early, then wait out the rest on the
+                // clock: a timer alone fires tens of microseconds late.
+                if due - now > Self.spinWindow {
+                    schedule(at: due - Self.spinWindow, context: context)
+                    return
+                }
+                now = Self.spin(until: due)
             }
             stepIndex += 1
             switch step.action {
@@ -187,7 +192,7 @@ final class DriveHandler: ChannelInboundHandler {
             case .reset:
                 record(.reset, .clientToServer)
                 try? context.pipeline.syncOperations.handler(type: OutboundFaultHandler.self).abandonHeld()
-                resetChannel(context.channel)
+                resetAndClose(context.channel)
                 return
             case .gap(let bytes):
                 fail("the capture lost \(bytes) bytes of what the client sent; the session cannot be played past there", context: context)
@@ -231,6 +236,19 @@ final class DriveHandler: ChannelInboundHandler {
         return true
     }
 
+    /// How long before a send is due its timer fires; the loop spins on the
+    /// clock for the rest. A timer wakes the loop ~25 µs late at best (more on
+    /// a busy machine), so sends went out that late, and unevenly; spinning
+    /// costs at most this much CPU per send.
+    static let spinWindow = TimeAmount.microseconds(100)
+
+    /// Busy-waits until `deadline` (at most `spinWindow`); returns the time then.
+    private static func spin(until deadline: NIODeadline) -> NIODeadline {
+        var now = NIODeadline.now()
+        while now < deadline { now = NIODeadline.now() }
+        return now
+    }
+
     private func schedule(at deadline: NIODeadline, context: ChannelHandlerContext, _ body: (() -> Void)? = nil) {
         timer?.cancel()
         timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
@@ -243,7 +261,7 @@ final class DriveHandler: ChannelInboundHandler {
         logger.error("\(reason)")
         result.failure = ReplayFailure(session: script.session.index, reason: reason)
         try? context.pipeline.syncOperations.handler(type: OutboundFaultHandler.self).abandonHeld()
-        resetChannel(context.channel)
+        resetAndClose(context.channel)
         finish(context: context)
     }
 

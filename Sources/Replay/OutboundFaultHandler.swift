@@ -29,7 +29,7 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
     private let connectionID: UInt64
     private var pipeline: FaultPipeline?
     private var context: ChannelHandlerContext?
-    private var held = CircularBuffer<ByteBuffer>()
+    private var held = HeldBytes()
     private var timer: Scheduled<Void>?
     private var timerDeadline: FaultInstant?
     private var pendingOutputClose: EventLoopPromise<Void>?
@@ -127,7 +127,7 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
             case .deliver(let bytes, _):
                 forward(bytes, context: context)
             case .discard(let bytes):
-                discard(bytes)
+                held.discard(bytes)
             case .endOfStream:
                 let promise = pendingOutputClose
                 pendingOutputClose = nil
@@ -152,34 +152,10 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
     }
 
     private func forward(_ bytes: Int, context: ChannelHandlerContext) {
-        var remaining = bytes
-        while remaining > 0, var buffer = held.first {
-            if buffer.readableBytes <= remaining {
-                remaining -= buffer.readableBytes
-                held.removeFirst()
-                context.write(wrapOutboundOut(buffer), promise: nil)
-            } else {
-                let piece = buffer.readSlice(length: remaining)!
-                held[held.startIndex] = buffer
-                remaining = 0
-                context.write(wrapOutboundOut(piece), promise: nil)
-            }
+        for piece in held.take(bytes) {
+            context.write(wrapOutboundOut(piece), promise: nil)
         }
         context.flush()
-    }
-
-    private func discard(_ bytes: Int) {
-        var remaining = bytes
-        while remaining > 0, var buffer = held.first {
-            if buffer.readableBytes <= remaining {
-                remaining -= buffer.readableBytes
-                held.removeFirst()
-            } else {
-                buffer.moveReaderIndex(forwardBy: remaining)
-                held[held.startIndex] = buffer
-                remaining = 0
-            }
-        }
     }
 
     private func rescheduleTimer(context: ChannelHandlerContext) {

@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import Faults
+import Proxy
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -97,7 +98,7 @@ public final class ReplayServer: Sendable {
         state.withLockedValue { $0.channels = bound }
         for channel in bound {
             logger.info("serving recorded sessions", metadata: [
-                "listener.address": "\(Self.endpoint(channel.localAddress) ?? .unix(path: "?"))",
+                "listener.address": "\(Endpoint(channel.localAddress) ?? .unix(path: "?"))",
                 "sessions": "\(pool.scripts.count)",
             ])
         }
@@ -105,7 +106,7 @@ public final class ReplayServer: Sendable {
 
     /// The listeners' endpoints, a port 0 resolved.
     public var endpoints: [Endpoint] {
-        state.withLockedValue { $0.channels }.compactMap { Self.endpoint($0.localAddress) }
+        state.withLockedValue { $0.channels }.compactMap { Endpoint($0.localAddress) }
     }
 
     /// The faults new connections get, and, with `canChange`, live ones.
@@ -160,18 +161,7 @@ public final class ReplayServer: Sendable {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture { try accept(channel) }
             }
-        switch endpoint {
-        case .ip(let address, let port):
-            return try await bootstrap.bind(host: address.description, port: Int(port)).get()
-        case .unix(let path):
-            let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
-            if chmod(path, configuration.socketMode) != 0 {
-                let reason = String(cString: strerror(errno))
-                try? await channel.close()
-                throw ReplayError("cannot set mode \(String(configuration.socketMode, radix: 8)) on \(path): \(reason)")
-            }
-            return channel
-        }
+        return try await bindListener(bootstrap, on: endpoint, socketMode: configuration.socketMode)
     }
 
     private func accept(_ channel: Channel) throws {
@@ -206,22 +196,6 @@ public final class ReplayServer: Sendable {
     fileprivate func record(_ update: (inout ServeReport) -> Void) {
         state.withLockedValue { update(&$0.report) }
     }
-
-    static func endpoint(_ address: SocketAddress?) -> Endpoint? {
-        switch address {
-        case .v4(let v4)?:
-            return .ip(.v4(UInt32(bigEndian: v4.address.sin_addr.s_addr)), port: UInt16(bigEndian: v4.address.sin_port))
-        case .v6(let v6)?:
-            var raw = v6.address.sin6_addr
-            let bytes = withUnsafeBytes(of: &raw) { Array($0) }
-            return .ip(IPAddress(ipv6Bytes: bytes[...]), port: UInt16(bigEndian: v6.address.sin6_port))
-        case .unixDomainSocket?:
-            guard let path = address?.pathname, !path.isEmpty else { return nil }
-            return .unix(path: path)
-        case nil:
-            return nil
-        }
-    }
 }
 
 /// What a connection tells its server.
@@ -242,17 +216,6 @@ func closeChannel(_ channel: Channel, mode: FaultCloseMode) {
     case .fin:
         channel.writeAndFlush(ByteBuffer()).whenComplete { _ in channel.close(promise: nil) }
     case .reset:
-        resetChannel(channel)
-    }
-}
-
-/// An RST: SO_LINGER 0, then close.
-func resetChannel(_ channel: Channel) {
-    guard let provider = channel as? SocketOptionProvider else {
-        channel.close(promise: nil)
-        return
-    }
-    provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in
-        channel.close(promise: nil)
+        resetAndClose(channel)
     }
 }

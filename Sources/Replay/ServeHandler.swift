@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import Proxy
 import Recording
 
 /// Plays one recorded session's server side to one live client.
@@ -276,7 +277,7 @@ final class ServeHandler: ChannelInboundHandler {
     private func reset(context: ChannelHandlerContext) {
         stop(context: context)
         try? context.pipeline.syncOperations.handler(type: OutboundFaultHandler.self).abandonHeld()
-        resetChannel(context.channel)
+        resetAndClose(context.channel)
     }
 
     private func fail(_ reason: String, context: ChannelHandlerContext) {

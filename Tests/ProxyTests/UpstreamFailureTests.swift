@@ -33,7 +33,7 @@ import Glibc
     /// A refused upstream resets the client at once, is counted, and the
     /// proxy serves the next client once the upstream is back.
     @Test func refusedUpstream() async throws {
-        let port = try unusedPort()
+        let port = try freeLoopbackPort()
         let harness = try await ProxyHarness(listeners: [.ip(.loopbackV4, port: 0)], upstream: .ip(.loopbackV4, port: port))
         defer { harness.remove() }
         let endpoint = harness.endpoints[0]

@@ -154,7 +154,7 @@ import Testing
     }
 
     @Test func aRefusedTargetIsAConnectFailure() async throws {
-        let port = try RedisServer.freePort()
+        let port = try freeLoopbackPort()
         let report = await Self.drive([Self.chatty(2, spacing: 1)], target: .ip(.loopbackV4, port: port), speed: 0)
         #expect(report.connectFailures == 1)
     }

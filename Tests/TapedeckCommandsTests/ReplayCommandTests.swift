@@ -85,7 +85,7 @@ struct ReplayCommandTests {
     }
 
     @Test func driveToANonListeningTargetFailsWithOneLine() throws {
-        let port = try RedisServer.freePort()
+        let port = try freeLoopbackPort()
         let result = try TapedeckBinary.run(["replay", "drive", Self.recording, "--target", "127.0.0.1:\(port)", "--log-level", "critical"])
         #expect(result.status == 2)
         #expect(result.errorLines == ["tapedeck: cannot connect to 127.0.0.1:\(port): every session failed to connect"])

@@ -17,7 +17,7 @@ public final class RedisServer: @unchecked Sendable {
     public var endpoint: Endpoint { .ip(.loopbackV4, port: port) }
 
     public init(directory: String) throws {
-        port = try Self.freePort()
+        port = try freeLoopbackPort()
         socketPath = directory + "/redis.sock"
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = ["--save", "", "--appendonly", "no", "--port", "\(port)", "--bind", "127.0.0.1",
@@ -65,23 +65,23 @@ public final class RedisServer: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
     }
+}
 
-    /// A TCP port nobody listens on (bound then released).
-    public static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(fd, pointer, length) == 0 else { return -1 }
-                return getsockname(fd, pointer, &length)
-            }
+/// A TCP port on 127.0.0.1 nobody listens on (bound then released).
+public func freeLoopbackPort() throws -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+            guard bind(fd, pointer, length) == 0 else { return -1 }
+            return getsockname(fd, pointer, &length)
         }
-        guard bound == 0 else { throw ChildProcess.Failure(description: "cannot find a free port") }
-        return UInt16(bigEndian: address.sin_port)
     }
+    guard bound == 0 else { throw ChildProcess.Failure(description: "cannot find a free port") }
+    return UInt16(bigEndian: address.sin_port)
 }

@@ -99,25 +99,6 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
     return bytes
 }
 
-/// A TCP port nobody listens on (bound then released).
-func unusedPort() throws -> UInt16 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-            guard bind(fd, pointer, length) == 0 else { return -1 }
-            return getsockname(fd, pointer, &length)
-        }
-    }
-    guard bound == 0 else { throw ChildProcess.Failure(description: "cannot find a free port") }
-    return UInt16(bigEndian: address.sin_port)
-}
-
 /// A TCP listener (127.0.0.1, port 0) whose accept queue is full, so a new
 /// connection attempt hangs (its SYN is dropped) until `drain()` makes room.
 final class StalledListener: @unchecked Sendable {

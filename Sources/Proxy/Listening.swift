@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOCore
+import NIOPosix
+import Recording
+
+/// Binds a server bootstrap to an endpoint as every Tapedeck listener does:
+/// a stale Unix socket file is replaced and the new one gets `socketMode`.
+public func bindListener(_ bootstrap: ServerBootstrap, on endpoint: Endpoint, socketMode: mode_t) async throws -> Channel {
+    switch endpoint {
+    case .ip(let address, let port):
+        return try await bootstrap.bind(host: address.description, port: Int(port)).get()
+    case .unix(let path):
+        let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+        if chmod(path, socketMode) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? await channel.close()
+            throw ProxyError(message: "cannot set mode \(String(socketMode, radix: 8)) on \(path): \(reason)")
+        }
+        return channel
+    }
+}
+
+/// Closes `channel` with an RST (SO_LINGER 0) instead of a FIN. (A Unix
+/// socket has no RST: its peer sees the close.)
+public func resetAndClose(_ channel: Channel) {
+    guard let provider = channel as? SocketOptionProvider else {
+        channel.close(promise: nil)
+        return
+    }
+    provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in
+        channel.close(promise: nil)
+    }
+}
+
+extension Endpoint {
+    /// The endpoint of a socket address; nil for none, and for an unnamed
+    /// (client) Unix socket, whose path is empty.
+    public init?(_ address: SocketAddress?) {
+        switch address {
+        case .v4(let v4)?:
+            self = .ip(.v4(UInt32(bigEndian: v4.address.sin_addr.s_addr)), port: UInt16(bigEndian: v4.address.sin_port))
+        case .v6(let v6)?:
+            var raw = v6.address.sin6_addr
+            let bytes = withUnsafeBytes(of: &raw) { Array($0) }
+            self = .ip(IPAddress(ipv6Bytes: bytes[...]), port: UInt16(bigEndian: v6.address.sin6_port))
+        case .unixDomainSocket?:
+            guard let path = address?.pathname, !path.isEmpty else { return nil }
+            self = .unix(path: path)
+        case nil:
+            return nil
+        }
+    }
+}
