@@ -57,3 +57,17 @@ extension Endpoint {
         }
     }
 }
+
+extension Endpoint {
+    /// The socket address to connect to, made without a name lookup (the
+    /// address is a literal): connecting by host name would run a resolver
+    /// query for every new connection.
+    public func socketAddress() throws -> SocketAddress {
+        switch self {
+        case .ip(let address, let port):
+            return try SocketAddress(ipAddress: address.description, port: Int(port))
+        case .unix(let path):
+            return try SocketAddress(unixDomainSocketPath: path)
+        }
+    }
+}

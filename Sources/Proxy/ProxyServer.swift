@@ -30,6 +30,9 @@ public final class ProxyServer: Sendable {
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
     private let currentFaults: NIOLockedValueBox<[Fault]>
+    /// The upstream's address, made once (nil when it cannot be: a Unix
+    /// path too long, which the connect then reports).
+    private let upstreamAddress: SocketAddress?
 
     private struct State {
         var serverChannels: [Channel] = []
@@ -45,6 +48,7 @@ public final class ProxyServer: Sendable {
     public init(configuration: ProxyConfiguration, group: EventLoopGroup, sink: SessionSink? = nil, logger: Logger) {
         self.configuration = configuration
         self.currentFaults = NIOLockedValueBox(configuration.faults)
+        self.upstreamAddress = try? configuration.upstream.socketAddress()
         self.group = group
         self.currentSink = NIOLockedValueBox(sink)
         self.logger = logger
@@ -240,11 +244,15 @@ public final class ProxyServer: Sendable {
                 }
             }
         let connecting: EventLoopFuture<Channel>
-        switch upstream {
-        case .ip(let address, let port):
-            connecting = bootstrap.connect(host: address.description, port: Int(port))
-        case .unix(let path):
-            connecting = bootstrap.connect(unixDomainSocketPath: path)
+        if let upstreamAddress {
+            connecting = bootstrap.connect(to: upstreamAddress)
+        } else {
+            switch upstream {
+            case .ip(let address, let port):
+                connecting = bootstrap.connect(host: address.description, port: Int(port))
+            case .unix(let path):
+                connecting = bootstrap.connect(unixDomainSocketPath: path)
+            }
         }
 
         connecting.assumeIsolated().whenComplete { [self] result in

@@ -215,15 +215,8 @@ public final class ReplayDriver: Sendable {
                     ))
                 }
             }
-        let connecting: EventLoopFuture<Channel>
-        switch configuration.target {
-        case .ip(let address, let port):
-            connecting = bootstrap.connect(host: address.description, port: Int(port))
-        case .unix(let path):
-            connecting = bootstrap.connect(unixDomainSocketPath: path)
-        }
         do {
-            _ = try await connecting.get()
+            _ = try await bootstrap.connect(to: try configuration.target.socketAddress()).get()
         } catch {
             logger.error("cannot connect to the target", metadata: ["target": "\(configuration.target)", "error": "\(error)"])
             done.fail(error)
