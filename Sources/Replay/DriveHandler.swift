@@ -237,10 +237,11 @@ final class DriveHandler: ChannelInboundHandler {
     }
 
     /// How long before a send is due its timer fires; the loop spins on the
-    /// clock for the rest. A timer wakes the loop ~25 µs late at best (more on
-    /// a busy machine), so sends went out that late, and unevenly; spinning
-    /// costs at most this much CPU per send.
-    static let spinWindow = TimeAmount.microseconds(100)
+    /// clock for the rest. A timer alone wakes the loop late — on an idle
+    /// 2-vCPU VM ~50 µs at p50 and ~185 µs at p99 (scripts/bench-replay) —
+    /// so sends went out that late, and unevenly. 200 µs covers that tail;
+    /// spinning costs at most this much CPU per send.
+    static let spinWindow = TimeAmount.microseconds(200)
 
     /// Busy-waits until `deadline` (at most `spinWindow`); returns the time then.
     private static func spin(until deadline: NIODeadline) -> NIODeadline {
