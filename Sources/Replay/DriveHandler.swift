@@ -44,6 +44,9 @@ final class DriveHandler: ChannelInboundHandler {
     private let sessionID: UInt64
     private let target: Endpoint
     private let done: EventLoopPromise<DrivenSession>
+    /// Whether to spin before sends: only while few sessions share the
+    /// loop, since a spin holds up every other session on it.
+    private let spinning: @Sendable () -> Bool
     private var logger: Logger
 
     private var context: ChannelHandlerContext?
@@ -72,8 +75,10 @@ final class DriveHandler: ChannelInboundHandler {
         sink: SessionSink?,
         sessionID: UInt64,
         logger: Logger,
+        spinning: @escaping @Sendable () -> Bool = { true },
         done: EventLoopPromise<DrivenSession>
     ) {
+        self.spinning = spinning
         self.script = script
         self.timing = timing
         self.anchor = anchor
@@ -171,8 +176,9 @@ final class DriveHandler: ChannelInboundHandler {
             if due > now {
                 // Wake up `spinWindow` early, then wait out the rest on the
                 // clock: a timer alone fires tens of microseconds late.
-                if due - now > Self.spinWindow {
-                    schedule(at: due - Self.spinWindow, context: context)
+                let spin = spinning()
+                if !spin || due - now > Self.spinWindow {
+                    schedule(at: spin ? due - Self.spinWindow : due, context: context)
                     return
                 }
                 now = Self.spin(until: due)
@@ -240,7 +246,8 @@ final class DriveHandler: ChannelInboundHandler {
     /// clock for the rest. A timer alone wakes the loop late — on an idle
     /// 2-vCPU VM ~50 µs at p50 and ~185 µs at p99 (scripts/bench-replay) —
     /// so sends went out that late, and unevenly. 200 µs covers that tail;
-    /// spinning costs at most this much CPU per send.
+    /// spinning costs at most this much CPU per send, so it is done only
+    /// while a session has its event loop (nearly) to itself.
     static let spinWindow = TimeAmount.microseconds(200)
 
     /// Busy-waits until `deadline` (at most `spinWindow`); returns the time then.

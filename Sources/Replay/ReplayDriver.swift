@@ -55,6 +55,11 @@ public final class ReplayDriver: Sendable {
     private let group: EventLoopGroup
     private let sink: SessionSink?
     private let logger: Logger
+    /// Sessions connected or connecting now.
+    private let live = NIOLockedValueBox(0)
+    /// Up to this many live sessions, sends are timed by spinning the last
+    /// moments (see `DriveHandler.spinWindow`); beyond it by the timer alone.
+    static let spinningSessions = 4
 
     /// - Parameter sink: where the replayed traffic is recorded (`-w`), if anywhere.
     public init(scripts: [SessionScript], configuration: DriveConfiguration, group: EventLoopGroup, sink: SessionSink? = nil, logger: Logger) {
@@ -188,6 +193,9 @@ public final class ReplayDriver: Sendable {
         let configuration = self.configuration
         let sink = self.sink
         let handlerLogger = logger
+        let live = self.live
+        live.withLockedValue { $0 += 1 }
+        defer { live.withLockedValue { $0 -= 1 } }
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.allowRemoteHalfClosure, value: true)
@@ -211,6 +219,7 @@ public final class ReplayDriver: Sendable {
                         sink: sink,
                         sessionID: id,
                         logger: handlerLogger,
+                        spinning: { live.withLockedValue { $0 } <= Self.spinningSessions },
                         done: done
                     ))
                 }
