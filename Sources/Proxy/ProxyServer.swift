@@ -200,7 +200,7 @@ public final class ProxyServer: Sendable {
     /// handlers now; the client's reads wait behind a gate until the
     /// upstream leg is connected.
     private func accept(_ client: Channel) throws {
-        let tally = LiveSessionTally(forwardingTo: sink)
+        let tally = LiveSessionTally(sink: sink)
         let id = state.withLockedValue { state -> UInt64 in
             defer { state.nextSessionID += 1 }
             state.sessions[state.nextSessionID] = [client]
@@ -214,7 +214,7 @@ public final class ProxyServer: Sendable {
         let upstream = configuration.upstream
         let session = ProxySession(
             session: Session(index: Int(id), id: id, client: clientEndpoint, server: upstream, opened: .now()),
-            sink: tally,
+            tally: tally,
             statistics: statistics
         ) { [self] id in
             sessionEnded(id)

@@ -8,6 +8,7 @@ import Recording
 final class ProxySession {
     let session: Session
     let sink: SessionSink?
+    private let tally: LiveSessionTally
     private let statistics: ProxyStatistics
     private let onEnd: (UInt64) -> Void
     private var openChannels = 2
@@ -15,9 +16,10 @@ final class ProxySession {
     /// never answered is not a session.
     private var isOpen = false
 
-    init(session: Session, sink: SessionSink?, statistics: ProxyStatistics, onEnd: @escaping (UInt64) -> Void) {
+    init(session: Session, tally: LiveSessionTally, statistics: ProxyStatistics, onEnd: @escaping (UInt64) -> Void) {
         self.session = session
-        self.sink = sink
+        self.tally = tally
+        self.sink = tally.sink
         self.statistics = statistics
         self.onEnd = onEnd
     }
@@ -27,12 +29,14 @@ final class ProxySession {
         isOpen = true
         statistics.totalSessions.wrappingIncrement(ordering: .relaxed)
         statistics.liveSessions.wrappingIncrement(ordering: .relaxed)
+        tally.opened(session)
         sink?.open(session)
     }
 
     func received(_ buffer: ByteBuffer, _ direction: Direction) {
         let counter = direction == .clientToServer ? statistics.bytesClientToServer : statistics.bytesServerToClient
         counter.wrappingIncrement(by: buffer.readableBytes, ordering: .relaxed)
+        tally.count(buffer.readableBytes, direction)
         sink?.record(SessionEvent(time: .now(), direction: direction, kind: .data(buffer)), session: session.id)
     }
 

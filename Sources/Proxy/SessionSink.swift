@@ -30,37 +30,29 @@ public struct LiveSession: Sendable, Equatable {
     public var recording: Bool
 }
 
-/// One accepted session's byte counts, passing everything on to the sink
-/// the proxy had when the session was accepted (if any).
-final class LiveSessionTally: SessionSink {
-    private let sink: SessionSink?
+/// One accepted session's byte counts, for the live-session list, and the
+/// sink the proxy had when the session was accepted (if any).
+///
+/// Kept apart from the sink so a proxy that records nothing builds no
+/// session event per chunk: counting is two relaxed atomic adds.
+final class LiveSessionTally: Sendable {
+    let sink: SessionSink?
     private let session = NIOLockedValueBox<Session?>(nil)
     private let bytesClientToServer = ManagedAtomic<Int>(0)
     private let bytesServerToClient = ManagedAtomic<Int>(0)
 
-    init(forwardingTo sink: SessionSink?) {
+    init(sink: SessionSink?) {
         self.sink = sink
     }
 
-    func open(_ session: Session) {
+    /// Both legs are connected.
+    func opened(_ session: Session) {
         self.session.withLockedValue { $0 = session }
-        sink?.open(session)
     }
 
-    func record(_ event: SessionEvent, session id: UInt64) {
-        if case .data(let buffer) = event.kind {
-            let counter = event.direction == .clientToServer ? bytesClientToServer : bytesServerToClient
-            counter.wrappingIncrement(by: buffer.readableBytes, ordering: .relaxed)
-        }
-        sink?.record(event, session: id)
-    }
-
-    func close(session id: UInt64, at time: Timestamp) {
-        sink?.close(session: id, at: time)
-    }
-
-    func backlogDrained(on eventLoop: EventLoop) -> EventLoopFuture<Void>? {
-        sink?.backlogDrained(on: eventLoop)
+    func count(_ bytes: Int, _ direction: Direction) {
+        let counter = direction == .clientToServer ? bytesClientToServer : bytesServerToClient
+        counter.wrappingIncrement(by: bytes, ordering: .relaxed)
     }
 
     /// The session, once both its legs are connected.
