@@ -194,7 +194,6 @@ public final class FaultHandler {
         return true
     }
 
-    /// The next `bytes` bytes of `queue`, removed, as the buffers they are in.
     private func reportCounters() {
         guard let onCounters, let counters = pipeline?.counters, counters != reportedCounters else { return }
         reportedCounters = counters
@@ -314,7 +313,7 @@ extension FaultHandler: Sendable {}
 extension FaultInstant {
     /// The instant on NIO's clock (`NIODeadline` counts uptime nanoseconds,
     /// as ``EventLoop/faultNow`` does).
-    var nioDeadline: NIODeadline {
+    public var nioDeadline: NIODeadline {
         NIODeadline.uptimeNanoseconds(UInt64(max(0, nanoseconds)))
     }
 }
@@ -322,7 +321,7 @@ extension FaultInstant {
 extension EventLoop {
     /// The event loop's clock as a fault instant (an `EmbeddedEventLoop`'s
     /// manual clock in tests).
-    var faultNow: FaultInstant {
+    public var faultNow: FaultInstant {
         FaultInstant(nanoseconds: Int64(clamping: now.uptimeNanoseconds))
     }
 }

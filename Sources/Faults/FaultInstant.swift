@@ -41,7 +41,7 @@ public struct FaultInstant: Sendable, Hashable, Comparable, CustomStringConverti
 
 extension Duration {
     /// The duration in whole nanoseconds, clamped to `Int64`'s range.
-    var clampedNanoseconds: Int64 {
+    public var clampedNanoseconds: Int64 {
         let (seconds, attoseconds) = components
         let (secondsPart, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? Int64.min : Int64.max }

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Faults
 import NIOCore
 import NIOPosix
 import Recording
@@ -23,6 +24,32 @@ public func bindListener(_ bootstrap: ServerBootstrap, on endpoint: Endpoint, so
             throw ProxyError(message: "cannot set mode \(String(socketMode, radix: 8)) on \(path): \(reason)")
         }
         return channel
+    }
+}
+
+/// Binds every endpoint in order; on the first failure closes the channels
+/// already bound and rethrows it.
+public func bindListeners(_ endpoints: [Endpoint], _ bind: (Endpoint) async throws -> Channel) async throws -> [Channel] {
+    var bound: [Channel] = []
+    do {
+        for endpoint in endpoints {
+            bound.append(try await bind(endpoint))
+        }
+    } catch {
+        for channel in bound { try? await channel.close() }
+        throw error
+    }
+    return bound
+}
+
+/// Closes `channel` as a fault asks: `.fin` once what is queued for it has
+/// been written, `.reset` with an RST at once.
+public func close(_ channel: Channel, mode: FaultCloseMode) {
+    switch mode {
+    case .fin:
+        channel.writeAndFlush(ByteBuffer()).whenComplete { _ in channel.close(promise: nil) }
+    case .reset:
+        resetAndClose(channel)
     }
 }
 

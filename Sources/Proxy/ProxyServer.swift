@@ -57,15 +57,7 @@ public final class ProxyServer: Sendable {
     /// Binds every listener. Throws the first bind error (address in use,
     /// permission denied), after closing the listeners already bound.
     public func start() async throws {
-        var bound: [Channel] = []
-        do {
-            for listener in configuration.listeners {
-                bound.append(try await bind(listener))
-            }
-        } catch {
-            for channel in bound { try? await channel.close() }
-            throw error
-        }
+        let bound = try await bindListeners(configuration.listeners, bind)
         state.withLockedValue { $0.serverChannels = bound }
         for channel in bound {
             logger.info("listening", metadata: ["listener.address": "\(Endpoint(channel.localAddress) ?? .unix(path: "?"))", "upstream.address": "\(configuration.upstream)"])
@@ -319,12 +311,5 @@ public struct ProxyError: Error, CustomStringConvertible, Sendable {
 
     public init(message: String) {
         self.message = message
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

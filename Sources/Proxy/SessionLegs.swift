@@ -17,12 +17,7 @@ final class SessionLegs {
     /// written; `.reset`: each gets an RST at once.
     func close(_ mode: FaultCloseMode) {
         for channel in [client, upstream].compactMap({ $0 }) {
-            switch mode {
-            case .fin:
-                channel.writeAndFlush(ByteBuffer()).whenComplete { _ in channel.close(promise: nil) }
-            case .reset:
-                resetAndClose(channel)
-            }
+            Proxy.close(channel, mode: mode)
         }
     }
 }

@@ -46,7 +46,7 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        pipeline = FaultPipeline(stream: stream, faults: faults, seed: seed, connectionID: connectionID, at: context.eventLoop.replayNow)
+        pipeline = FaultPipeline(stream: stream, faults: faults, seed: seed, connectionID: connectionID, at: context.eventLoop.faultNow)
         rescheduleTimer(context: context)
     }
 
@@ -59,7 +59,7 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
     func update(faults: [Fault]) {
         self.faults = faults
         guard let context, var pipeline else { return }
-        let actions = pipeline.update(faults: faults, at: context.eventLoop.replayNow)
+        let actions = pipeline.update(faults: faults, at: context.eventLoop.faultNow)
         self.pipeline = pipeline
         perform(actions, context: context)
     }
@@ -82,7 +82,7 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
         promise?.succeed()
         guard buffer.readableBytes > 0, !closedByFault else { return }
         held.append(buffer)
-        let actions = pipeline.receive(bytes: buffer.readableBytes, at: context.eventLoop.replayNow)
+        let actions = pipeline.receive(bytes: buffer.readableBytes, at: context.eventLoop.faultNow)
         self.pipeline = pipeline
         perform(actions, context: context)
     }
@@ -104,7 +104,7 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
                 return
             }
             pendingOutputClose = promise ?? context.eventLoop.makePromise()
-            let actions = pipeline.receiveEndOfStream(at: context.eventLoop.replayNow)
+            let actions = pipeline.receiveEndOfStream(at: context.eventLoop.faultNow)
             self.pipeline = pipeline
             perform(actions, context: context)
         default:
@@ -165,11 +165,11 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
         timer = nil
         timerDeadline = deadline
         guard let deadline else { return }
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, deadline.nanoseconds)))) { [self] in
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline.nioDeadline) { [self] in
             timer = nil
             timerDeadline = nil
             guard let context = self.context, var pipeline else { return }
-            let actions = pipeline.advance(to: context.eventLoop.replayNow)
+            let actions = pipeline.advance(to: context.eventLoop.faultNow)
             self.pipeline = pipeline
             perform(actions, context: context)
         }
@@ -178,10 +178,3 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
 
 @available(*, unavailable)
 extension OutboundFaultHandler: Sendable {}
-
-extension EventLoop {
-    /// The event loop's clock as a fault instant.
-    var replayNow: FaultInstant {
-        FaultInstant(nanoseconds: Int64(clamping: now.uptimeNanoseconds))
-    }
-}

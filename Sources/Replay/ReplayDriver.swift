@@ -167,9 +167,9 @@ public final class ReplayDriver: Sendable {
         var offsets: [Int64] = []
         var cut: Int64 = 0
         var previous: Int64 = 0
-        let limit = configuration.timing.maxGap?.nanoseconds
+        let limit = configuration.timing.maxGap?.clampedNanoseconds
         for script in scripts {
-            let recorded = first.duration(to: script.session.opened).nanoseconds
+            let recorded = first.duration(to: script.session.opened).clampedNanoseconds
             if let limit, recorded - previous > limit { cut += recorded - previous - limit }
             previous = recorded
             offsets.append(configuration.timing.scaled(recorded - cut))
@@ -206,7 +206,7 @@ public final class ReplayDriver: Sendable {
                     let faults = configuration.faults
                     if faults.canChange || !faults.faults.isEmpty {
                         try sync.addHandler(FaultHandler(stream: .downstream, faults: faults.faults, seed: faults.seed, connectionID: id, onClose: { mode in
-                            closeChannel(channel, mode: mode)
+                            close(channel, mode: mode)
                         }))
                         try sync.addHandler(OutboundFaultHandler(stream: .upstream, faults: faults.faults, seed: faults.seed, connectionID: id))
                     }

@@ -86,15 +86,7 @@ public final class ReplayServer: Sendable {
     /// Binds every listener; throws the first bind error after closing the
     /// ones already bound.
     public func start() async throws {
-        var bound: [Channel] = []
-        do {
-            for listener in configuration.listeners {
-                bound.append(try await bind(listener))
-            }
-        } catch {
-            for channel in bound { try? await channel.close() }
-            throw error
-        }
+        let bound = try await bindListeners(configuration.listeners, bind)
         state.withLockedValue { $0.channels = bound }
         for channel in bound {
             logger.info("serving recorded sessions", metadata: [
@@ -177,7 +169,7 @@ public final class ReplayServer: Sendable {
         let replayFaults = configuration.faults
         if replayFaults.canChange || !faults.isEmpty {
             try sync.addHandler(FaultHandler(stream: .upstream, faults: faults, seed: replayFaults.seed, connectionID: connection, onClose: { mode in
-                closeChannel(channel, mode: mode)
+                close(channel, mode: mode)
             }))
             try sync.addHandler(OutboundFaultHandler(stream: .downstream, faults: faults, seed: replayFaults.seed, connectionID: connection))
         }
@@ -207,15 +199,5 @@ struct ServeEvents: Sendable {
     func failed(_ failure: ReplayFailure) { server.record { $0.failures.append(failure) } }
     func startedMidFlow(_ session: Int) {
         server.record { if !$0.midFlowSessions.contains(session) { $0.midFlowSessions.append(session) } }
-    }
-}
-
-/// Closes with a FIN once queued writes are out, or resets at once.
-func closeChannel(_ channel: Channel, mode: FaultCloseMode) {
-    switch mode {
-    case .fin:
-        channel.writeAndFlush(ByteBuffer()).whenComplete { _ in channel.close(promise: nil) }
-    case .reset:
-        resetAndClose(channel)
     }
 }

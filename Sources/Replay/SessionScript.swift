@@ -1,3 +1,4 @@
+import Faults
 import NIOCore
 import PcapFile
 import Recording
@@ -78,7 +79,7 @@ public struct SessionScript: Sendable {
     /// The same script with every idle period longer than `maximum` cut to
     /// `maximum` (`--max-gap`); later steps move earlier by what was cut.
     public func cappingGaps(at maximum: Duration) -> SessionScript {
-        let limit = maximum.nanoseconds
+        let limit = maximum.clampedNanoseconds
         var copy = self
         var previous: Int64 = 0
         var cut: Int64 = 0
@@ -112,7 +113,7 @@ extension SessionScript {
                 open[session.index] = SessionScript(session: session, steps: [], end: .open)
             case .event(let index, let sessionEvent):
                 guard var script = open[index] else { return }
-                let offset = max(0, script.session.opened.duration(to: sessionEvent.time).nanoseconds)
+                let offset = max(0, script.session.opened.duration(to: sessionEvent.time).clampedNanoseconds)
                 let action: Step.Action
                 switch sessionEvent.kind {
                 case .data(let buffer): action = .data(buffer)
@@ -131,15 +132,5 @@ extension SessionScript {
         }
         finished.append(contentsOf: open.values)
         return finished.sorted { ($0.session.opened, $0.session.index) < ($1.session.opened, $1.session.index) }
-    }
-}
-
-extension Duration {
-    /// The duration in whole nanoseconds (saturating).
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return product.addingReportingOverflow(attoseconds / 1_000_000_000).overflow ? .max : product + attoseconds / 1_000_000_000
     }
 }
