@@ -9,7 +9,8 @@ import Recording
 /// Records a proxy's sessions off the event loops.
 ///
 /// Events enter a bounded queue (`record` never blocks); one writer thread
-/// drains it into `RecordingFileWriter`s, flushes at least every
+/// drains it into `RecordingFileWriter`s (their digests computed on a
+/// `DigestWorker` beside it), flushes at least every
 /// `flushInterval`, rotates files by size or age, keeps a ring of files, and
 /// hands every finished file to the post-rotate command. When the queue is
 /// full, `backpressure` holds the sessions' reads until it drains; `drop`
@@ -34,6 +35,8 @@ public final class Recorder: SessionSink, @unchecked Sendable {
 
     // Owned by the writer thread.
     private var files = FileSet()
+    /// Hashes the sessions' bulk bytes beside the writer thread.
+    private let digestWorker = DigestWorker()
 
     private enum Item {
         case open(Session)
@@ -156,6 +159,7 @@ public final class Recorder: SessionSink, @unchecked Sendable {
             rotateIfDue()
             if done {
                 closeAll()
+                digestWorker.stop()
                 finished.signal()
                 return
             }
@@ -198,7 +202,12 @@ public final class Recorder: SessionSink, @unchecked Sendable {
             let number = String(session.id)
             let name = Self.compactTime(session.opened) + "_" + String(repeating: "0", count: max(0, 6 - number.count)) + number + ".pcap"
             do {
-                let writer = try RecordingFileWriter(path: directory + "/" + name, addressing: configuration.addressing, properties: configuration.properties)
+                let writer = try RecordingFileWriter(
+                    path: directory + "/" + name,
+                    addressing: configuration.addressing,
+                    properties: configuration.properties,
+                    digestWorker: digestWorker
+                )
                 files.perSession[session.id] = writer
                 return writer
             } catch {
@@ -238,7 +247,12 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     /// that started mid-flow.
     private func openNextFile(continuing continuations: [SessionContinuation]) throws {
         guard let path = files.namer?.next() else { return }
-        let writer = try RecordingFileWriter(path: path, addressing: configuration.addressing, properties: configuration.properties)
+        let writer = try RecordingFileWriter(
+            path: path,
+            addressing: configuration.addressing,
+            properties: configuration.properties,
+            digestWorker: digestWorker
+        )
         writer.continue(continuations)
         files.current = writer
         files.openedAt = ContinuousClock.now

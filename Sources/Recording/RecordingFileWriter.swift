@@ -9,6 +9,8 @@ public final class RecordingFileWriter {
     public let path: String
     public let addressing: SyntheticAddressing
     public var properties: [String: String]
+    /// Where the sessions' SHA-256 digests are computed; nil: on the writer's thread.
+    public let digestWorker: DigestWorker?
 
     private let pcap: PcapWriter
     private let scratch = FrameScratch()
@@ -22,10 +24,16 @@ public final class RecordingFileWriter {
         var tally: SessionTally
     }
 
-    public init(path: String, addressing: SyntheticAddressing = SyntheticAddressing(), properties: [String: String] = [:]) throws {
+    public init(
+        path: String,
+        addressing: SyntheticAddressing = SyntheticAddressing(),
+        properties: [String: String] = [:],
+        digestWorker: DigestWorker? = nil
+    ) throws {
         self.path = path
         self.addressing = addressing
         self.properties = properties
+        self.digestWorker = digestWorker
         self.pcap = try PcapWriter(path: path)
     }
 
@@ -41,7 +49,7 @@ public final class RecordingFileWriter {
     public func open(_ session: Session, initialSequenceNumbers: (client: UInt32, server: UInt32)? = nil) throws {
         var synthesizer = FrameSynthesizer(session: session, addressing: addressing, initialSequenceNumbers: initialSequenceNumbers, scratch: scratch)
         try synthesizer.handshake(emit: writeFrame)
-        live[session.id] = LiveSession(synthesizer: synthesizer, tally: SessionTally(session: session))
+        live[session.id] = LiveSession(synthesizer: synthesizer, tally: SessionTally(session: session, digestWorker: digestWorker))
     }
 
     /// The live sessions, to be continued in the next file of a rotated set.
@@ -59,7 +67,7 @@ public final class RecordingFileWriter {
             synthesizer.scratch = scratch
             var session = synthesizer.session
             session.startedMidFlow = true
-            live[session.id] = LiveSession(synthesizer: synthesizer, tally: SessionTally(session: session))
+            live[session.id] = LiveSession(synthesizer: synthesizer, tally: SessionTally(session: session, digestWorker: digestWorker))
         }
     }
 

@@ -1,4 +1,3 @@
-import Crypto
 import NIOCore
 import PcapFile
 
@@ -52,7 +51,8 @@ public struct SessionSummary: Hashable, Sendable, Codable {
 /// incremental SHA-256 per direction, gaps, and how it ended.
 public struct SessionTally {
     public private(set) var session: Session
-    private var hashers: [SHA256]?
+    private let digests: [StreamDigest]?
+    private let digestWorker: DigestWorker?
     private var bytes = [0, 0]
     private var gapBytes = [0, 0]
     private var finished = [false, false]
@@ -61,10 +61,12 @@ public struct SessionTally {
 
     /// `hashing: false` skips SHA-256 (the summary's `sha256` is then empty):
     /// at over a gigabyte a second, hashing is most of the cost of reading.
-    public init(session: Session, hashing: Bool = true) {
+    /// With a `digestWorker`, large chunks are hashed on its thread.
+    public init(session: Session, hashing: Bool = true, digestWorker: DigestWorker? = nil) {
         self.session = session
         self.lastActivity = session.opened
-        self.hashers = hashing ? [SHA256(), SHA256()] : nil
+        self.digests = hashing ? [StreamDigest(), StreamDigest()] : nil
+        self.digestWorker = digestWorker
     }
 
     public mutating func record(_ event: SessionEvent) {
@@ -72,8 +74,12 @@ public struct SessionTally {
         lastActivity = max(lastActivity, event.time)
         switch event.kind {
         case .data(let buffer):
-            if hashers != nil {
-                buffer.withUnsafeReadableBytes { hashers![side].update(bufferPointer: $0) }
+            if let digests {
+                if let digestWorker {
+                    digestWorker.update(digests[side], with: buffer)
+                } else {
+                    digests[side].absorb(buffer)
+                }
             }
             bytes[side] += buffer.readableBytes
         case .halfClose:
@@ -98,7 +104,7 @@ public struct SessionTally {
 
     public func summary(end: SessionEnd? = nil, closedAt: Timestamp? = nil, wire: FlowAddresses? = nil) -> SessionSummary {
         func direction(_ side: Int) -> DirectionSummary {
-            let digest = hashers.map { hexString($0[side].finalize()) } ?? ""
+            let digest = digests.map { digestWorker?.finalize($0[side]) ?? $0[side].hex } ?? ""
             return DirectionSummary(bytes: bytes[side], sha256: digest, gapBytes: gapBytes[side])
         }
         var wireEndpoints = session.wire
