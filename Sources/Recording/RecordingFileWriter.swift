@@ -19,9 +19,15 @@ public final class RecordingFileWriter {
     private var lastTimestamp = Timestamp(nanosecondsSinceEpoch: 0)
     private var isFinished = false
 
-    private struct LiveSession {
+    /// A class, so that an event costs one dictionary lookup.
+    private final class LiveSession {
         var synthesizer: FrameSynthesizer
         var tally: SessionTally
+
+        init(synthesizer: FrameSynthesizer, tally: SessionTally) {
+            self.synthesizer = synthesizer
+            self.tally = tally
+        }
     }
 
     public init(
@@ -74,9 +80,9 @@ public final class RecordingFileWriter {
     /// Records one event of a session opened before. Events of unknown
     /// sessions are ignored.
     public func append(_ event: SessionEvent, session id: UInt64) throws {
-        guard live[id] != nil else { return }
-        try live[id]!.synthesizer.append(event, emit: writeFrame)
-        live[id]!.tally.record(event)
+        guard let entry = live[id] else { return }
+        try entry.synthesizer.append(event, emit: writeFrame)
+        entry.tally.record(event)
     }
 
     /// Ends a session; it appears in the manifest with `end` (or the end its
