@@ -81,8 +81,10 @@ public final class Recorder: SessionSink, @unchecked Sendable {
             files.namer = FileNamer(path: path, numbered: configuration.rotates)
             try openNextFile(continuing: [])
         }
-        let thread = Thread { [self] in writerLoop() }
-        thread.name = "tapedeck-recorder"
+        let thread = Thread { [self] in
+            nameCurrentThread("tapedeck-writer")
+            writerLoop()
+        }
         thread.start()
     }
 

@@ -61,8 +61,10 @@ public final class DigestWorker: @unchecked Sendable {
         }
         if !running {
             running = true
-            let thread = Thread { [self] in run() }
-            thread.name = name
+            let thread = Thread { [self] in
+                nameCurrentThread(name)
+                run()
+            }
             thread.start()
         }
         digest.pending += 1
