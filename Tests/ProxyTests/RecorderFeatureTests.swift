@@ -202,4 +202,37 @@ import Glibc
         #expect(recorder.backlogDrained(on: MultiThreadedEventLoopGroup.singleton.next()) == nil)
         #expect(try Manifest.load(forRecording: directory.file("r.pcap"))?.sessions.isEmpty == true)
     }
+
+    /// The writer lets events gather before it writes them, but every event
+    /// still reaches the file (flushed, readable while the recorder runs)
+    /// within the flush interval: what a SIGKILL may lose. Each exchange of a
+    /// slow session is looked for on disk after it was recorded.
+    @Test func eventsReachTheFileWithinTheFlushInterval() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("r.pcap")
+        let recorder = try Recorder(configuration: RecorderConfiguration(output: .file(path: path)), logger: .init(label: "t"))
+        let session = Session(index: 0, id: 1, client: try Endpoint(parsing: "127.0.0.1:50000"), server: try Endpoint(parsing: "127.0.0.1:6379"), opened: .now())
+        recorder.open(session)
+        var sent = 0
+        var slowest = Duration.zero
+        for round in 1...5 {
+            let chunk = ByteBuffer(repeating: UInt8(round), count: 100 * round)
+            let recorded = ContinuousClock.now
+            recorder.record(SessionEvent(time: .now(), direction: .clientToServer, kind: .data(chunk)), session: session.id)
+            sent += chunk.readableBytes
+            var onDisk = 0
+            while onDisk < sent, recorded.duration(to: .now) < .seconds(2) {
+                try await Task.sleep(for: .milliseconds(2))
+                onDisk = (try? Recorded.sessions([path]).first?.clientToServer.count) ?? 0
+            }
+            #expect(onDisk == sent, "round \(round)")
+            slowest = max(slowest, recorded.duration(to: .now))
+            // Land the next event at another point of the flush cycle.
+            try await Task.sleep(for: .milliseconds(37))
+        }
+        // 100 ms is the bound; the rest is room for a loaded CI machine.
+        #expect(slowest < .milliseconds(100 + 150), "slowest: \(slowest)")
+        try await BlockingSocket.onThread { recorder.finish() }
+    }
 }
