@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NIOCore
 
 /// Applies one direction's faults to the bytes a channel reads, before they
@@ -55,8 +48,7 @@ public final class FaultHandler {
     private var pipeline: FaultPipeline?
     private var context: ChannelHandlerContext?
     private var held = HeldBytes()
-    private var timer: Scheduled<Void>?
-    private var timerDeadline: FaultInstant?
+    private var timer = FaultTimer()
     private var pendingRead = false
     private var forwardedDirectly = false
     private var reportedCounters = FaultCounters()
@@ -148,13 +140,7 @@ public final class FaultHandler {
         case .fin:
             context.close(promise: nil)
         case .reset:
-            guard let provider = context.channel as? SocketOptionProvider else {
-                context.close(promise: nil)
-                return
-            }
-            provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
+            resetAndClose(from: context)
         }
     }
 
@@ -201,20 +187,13 @@ public final class FaultHandler {
     }
 
     private func rescheduleTimer(context: ChannelHandlerContext) {
-        let deadline = pipeline?.nextDeadline
-        guard deadline != timerDeadline else { return }
-        timer?.cancel()
-        timer = nil
-        timerDeadline = deadline
-        guard let deadline else { return }
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline.nioDeadline) { [self] in
+        timer.set(pipeline?.nextDeadline, on: context.eventLoop) { [self] in
             timerFired()
         }
     }
 
     private func timerFired() {
-        timer = nil
-        timerDeadline = nil
+        timer.fired()
         guard let context, var pipeline else { return }
         let actions = pipeline.advance(to: context.eventLoop.faultNow)
         self.pipeline = pipeline
@@ -242,8 +221,7 @@ extension FaultHandler: ChannelDuplexHandler {
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        timer.cancel()
         self.context = nil
     }
 
@@ -281,9 +259,7 @@ extension FaultHandler: ChannelDuplexHandler {
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-        timerDeadline = nil
+        timer.cancel()
         if var pipeline, pipeline.isHolding {
             let now = context.eventLoop.faultNow
             if !handOff(pipeline, at: now, context: context) {
@@ -292,9 +268,7 @@ extension FaultHandler: ChannelDuplexHandler {
                 perform(actions, context: context)
             }
         }
-        timer?.cancel()
-        timer = nil
-        timerDeadline = nil
+        timer.cancel()
         context.fireChannelInactive()
     }
 

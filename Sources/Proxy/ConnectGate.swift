@@ -1,3 +1,4 @@
+import Faults
 import NIOCore
 
 /// Holds a client's reads until its upstream connection is up.

@@ -53,18 +53,6 @@ public func close(_ channel: Channel, mode: FaultCloseMode) {
     }
 }
 
-/// Closes `channel` with an RST (SO_LINGER 0) instead of a FIN. (A Unix
-/// socket has no RST: its peer sees the close.)
-public func resetAndClose(_ channel: Channel) {
-    guard let provider = channel as? SocketOptionProvider else {
-        channel.close(promise: nil)
-        return
-    }
-    provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in
-        channel.close(promise: nil)
-    }
-}
-
 extension Endpoint {
     /// The endpoint of a socket address; nil for none, and for an unnamed
     /// (client) Unix socket, whose path is empty.

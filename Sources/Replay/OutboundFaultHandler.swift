@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Faults
 import NIOCore
 
@@ -30,8 +23,7 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
     private var pipeline: FaultPipeline?
     private var context: ChannelHandlerContext?
     private var held = HeldBytes()
-    private var timer: Scheduled<Void>?
-    private var timerDeadline: FaultInstant?
+    private var timer = FaultTimer()
     private var pendingOutputClose: EventLoopPromise<Void>?
     private var pendingFullClose: EventLoopPromise<Void>?
     private var closedByFault = false
@@ -51,8 +43,7 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        timer.cancel()
         self.context = nil
     }
 
@@ -68,9 +59,7 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
     func abandonHeld() {
         closedByFault = true
         held.removeAll()
-        timer?.cancel()
-        timer = nil
-        timerDeadline = nil
+        timer.cancel()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -134,10 +123,8 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
                 context.close(mode: .output, promise: promise)
             case .close(let mode, _):
                 closedByFault = true
-                if mode == .reset, let provider = context.channel as? SocketOptionProvider {
-                    provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).assumeIsolated().whenComplete { _ in
-                        context.close(promise: nil)
-                    }
+                if mode == .reset {
+                    resetAndClose(from: context)
                 } else {
                     context.close(promise: nil)
                 }
@@ -159,15 +146,8 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
     }
 
     private func rescheduleTimer(context: ChannelHandlerContext) {
-        let deadline = pipeline?.nextDeadline
-        guard deadline != timerDeadline else { return }
-        timer?.cancel()
-        timer = nil
-        timerDeadline = deadline
-        guard let deadline else { return }
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline.nioDeadline) { [self] in
-            timer = nil
-            timerDeadline = nil
+        timer.set(pipeline?.nextDeadline, on: context.eventLoop) { [self] in
+            timer.fired()
             guard let context = self.context, var pipeline else { return }
             let actions = pipeline.advance(to: context.eventLoop.faultNow)
             self.pipeline = pipeline

@@ -1,3 +1,4 @@
+import Faults
 import Logging
 import NIOCore
 import Proxy

@@ -1,3 +1,4 @@
+import Faults
 import Foundation
 import NIOCore
 import NIOPosix
@@ -228,9 +229,7 @@ final class BulkHandler: ChannelInboundHandler {
             outputEnded = true
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
-                (channel as? SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in
-                    channel.close(promise: nil)
-                }
+                resetAndClose(channel)
             }
         } else {
             endOutput(context: context)

@@ -190,24 +190,8 @@ final class RawListener: Sendable {
     let port: UInt16
 
     init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, address) = try listenOnLoopback(backlog: 128, reuseAddress: true)
         self.fd = fd
-        var reuse: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let result = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(fd, pointer, length) == 0, listen(fd, 128) == 0 else { return -1 }
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        guard result == 0 else {
-            close(fd)
-            throw ChildProcess.Failure(description: "listener: \(String(cString: strerror(errno)))")
-        }
         port = UInt16(bigEndian: address.sin_port)
     }
 

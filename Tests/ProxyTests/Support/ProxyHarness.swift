@@ -99,6 +99,32 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
     return bytes
 }
 
+/// A blocking TCP socket listening on 127.0.0.1 at a port the kernel picks,
+/// and the address it got.
+func listenOnLoopback(backlog: Int32, reuseAddress: Bool = false) throws -> (fd: Int32, address: sockaddr_in) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    if reuseAddress {
+        var reuse: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+    }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let result = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+            guard bind(fd, pointer, length) == 0, listen(fd, backlog) == 0 else { return -1 }
+            return getsockname(fd, pointer, &length)
+        }
+    }
+    guard result == 0 else {
+        let reason = String(cString: strerror(errno))
+        close(fd)
+        throw ChildProcess.Failure(description: "listener on 127.0.0.1: \(reason)")
+    }
+    return (fd, address)
+}
+
 /// A TCP listener (127.0.0.1, port 0) whose accept queue is full, so a new
 /// connection attempt hangs (its SYN is dropped) until `drain()` makes room.
 final class StalledListener: @unchecked Sendable {
@@ -109,19 +135,8 @@ final class StalledListener: @unchecked Sendable {
     private var pending: [Int32] = []
 
     init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let result = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(fd, pointer, length) == 0, listen(fd, 0) == 0 else { return -1 }
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        guard result == 0 else { throw ChildProcess.Failure(description: "stalled listener: \(String(cString: strerror(errno)))") }
+        var address: sockaddr_in
+        (fd, address) = try listenOnLoopback(backlog: 0)
         port = UInt16(bigEndian: address.sin_port)
         // Fill the accept queue (backlog 0 admits one), then one more in flight.
         for _ in 0..<2 {
