@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -38,8 +39,11 @@ let package = Package(
             dependencies: [
                 "PcapFile",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -49,29 +53,49 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Sockets",
+            dependencies: [
+                "Recording",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "SampleServer",
+            dependencies: [
+                "Recording",
+                "Sockets",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "Proxy",
             dependencies: [
                 "Faults",
                 "Recording",
+                "Sockets",
                 "PcapFile",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
             name: "Replay",
             dependencies: [
                 "Faults",
-                "Proxy",
                 "Recording",
+                "Sockets",
                 "PcapFile",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -80,8 +104,8 @@ let package = Package(
                 "Proxy",
                 "Replay",
                 "Faults",
-                .product(name: "Logging", package: "swift-log"),
                 "Recording",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -100,6 +124,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -111,9 +136,11 @@ let package = Package(
                 "Proxy",
                 "Faults",
                 "Replay",
-                "TapedeckTesting",
+                "SampleServer",
+                "Sockets",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -125,9 +152,14 @@ let package = Package(
         .target(
             name: "TapedeckTestSupport",
             dependencies: [
+                "Faults",
                 "Recording",
+                "SampleServer",
+                "Sockets",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/TestSupport"
         ),
@@ -161,11 +193,12 @@ let package = Package(
                 "Faults",
                 "Recording",
                 "PcapFile",
-                "TapedeckTesting",
+                "SampleServer",
                 "TapedeckTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
@@ -176,11 +209,14 @@ let package = Package(
                 "Recording",
                 "PcapFile",
                 "Proxy",
+                "SampleServer",
                 "TapedeckTesting",
                 "TapedeckTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
@@ -191,19 +227,20 @@ let package = Package(
                 "Faults",
                 "Recording",
                 "PcapFile",
-                "TapedeckTesting",
+                "SampleServer",
                 "TapedeckTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Python")]
         ),
         .testTarget(
             name: "TapedeckCommandsTests",
             dependencies: [
-                "TapedeckCommands", "Recording", "PcapFile", "TapedeckTestSupport", "TapedeckTesting",
+                "TapedeckCommands", "Recording", "PcapFile", "TapedeckTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

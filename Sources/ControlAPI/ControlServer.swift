@@ -34,14 +34,4 @@ public enum ControlServer {
             logger: logger
         )
     }
-
-    /// Serves the API until SIGINT or SIGTERM; throws a bind failure.
-    public static func run(
-        registry: ProxyRegistry,
-        on api: Endpoint,
-        logger: Logger,
-        onListening: @escaping @Sendable (String) async -> Void = { _ in }
-    ) async throws {
-        try await application(registry: registry, on: api, logger: logger, onListening: onListening).runService()
-    }
 }

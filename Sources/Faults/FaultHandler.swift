@@ -34,7 +34,7 @@ import NIOCore
 ///
 /// Threading: everything, including ``update(faults:)``, on the channel's
 /// event loop.
-public final class FaultHandler {
+package final class FaultHandler {
     public typealias CloseRequest = (FaultCloseMode) -> Void
     public typealias CountersObserver = (FaultCounters) -> Void
 
@@ -287,7 +287,7 @@ extension FaultHandler: Sendable {}
 extension FaultInstant {
     /// The instant on NIO's clock (`NIODeadline` counts uptime nanoseconds,
     /// as ``EventLoop/faultNow`` does).
-    public var nioDeadline: NIODeadline {
+    package var nioDeadline: NIODeadline {
         NIODeadline.uptimeNanoseconds(UInt64(max(0, nanoseconds)))
     }
 }
@@ -295,7 +295,7 @@ extension FaultInstant {
 extension EventLoop {
     /// The event loop's clock as a fault instant (an `EmbeddedEventLoop`'s
     /// manual clock in tests).
-    public var faultNow: FaultInstant {
+    package var faultNow: FaultInstant {
         FaultInstant(nanoseconds: Int64(clamping: now.uptimeNanoseconds))
     }
 }
@@ -304,7 +304,7 @@ extension Channel {
     /// Replaces the faults of the ``FaultHandler`` in this channel's pipeline
     /// (see ``FaultHandler/update(faults:)``); callable from any thread.
     /// Fails if the channel has no `FaultHandler`.
-    public func updateFaults(_ faults: [Fault]) -> EventLoopFuture<Void> {
+    package func updateFaults(_ faults: [Fault]) -> EventLoopFuture<Void> {
         eventLoop.submit {
             try self.pipeline.syncOperations.handler(type: FaultHandler.self).update(faults: faults)
         }

@@ -20,7 +20,7 @@ import NIOCore
 /// Entries are in stream order with non-decreasing `due` instants. When
 /// nobody claims the handoff, the handler falls back to releasing the held
 /// bytes at once (limits and drops apply, delays do not).
-public final class FaultHandoff {
+package final class FaultHandoff {
     public struct Entry {
         public enum Event {
             /// One delivery: write the buffers in order, then flush once.

@@ -7,7 +7,7 @@
 /// independent generator per (seed, connection, stream, fault name, purpose),
 /// so one connection's draws never depend on how connections interleave, on
 /// other faults, or on how many draws another purpose made.
-public struct FaultRandom: RandomNumberGenerator, Sendable, Hashable {
+package struct FaultRandom: RandomNumberGenerator, Sendable, Hashable {
     private var state: (UInt64, UInt64, UInt64, UInt64)
 
     /// What a derived generator is for; each purpose has its own stream.

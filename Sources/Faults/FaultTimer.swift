@@ -3,7 +3,7 @@ import NIOCore
 /// The one event-loop timer a fault handler keeps, for its pipeline's next
 /// deadline: replaced only when that deadline changes. Used on the event
 /// loop only.
-public struct FaultTimer {
+package struct FaultTimer {
     private var scheduled: Scheduled<Void>?
     private var deadline: FaultInstant?
 

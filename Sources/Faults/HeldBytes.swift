@@ -2,7 +2,7 @@ import NIOCore
 
 /// The bytes a fault pipeline holds, in the order they came: what its
 /// `deliver` and `discard` actions take from the front.
-public struct HeldBytes: Sendable {
+package struct HeldBytes: Sendable {
     private var queue = CircularBuffer<ByteBuffer>()
 
     public init() {}

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import PcapFile
 import Recording
+import Sockets
 
 #if canImport(Glibc)
 import Glibc
@@ -62,6 +63,11 @@ public final class ProxyServer: Sendable {
         for channel in bound {
             logger.info("listening", metadata: ["listener.address": "\(Endpoint(channel.localAddress) ?? .unix(path: "?"))", "upstream.address": "\(configuration.upstream)"])
         }
+    }
+
+    /// True between `start` and `stopAccepting`.
+    public var isListening: Bool {
+        state.withLockedValue { !$0.serverChannels.isEmpty }
     }
 
     /// The listeners' actual endpoints (a port 0 resolved to the one the kernel chose).
@@ -185,7 +191,7 @@ public final class ProxyServer: Sendable {
                     try self.accept(channel)
                 }
             }
-        return try await bindListener(bootstrap, on: endpoint, socketMode: configuration.socketMode)
+        return try await bootstrap.bind(to: endpoint, socketMode: configuration.socketMode)
     }
 
     /// Sets up one accepted connection (on its event loop): both legs'
@@ -302,14 +308,5 @@ public final class ProxyServer: Sendable {
             return state.drained
         }
         for waiter in waiters { waiter.succeed() }
-    }
-}
-
-public struct ProxyError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public var description: String { message }
-
-    public init(message: String) {
-        self.message = message
     }
 }

@@ -17,7 +17,7 @@ final class SessionLegs {
     /// written; `.reset`: each gets an RST at once.
     func close(_ mode: FaultCloseMode) {
         for channel in [client, upstream].compactMap({ $0 }) {
-            Proxy.close(channel, mode: mode)
+            channel.close(as: mode)
         }
     }
 }

@@ -16,7 +16,7 @@ import NIOCore
 /// `update` waits while `capacity` bytes are queued, which slows the caller
 /// (a recording's writer thread, whose own bounded queue then applies its
 /// back-pressure or drop policy) rather than growing memory.
-public final class DigestWorker: @unchecked Sendable {
+package final class DigestWorker: @unchecked Sendable {
     /// Chunks smaller than this are hashed by the caller when their stream
     /// has nothing queued.
     public static let inlineLimit = 4096
@@ -116,7 +116,7 @@ public final class DigestWorker: @unchecked Sendable {
 /// The SHA-256 of one stream, updated in order by its recording's writer
 /// thread or by a `DigestWorker` (never both at once: the worker's lock
 /// orders them).
-public final class StreamDigest: @unchecked Sendable {
+package final class StreamDigest: @unchecked Sendable {
     private var hasher = SHA256()
     /// Chunks queued on a worker and not yet hashed (under the worker's lock).
     fileprivate var pending = 0

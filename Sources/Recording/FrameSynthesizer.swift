@@ -16,7 +16,7 @@ import PcapFile
 /// one at a time; the buffer is valid only during the call. Synthesizers that
 /// one owner drives share one scratch buffer, so a session costs a few dozen
 /// bytes of state, not a frame's worth.
-public struct FrameSynthesizer {
+package struct FrameSynthesizer {
     /// The largest payload of one segment: an IPv4 packet of 65,535 bytes.
     public static let maximumSegmentPayload = 65_495
 
@@ -202,7 +202,7 @@ public struct FrameSynthesizer {
 
 /// The buffer frames are built in: one per owner of synthesizers (a
 /// recording file), never used by two threads at once.
-public final class FrameScratch {
+package final class FrameScratch {
     fileprivate var bytes = [UInt8](repeating: 0, count: 14 + 40 + 20 + FrameSynthesizer.maximumSegmentPayload)
 
     public init() {}

@@ -8,7 +8,7 @@ import PcapFile
 /// Frames that are not TCP over IPv4/IPv6, IP fragments and malformed frames
 /// decode to `nil`. VLAN tags are not part of a flow's identity (Wireshark
 /// merges the same 4-tuple across VLANs too).
-public struct LinkDecoder: Sendable {
+package struct LinkDecoder: Sendable {
     /// A capture whose link type the decoder cannot read.
     public struct UnsupportedLinkType: Error, CustomStringConvertible, Sendable {
         public var linkType: LinkType

@@ -103,7 +103,7 @@ public struct Manifest: Hashable, Sendable, Codable {
 }
 
 /// A session's 4-tuple as its frames carry it.
-public struct WireKey: Hashable, Sendable {
+package struct WireKey: Hashable, Sendable {
     public var client: Endpoint
     public var server: Endpoint
 

@@ -120,7 +120,7 @@ public final class RecordingFileWriter {
 }
 
 /// A session's flow state handed from one file of a rotated set to the next.
-public struct SessionContinuation {
+package struct SessionContinuation {
     fileprivate var synthesizer: FrameSynthesizer
 
     public var session: Session { synthesizer.session }

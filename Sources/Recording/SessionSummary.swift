@@ -128,7 +128,7 @@ public struct SessionTally {
 }
 
 /// Lowercase hex of a byte sequence.
-public func hexString<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+package func hexString<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
     let digits = Array("0123456789abcdef".utf8)
     var text = [UInt8]()
     for byte in bytes {

@@ -1,5 +1,5 @@
 /// The IP addresses and ports a session's frames carry.
-public struct FlowAddresses: Hashable, Sendable {
+package struct FlowAddresses: Hashable, Sendable {
     public var clientAddress: IPAddress
     public var clientPort: UInt16
     public var serverAddress: IPAddress

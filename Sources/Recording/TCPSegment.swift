@@ -2,7 +2,7 @@
 ///
 /// `payload` points into the capture reader's buffer: it is valid only until
 /// the reader reads the next record, so copy what must outlive that.
-public struct TCPSegment {
+package struct TCPSegment {
     /// The TCP header flags this module acts on.
     public struct Flags: OptionSet, Hashable, Sendable {
         public var rawValue: UInt8

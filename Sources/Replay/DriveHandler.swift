@@ -9,8 +9,8 @@ import Faults
 import Logging
 import NIOCore
 import PcapFile
-import Proxy
 import Recording
+import Sockets
 
 /// What one driven session came to.
 struct DrivenSession: Sendable {

@@ -3,8 +3,8 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import Proxy
 import Recording
+import Sockets
 
 /// `replay drive`: plays recorded client sides against a live server.
 public struct DriveConfiguration: Sendable {
@@ -206,7 +206,7 @@ public final class ReplayDriver: Sendable {
                     let faults = configuration.faults
                     if faults.canChange || !faults.faults.isEmpty {
                         try sync.addHandler(FaultHandler(stream: .downstream, faults: faults.faults, seed: faults.seed, connectionID: id, onClose: { mode in
-                            close(channel, mode: mode)
+                            channel.close(as: mode)
                         }))
                         try sync.addHandler(OutboundFaultHandler(stream: .upstream, faults: faults.faults, seed: faults.seed, connectionID: id))
                     }

@@ -6,12 +6,12 @@ import Musl
 import Darwin
 #endif
 import Faults
-import Proxy
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Recording
+import Sockets
 
 /// `replay serve`: a mock upstream that answers each connection with a
 /// recorded session's server side.
@@ -71,7 +71,7 @@ public final class ReplayServer: Sendable {
         if case .pinned(let index) = configuration.match {
             guard let position = scripts.firstIndex(where: { $0.session.index == index }) else {
                 let known = scripts.isEmpty ? "the recording has none" : "the recording has 0…\(scripts.map(\.session.index).max()!)"
-                throw ReplayError("no session \(index) to serve: \(known)")
+                throw ReplayError(.noSession, "no session \(index) to serve: \(known)")
             }
             self.pool = SessionPool(scripts: scripts, match: .pinned(position), loop: true)
         } else {
@@ -153,7 +153,7 @@ public final class ReplayServer: Sendable {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture { try accept(channel) }
             }
-        return try await bindListener(bootstrap, on: endpoint, socketMode: configuration.socketMode)
+        return try await bootstrap.bind(to: endpoint, socketMode: configuration.socketMode)
     }
 
     private func accept(_ channel: Channel) throws {
@@ -169,7 +169,7 @@ public final class ReplayServer: Sendable {
         let replayFaults = configuration.faults
         if replayFaults.canChange || !faults.isEmpty {
             try sync.addHandler(FaultHandler(stream: .upstream, faults: faults, seed: replayFaults.seed, connectionID: connection, onClose: { mode in
-                close(channel, mode: mode)
+                channel.close(as: mode)
             }))
             try sync.addHandler(OutboundFaultHandler(stream: .downstream, faults: faults, seed: replayFaults.seed, connectionID: connection))
         }

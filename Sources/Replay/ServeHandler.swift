@@ -1,7 +1,6 @@
 import Faults
 import Logging
 import NIOCore
-import Proxy
 import Recording
 
 /// Plays one recorded session's server side to one live client.

@@ -30,11 +30,11 @@ public struct IgnoreRule: Sendable, Hashable, CustomStringConvertible {
             switch parts.removeFirst() {
             case "client": direction = .clientToServer
             case "server": direction = .serverToClient
-            case let other: throw ReplayError("--ignore-bytes '\(text)': '\(other)' is not a side (client or server)")
+            case let other: throw ReplayError(.invalidOption, "--ignore-bytes '\(text)': '\(other)' is not a side (client or server)")
             }
         }
         guard parts.count == 2, let offset = Int(parts[0]), let length = Int(parts[1]), offset >= 0, length > 0 else {
-            throw ReplayError("--ignore-bytes '\(text)': expected [client:|server:]OFFSET:LENGTH with OFFSET ≥ 0 and LENGTH > 0")
+            throw ReplayError(.invalidOption, "--ignore-bytes '\(text)': expected [client:|server:]OFFSET:LENGTH with OFFSET ≥ 0 and LENGTH > 0")
         }
         self.init(direction: direction, target: .range(offset: offset, length: length))
     }
@@ -44,7 +44,7 @@ public struct IgnoreRule: Sendable, Hashable, CustomStringConvertible {
         do {
             _ = try Regex(pattern)
         } catch {
-            throw ReplayError("--ignore '\(pattern)': not a valid regular expression: \(error)")
+            throw ReplayError(.invalidOption, "--ignore '\(pattern)': not a valid regular expression: \(error)")
         }
         self.init(direction: direction, target: .pattern(pattern))
     }
@@ -202,8 +202,3 @@ public struct StreamComparator: Sendable {
 }
 
 /// A replay error with a one-line message for the user.
-public struct ReplayError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public var description: String { message }
-    public init(_ message: String) { self.message = message }
-}

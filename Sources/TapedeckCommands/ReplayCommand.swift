@@ -96,7 +96,7 @@ struct ReplayOptions: ParsableArguments {
         defer { progress.finish() }
         let scripts = try SessionScript.load(paths: files, filter: filter, progress: progress.update)
         guard !scripts.isEmpty else {
-            throw ReplayError("no TCP or Unix-socket session in \(files.joined(separator: ", "))\(filter.map { " matching '\($0)'" } ?? "")")
+            throw ReplayError(.noSession, "no TCP or Unix-socket session in \(files.joined(separator: ", "))\(filter.map { " matching '\($0)'" } ?? "")")
         }
         for script in scripts {
             if let (_, offset) = script.firstGap {
@@ -115,7 +115,7 @@ struct ReplayOptions: ParsableArguments {
         do {
             try encoder.encode(value).write(to: URL(fileURLWithPath: report))
         } catch {
-            throw ReplayError("cannot write the report to \(report): \(error.localizedDescription)")
+            throw ReplayError(.output, "cannot write the report to \(report): \(error.localizedDescription)")
         }
     }
 }
@@ -195,7 +195,7 @@ struct ReplayServeCommand: AsyncParsableCommand {
                 try await server.start()
             } catch {
                 try? await group.shutdownGracefully()
-                throw ReplayError("cannot listen: \(error)")
+                throw ReplayError(.listen, "cannot listen: \(error)")
             }
             let signal = await waitForTerminationSignal()
             logger.info("shutting down", metadata: ["signal": "\(signal == SIGINT ? "SIGINT" : "SIGTERM")"])
@@ -279,7 +279,7 @@ struct ReplayDriveCommand: AsyncParsableCommand {
             if !sessions.isEmpty {
                 scripts = scripts.filter { sessions.contains($0.session.index) }
                 if let missing = sessions.first(where: { index in !scripts.contains { $0.session.index == index } }) {
-                    throw ReplayError("no session \(missing) in \(replay.files.joined(separator: ", "))")
+                    throw ReplayError(.noSession, "no session \(missing) in \(replay.files.joined(separator: ", "))")
                 }
             }
             var timing = replay.timing
@@ -309,7 +309,7 @@ struct ReplayDriveCommand: AsyncParsableCommand {
             print(Self.summary(report))
             try replay.writeReport(report)
             if report.connectFailures == report.sessions {
-                throw ReplayError("cannot connect to \(target): every session failed to connect")
+                throw ReplayError(.connect, "cannot connect to \(target): every session failed to connect")
             }
             failed = replay.strict && (!report.mismatches.isEmpty || !report.failures.isEmpty || report.connectFailures > 0)
         }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Recording
-import TapedeckTesting
+import SampleServer
 
 /// `tapedeck sample-server`: a built-in upstream for demos and tests.
 struct SampleServerCommand: AsyncParsableCommand {

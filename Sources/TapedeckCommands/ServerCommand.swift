@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import Proxy
 import Recording
+import ServiceLifecycle
 
 /// `tapedeck server`: the Toxiproxy-compatible control API.
 struct ServerCommand: AsyncParsableCommand {
@@ -57,20 +58,20 @@ struct ServerCommand: AsyncParsableCommand {
             // Hummingbird's own lines (a bind error among them) are reported here as one line.
             var serverLogger = logger
             serverLogger.logLevel = max(logger.logLevel, .critical)
-            do {
-                try await ControlServer.run(registry: registry, on: api, logger: serverLogger) { address in
-                    logger.info("api listening", metadata: ["api.address": "\(address)", "seed": "\(seed)"])
-                }
-            } catch {
-                throw ProxyError(message: "cannot serve the API on \(api): \(error)")
+            let application = ControlServer.application(registry: registry, on: api, logger: serverLogger) { address in
+                logger.info("api listening", metadata: ["api.address": "\(address)", "seed": "\(seed)"])
             }
-            logger.info("shutting down")
+            // Shutdown runs backwards: the API stops answering, then every proxy stops.
+            do {
+                try await ServiceGroup.runUntilSignalled([registry, application, ShutdownNotice(logger: logger, grace: nil)], logger: logger)
+            } catch {
+                throw ProxyError(.listen, "cannot serve the API on \(api): \(error)")
+            }
         } catch {
             await registry.shutdown(grace: .zero)
             try? await group.shutdownGracefully()
             throw error
         }
-        await registry.shutdown(grace: .zero)
         try? await group.shutdownGracefully()
     }
 
@@ -79,13 +80,13 @@ struct ServerCommand: AsyncParsableCommand {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw ProxyError(message: "cannot read the config file \(path): \(error.localizedDescription)")
+            throw ProxyError(.configuration, "cannot read the config file \(path): \(error.localizedDescription)")
         }
         do {
             let definitions = try ControlRoutes.decode([ProxyDefinition].self, from: data)
             _ = try await registry.populate(definitions)
         } catch {
-            throw ProxyError(message: "config file \(path): \(error)")
+            throw ProxyError(.configuration, "config file \(path): \(error)")
         }
     }
 }

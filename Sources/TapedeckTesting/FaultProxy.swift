@@ -1,5 +1,5 @@
+import Faults
 import Foundation
-@_exported import Faults
 import Logging
 import NIOCore
 import NIOPosix

@@ -1,10 +1,10 @@
-import Foundation
 import Faults
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
-@_exported import Recording
-@_exported import Replay
+import Recording
+import Replay
 
 /// Where a test's server or proxy listens.
 public enum TestListener: Sendable {
@@ -24,7 +24,7 @@ public enum TestListener: Sendable {
         case .temporaryUnixSocket:
             var template = Array((NSTemporaryDirectory() + "/tapedeck-test.XXXXXX").utf8CString)
             guard let made = mkdtemp(&template) else {
-                throw ReplayError("cannot create a temporary directory for a Unix socket: \(String(cString: strerror(errno)))")
+                throw ReplayError(.listen, "cannot create a temporary directory for a Unix socket: \(String(cString: strerror(errno)))")
             }
             let directory = String(cString: made)
             return (.unix(path: directory + "/server.sock"), directory)

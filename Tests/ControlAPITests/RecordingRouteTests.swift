@@ -4,8 +4,8 @@ import Hummingbird
 import HummingbirdTesting
 import PcapFile
 import Recording
+import SampleServer
 import TapedeckTestSupport
-import TapedeckTesting
 import Testing
 
 @Suite("Recording, sessions and metrics through the API, on real loopback traffic")

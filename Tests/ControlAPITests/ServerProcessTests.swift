@@ -1,10 +1,10 @@
 import Foundation
+import SampleServer
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 import Recording
 import TapedeckTestSupport
-import TapedeckTesting
 import Testing
 
 @Suite("tapedeck server and tapedeck ctl, run as a user would", .serialized)

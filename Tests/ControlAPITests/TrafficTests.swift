@@ -3,8 +3,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Recording
+import SampleServer
 import TapedeckTestSupport
-import TapedeckTesting
 import Testing
 
 @Suite("A proxy made through the API carries traffic and its toxics")

@@ -5,7 +5,6 @@ import NIOPosix
 import Proxy
 import Recording
 import TapedeckTestSupport
-import TapedeckTesting
 import Testing
 
 @Suite(.serialized) struct BackPressureTests {

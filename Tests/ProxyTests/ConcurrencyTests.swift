@@ -4,7 +4,6 @@ import NIOPosix
 import Proxy
 import Recording
 import TapedeckTestSupport
-import TapedeckTesting
 import Testing
 
 @Suite struct ConcurrencyTests {

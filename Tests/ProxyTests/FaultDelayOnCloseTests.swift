@@ -3,7 +3,6 @@ import Foundation
 import Proxy
 import Recording
 import TapedeckTestSupport
-import TapedeckTesting
 import Testing
 
 #if canImport(Glibc)

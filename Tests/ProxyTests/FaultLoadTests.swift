@@ -2,8 +2,8 @@ import Faults
 import Foundation
 import Proxy
 import Recording
+import SampleServer
 import TapedeckTestSupport
-import TapedeckTesting
 import Testing
 
 #if canImport(Glibc)

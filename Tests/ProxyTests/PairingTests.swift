@@ -3,8 +3,8 @@ import NIOCore
 import NIOPosix
 import Proxy
 import Recording
+import SampleServer
 import TapedeckTestSupport
-import TapedeckTesting
 import Testing
 
 /// Every pairing — TCP (IPv4, IPv6) and Unix listeners in one proxy, to a

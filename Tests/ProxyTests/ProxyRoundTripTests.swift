@@ -4,7 +4,8 @@ import NIOCore
 import NIOPosix
 import Proxy
 import Recording
-import TapedeckTesting
+import SampleServer
+import TapedeckTestSupport
 import Testing
 
 @Suite struct ProxyRoundTripTests {

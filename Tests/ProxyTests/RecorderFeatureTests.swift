@@ -3,8 +3,8 @@ import NIOCore
 import NIOPosix
 import Proxy
 import Recording
+import SampleServer
 import TapedeckTestSupport
-import TapedeckTesting
 import Testing
 
 #if canImport(Glibc)

@@ -4,8 +4,8 @@ import NIOPosix
 import PcapFile
 import Proxy
 import Recording
+import SampleServer
 import TapedeckTestSupport
-import TapedeckTesting
 import Testing
 
 #if canImport(Glibc)

@@ -1,13 +1,13 @@
-import Foundation
 import Faults
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
 import Proxy
 import Recording
 import Replay
+import SampleServer
 import TapedeckTestSupport
-import TapedeckTesting
 import Testing
 
 /// `replay drive` against Tapedeck's echo server: timing, comparison,

@@ -5,6 +5,7 @@ import NIOPosix
 import Proxy
 import Recording
 import Replay
+import SampleServer
 import TapedeckTestSupport
 import TapedeckTesting
 import Testing

@@ -1,7 +1,8 @@
-import Foundation
 import Faults
+import Foundation
 import Recording
 import Replay
+import TapedeckTestSupport
 import TapedeckTesting
 import Testing
 

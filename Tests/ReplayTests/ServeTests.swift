@@ -1,8 +1,9 @@
-import Foundation
 import Faults
+import Foundation
 import NIOCore
 import Recording
 import Replay
+import TapedeckTestSupport
 import TapedeckTesting
 import Testing
 

@@ -1,4 +1,7 @@
+import Faults
 import Foundation
+import Replay
+import SampleServer
 import TapedeckTestSupport
 import TapedeckTesting
 import Testing

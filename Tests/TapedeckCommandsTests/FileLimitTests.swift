@@ -1,7 +1,6 @@
 import Foundation
 import Recording
 import TapedeckTestSupport
-import TapedeckTesting
 import Testing
 
 /// `tapedeck proxy` out of file descriptors: the listener backs off instead

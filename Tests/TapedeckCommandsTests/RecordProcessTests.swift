@@ -1,7 +1,6 @@
 import Foundation
 import Recording
 import TapedeckTestSupport
-import TapedeckTesting
 import Testing
 
 /// `tapedeck record` as a user runs it: a real process in front of the

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Proxy
 import Recording
+import ServiceLifecycle
 
 /// Runs a proxy (recording or not) until SIGINT/SIGTERM, then shuts it down
 /// in order: stop accepting, give live sessions the grace period, close
@@ -39,25 +40,21 @@ struct ProxyRunner {
         } catch {
             recorder?.finish()
             try? await group.shutdownGracefully()
-            throw ProxyError(message: "cannot listen: \(error)")
+            throw ProxyError(.listen, "cannot listen: \(error)")
         }
 
-        let showStatus = !options.quiet && StatusLine.shared.isTerminal
+        // Shutdown runs backwards through this list: the notice is logged,
+        // the status line goes, the proxy stops accepting and drains, and
+        // the recording closes last.
+        var services: [any Service] = []
+        if let recorder { services.append(recorder) }
+        services.append(ProxyService(proxy, grace: options.grace.duration))
         let statusRecorder = recorder
-        let status = Task {
-            guard showStatus else { return }
-            while !Task.isCancelled {
-                StatusLine.shared.show(Self.status(proxy.statistics.snapshot, recorder: statusRecorder))
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
-        let signal = await waitForTerminationSignal()
-        status.cancel()
-        await status.value
-        StatusLine.shared.clear()
-        logger.info("shutting down", metadata: ["signal": "\(signal == SIGINT ? "SIGINT" : "SIGTERM")", "grace": "\(options.grace)"])
-        await proxy.shutdown(grace: options.grace.duration)
-        recorder?.finish()
+        services.append(StatusLineService(enabled: !options.quiet) {
+            Self.status(proxy.statistics.snapshot, recorder: statusRecorder)
+        })
+        services.append(ShutdownNotice(logger: logger, grace: options.grace))
+        try await ServiceGroup.runUntilSignalled(services, logger: logger)
         try? await group.shutdownGracefully()
         let totals = proxy.statistics.snapshot
         logger.info("stopped", metadata: [

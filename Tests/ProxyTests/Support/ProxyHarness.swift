@@ -7,7 +7,6 @@ import PcapFile
 import Proxy
 import Recording
 import TapedeckTestSupport
-import TapedeckTesting
 
 #if canImport(Glibc)
 import Glibc

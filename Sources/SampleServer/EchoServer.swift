@@ -1,9 +1,11 @@
 import NIOCore
 import NIOPosix
 import Recording
+import Sockets
 
-/// An upstream for tests and demos: echoes every byte back, and when its
-/// client half-closes, half-closes too once everything is echoed.
+/// The upstream `tapedeck sample-server` runs, for demos and tests: echoes
+/// every byte back, and when its client half-closes, half-closes too once
+/// everything is echoed.
 /// Listens on TCP or a Unix socket; port 0 picks a free port.
 public final class EchoServer: Sendable {
     public let endpoint: Endpoint
@@ -15,10 +17,10 @@ public final class EchoServer: Sendable {
     }
 
     public static func start(on endpoint: Endpoint = .ip(.loopbackV4, port: 0), group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> EchoServer {
-        let channel = try await TestServerBootstrap.bind(endpoint, group: group) { channel in
+        let channel = try await ServerBootstrap.smallServer(group: group) { channel in
             try channel.pipeline.syncOperations.addHandler(EchoHandler())
-        }
-        return EchoServer(endpoint: TestServerBootstrap.endpoint(of: channel, requested: endpoint), channel: channel)
+        }.bind(to: endpoint)
+        return EchoServer(endpoint: endpoint.bound(by: channel), channel: channel)
     }
 
     public func stop() async {

@@ -4,22 +4,8 @@ import NIOCore
 import PcapFile
 import Recording
 
-/// Where a proxy's sessions are recorded (a `Recorder`).
-///
-/// Threading: called from any session's event loop; implementations are
-/// thread-safe and never block the caller.
-public protocol SessionSink: AnyObject, Sendable {
-    func open(_ session: Session)
-    func record(_ event: SessionEvent, session id: UInt64)
-    func close(session id: UInt64, at time: Timestamp)
-
-    /// Back-pressure from a slow disk: nil while reads may go on, otherwise a
-    /// future on `eventLoop` that succeeds once the backlog has drained.
-    func backlogDrained(on eventLoop: EventLoop) -> EventLoopFuture<Void>?
-}
-
 /// A live session as the control API lists it.
-public struct LiveSession: Sendable, Equatable {
+package struct LiveSession: Sendable, Equatable {
     public var id: UInt64
     public var client: Endpoint
     public var upstream: Endpoint

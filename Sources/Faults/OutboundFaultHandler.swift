@@ -1,4 +1,3 @@
-import Faults
 import NIOCore
 
 /// Applies one stream's faults to the bytes a replay *writes* — the
@@ -12,9 +11,9 @@ import NIOCore
 /// unless the channel is being reset. A fault that ends the connection
 /// closes the channel (`.reset` with an RST). Write promises succeed when
 /// the bytes are accepted, not when they reach the socket.
-final class OutboundFaultHandler: ChannelOutboundHandler {
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+package final class OutboundFaultHandler: ChannelOutboundHandler {
+    package typealias OutboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
 
     private var faults: [Fault]
     private let stream: FaultStream
@@ -29,25 +28,25 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
     private var closedByFault = false
     private(set) var counters = FaultCounters()
 
-    init(stream: FaultStream, faults: [Fault], seed: UInt64, connectionID: UInt64) {
+    package init(stream: FaultStream, faults: [Fault], seed: UInt64, connectionID: UInt64) {
         self.stream = stream
         self.faults = faults
         self.seed = seed
         self.connectionID = connectionID
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         pipeline = FaultPipeline(stream: stream, faults: faults, seed: seed, connectionID: connectionID, at: context.eventLoop.faultNow)
         rescheduleTimer(context: context)
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    package func handlerRemoved(context: ChannelHandlerContext) {
         timer.cancel()
         self.context = nil
     }
 
-    func update(faults: [Fault]) {
+    package func update(faults: [Fault]) {
         self.faults = faults
         guard let context, var pipeline else { return }
         let actions = pipeline.update(faults: faults, at: context.eventLoop.faultNow)
@@ -56,13 +55,13 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
     }
 
     /// Throws away what is held: the connection is being reset.
-    func abandonHeld() {
+    package func abandonHeld() {
         closedByFault = true
         held.removeAll()
         timer.cancel()
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let buffer = unwrapOutboundIn(data)
         guard var pipeline, !pipeline.isPassThrough || closedByFault else {
             context.write(data, promise: promise)
@@ -76,7 +75,7 @@ final class OutboundFaultHandler: ChannelOutboundHandler {
         perform(actions, context: context)
     }
 
-    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+    package func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         guard var pipeline, !closedByFault else {
             context.close(mode: mode, promise: promise)
             return

@@ -1,4 +1,3 @@
-import Recording
 
 /// How a `Recorder` writes: one file (optionally rotated, tcpdump-style) or
 /// one file per session, and what it does when the disk falls behind.

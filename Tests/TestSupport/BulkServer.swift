@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Recording
+import Sockets
 
 #if canImport(Glibc)
 import Glibc
@@ -85,10 +86,10 @@ public final class BulkServer: Sendable {
 
     public static func start(on endpoint: Endpoint = .ip(.loopbackV4, port: 0), group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> BulkServer {
         let box = ReportBox()
-        let channel = try await TestServerBootstrap.bind(endpoint, group: group) { channel in
+        let channel = try await ServerBootstrap.smallServer(group: group) { channel in
             try channel.pipeline.syncOperations.addHandler(BulkHandler(box: box))
-        }
-        return BulkServer(endpoint: TestServerBootstrap.endpoint(of: channel, requested: endpoint), channel: channel, box: box)
+        }.bind(to: endpoint)
+        return BulkServer(endpoint: endpoint.bound(by: channel), channel: channel, box: box)
     }
 
     public func stop() async {

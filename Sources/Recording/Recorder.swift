@@ -4,7 +4,6 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import PcapFile
-import Recording
 
 /// Records a proxy's sessions off the event loops.
 ///
@@ -74,7 +73,7 @@ public final class Recorder: SessionSink, @unchecked Sendable {
             do {
                 return try Redactor(pattern: pattern)
             } catch {
-                throw ProxyError(message: "--redact '\(pattern)' is not a valid regular expression: \(error)")
+                throw RecordingError(.invalidRedaction, "--redact '\(pattern)' is not a valid regular expression: \(error)")
             }
         }
         if case .file(let path) = configuration.output {

@@ -1,0 +1,7 @@
+/// A recorder that cannot start or go on.
+public typealias RecordingError = TapedeckError<RecordingErrorCode>
+
+public enum RecordingErrorCode: String, Sendable {
+    /// A `--redact` pattern is unusable.
+    case invalidRedaction
+}

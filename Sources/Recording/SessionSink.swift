@@ -1,0 +1,17 @@
+import NIOCore
+import PcapFile
+
+/// Where sessions are recorded as they happen (a `Recorder`): the proxy and
+/// `replay drive -w` report every session to one.
+///
+/// Threading: called from any session's event loop; implementations are
+/// thread-safe and never block the caller.
+public protocol SessionSink: AnyObject, Sendable {
+    func open(_ session: Session)
+    func record(_ event: SessionEvent, session id: UInt64)
+    func close(session id: UInt64, at time: Timestamp)
+
+    /// Back-pressure from a slow disk: nil while reads may go on, otherwise a
+    /// future on `eventLoop` that succeeds once the backlog has drained.
+    func backlogDrained(on eventLoop: EventLoop) -> EventLoopFuture<Void>?
+}

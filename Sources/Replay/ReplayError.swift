@@ -1,0 +1,17 @@
+import Recording
+
+/// A replay that cannot start or go on.
+public typealias ReplayError = TapedeckError<ReplayErrorCode>
+
+public enum ReplayErrorCode: String, Sendable {
+    /// An option's value is unusable (`--ignore-bytes`, `--session`, …).
+    case invalidOption
+    /// The recording holds nothing that can be replayed as asked.
+    case noSession
+    /// A listener could not be bound.
+    case listen
+    /// The target could not be reached.
+    case connect
+    /// A report or other output could not be written.
+    case output
+}
