@@ -142,7 +142,7 @@ public final class ProxyServer: Sendable {
     }
 
     /// The sessions open now (both legs connected), oldest first.
-    public var liveSessions: [LiveSession] {
+    package var liveSessions: [LiveSession] {
         let sink = self.sink
         let tallies = state.withLockedValue { Array($0.tallies.values) }
         return tallies.compactMap { $0.snapshot(currentSink: sink) }.sorted { $0.id < $1.id }

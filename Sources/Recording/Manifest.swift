@@ -75,7 +75,7 @@ public struct Manifest: Hashable, Sendable, Codable {
 
     /// Each session keyed by the addresses its frames carry, so a reader of
     /// the pcap can name Unix sockets again.
-    public var sessionsByWire: [WireKey: SessionSummary] {
+    package var sessionsByWire: [WireKey: SessionSummary] {
         var map: [WireKey: SessionSummary] = [:]
         for session in sessions {
             let wire = session.wire ?? [session.client, session.server]

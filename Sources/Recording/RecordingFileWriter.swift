@@ -5,7 +5,7 @@ import PcapFile
 ///
 /// Threading: one owner at a time (it drives a `PcapWriter`). Sessions are
 /// keyed by `Session.id`; their events must arrive in the order they happened.
-public final class RecordingFileWriter {
+package final class RecordingFileWriter {
     public let path: String
     public let addressing: SyntheticAddressing
     public var properties: [String: String]

@@ -62,7 +62,7 @@ public struct SessionTally {
     /// `hashing: false` skips SHA-256 (the summary's `sha256` is then empty):
     /// at over a gigabyte a second, hashing is most of the cost of reading.
     /// With a `digestWorker`, large chunks are hashed on its thread.
-    public init(session: Session, hashing: Bool = true, digestWorker: DigestWorker? = nil) {
+    package init(session: Session, hashing: Bool = true, digestWorker: DigestWorker? = nil) {
         self.session = session
         self.lastActivity = session.opened
         self.digests = hashing ? [StreamDigest(), StreamDigest()] : nil
@@ -102,7 +102,7 @@ public struct SessionTally {
         return finished[0] && finished[1] ? .fin : .open
     }
 
-    public func summary(end: SessionEnd? = nil, closedAt: Timestamp? = nil, wire: FlowAddresses? = nil) -> SessionSummary {
+    package func summary(end: SessionEnd? = nil, closedAt: Timestamp? = nil, wire: FlowAddresses? = nil) -> SessionSummary {
         func direction(_ side: Int) -> DirectionSummary {
             let digest = digests.map { digestWorker?.finalize($0[side]) ?? $0[side].hex } ?? ""
             return DirectionSummary(bytes: bytes[side], sha256: digest, gapBytes: gapBytes[side])

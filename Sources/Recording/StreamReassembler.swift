@@ -77,7 +77,7 @@ public struct StreamReassembler {
     }
 
     /// Decodes `packet` with `decoder` and processes its TCP segment, if any.
-    public mutating func process<Failure: Error>(
+    package mutating func process<Failure: Error>(
         _ packet: PcapPacket,
         decoder: LinkDecoder,
         emit: (ReassemblyEvent) throws(Failure) -> Void
@@ -90,7 +90,7 @@ public struct StreamReassembler {
     }
 
     /// Takes in the next segment of the capture, captured at `time`.
-    public mutating func process<Failure: Error>(
+    package mutating func process<Failure: Error>(
         _ segment: TCPSegment,
         at time: Timestamp,
         emit: (ReassemblyEvent) throws(Failure) -> Void

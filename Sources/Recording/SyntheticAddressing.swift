@@ -32,7 +32,7 @@ public struct SyntheticAddressing: Hashable, Sendable {
         self.unixPort = unixPort
     }
 
-    public func addresses(for session: Session) -> FlowAddresses {
+    package func addresses(for session: Session) -> FlowAddresses {
         let useIPv6 = session.client.isIPv6 || session.server.isIPv6
         let (clientAddress, clientPort) = address(of: session.client, role: .client, sessionID: session.id, ipv6: useIPv6)
         let (serverAddress, serverPort) = address(of: session.server, role: .server, sessionID: session.id, ipv6: useIPv6)
