@@ -26,12 +26,14 @@ struct DrivenSession: Sendable {
 /// Plays one recorded session's client side against a live server and
 /// compares what comes back.
 ///
-/// Every client step is due at `anchor + offset ÷ speed` — one anchor per
-/// session, so no error accumulates. Before a client step, the server's
-/// turn must be over: its recorded bytes have arrived, or some arrived and
-/// then `turnIdle` passed, or none arrived within `replyTimeout`. A step
+/// A ``TurnMachine`` (client role, one anchor per session) decides when
+/// each client step goes out: at `anchor + offset ÷ speed`, once the
+/// server's turn is over — its recorded bytes have arrived, or some arrived
+/// and then `turnIdle` passed, or none arrived within `replyTimeout`. A step
 /// that had to wait past its instant goes out at once, and its lateness is
-/// counted in the timing error.
+/// counted in the timing error. This handler carries the machine's actions
+/// out on the event loop's clock, spins the last moments before a send, and
+/// compares and records the traffic.
 ///
 /// Threading: the channel's event loop.
 final class DriveHandler: ChannelInboundHandler {
@@ -39,34 +41,27 @@ final class DriveHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let script: SessionScript
-    private let timing: ReplayTiming
-    private let anchor: NIODeadline
     private let sink: SessionSink?
     private let sessionID: UInt64
     private let target: Endpoint
     private let done: EventLoopPromise<DrivenSession>
     /// Whether to spin before sends: only while few sessions share the
-    /// loop, since a spin holds up every other session on it.
+    /// loop, since a spin holds up every other session on it. Spinning reads
+    /// the real clock, so the event loop must run on it (not a test's
+    /// manual clock).
     private let spinning: @Sendable () -> Bool
     private var logger: Logger
 
     private var context: ChannelHandlerContext?
+    private var machine: TurnMachine
     private var result: DrivenSession
     private var comparator: StreamComparator
-    private var stepIndex = 0
-    private var timer: Scheduled<Void>?
-    private var serverReceived = 0
-    private var serverExpected = 0
-    private var serverForgiven = 0
-    private var turnEndCount = 0
-    private var turnOpen = false
-    private var turnWaitStarted: NIODeadline?
-    private var lastServerByte = NIODeadline.now()
-    private var serverEnded = false
-    private var scriptDone = false
+    private var timer = FaultTimer()
     private var finished = false
     private var opened = false
 
+    /// - Parameter anchor: the instant, on the event loop's clock, that the
+    ///   script's offsets are counted from.
     init(
         script: SessionScript,
         timing: ReplayTiming,
@@ -81,13 +76,12 @@ final class DriveHandler: ChannelInboundHandler {
     ) {
         self.spinning = spinning
         self.script = script
-        self.timing = timing
-        self.anchor = anchor
         self.target = target
         self.sink = sink
         self.sessionID = sessionID
         self.logger = logger
         self.done = done
+        self.machine = TurnMachine(script: script, role: .client, timing: timing, anchoring: .session(FaultInstant(anchor)))
         self.result = DrivenSession(index: script.session.index)
         self.comparator = StreamComparator(
             session: script.session.index,
@@ -107,29 +101,25 @@ final class DriveHandler: ChannelInboundHandler {
         if script.session.startedMidFlow {
             logger.warning("the capture started after this session did: replaying from its first captured byte")
         }
-        advance()
+        play { $0.start(at: $1) }
         context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         guard buffer.readableBytes > 0 else { return }
-        lastServerByte = .now()
-        serverReceived += buffer.readableBytes
         result.bytesReceived += buffer.readableBytes
         record(.data(buffer), .serverToClient)
         if let mismatch = comparator.feed(buffer) {
             logger.warning("the server's answer differs from the recording: \(mismatch.hexDiff)")
         }
-        advance()
+        play { $0.receive(bytes: buffer.readableBytes, at: $1) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
-            serverEnded = true
             record(.halfClose, .serverToClient)
-            advance()
-            if scriptDone { finish(context: context) }
+            play { $0.receiveEndOfStream(at: $1) }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -155,92 +145,54 @@ final class DriveHandler: ChannelInboundHandler {
         sink.record(SessionEvent(time: .now(), direction: direction, kind: kind), session: sessionID)
     }
 
-    private func advance() {
-        guard let context, !finished, !scriptDone || !serverEnded else { return }
-        timer?.cancel()
-        timer = nil
-        while stepIndex < script.steps.count {
-            let step = script.steps[stepIndex]
-            if step.direction == .serverToClient {
-                if case .gap(let bytes) = step.action {
-                    fail("the capture lost \(bytes) bytes of the server's answer at byte \(serverExpected); those bytes cannot be compared", context: context)
-                    return
-                }
-                serverExpected += step.byteCount
-                turnOpen = true
-                stepIndex += 1
-                continue
+    /// Feeds one event to the machine at the event loop's time and carries
+    /// its actions out; then waits for its next deadline — by the timer,
+    /// or, for a send less than `spinWindow` away, by spinning on the clock.
+    private func play(_ event: (inout TurnMachine, FaultInstant) -> [TurnMachine.Action]) {
+        guard let context, !finished else { return }
+        var now = context.eventLoop.faultNow
+        perform(event(&machine, now), at: now, context: context)
+        while !finished, let due = machine.sendDue, spinning() {
+            if due - now > Self.spinWindow {
+                setTimer(due + (.zero - Self.spinWindow), context: context)
+                return
             }
-            guard serverTurnIsOver(context: context) else { return }
-            var now = NIODeadline.now()
-            let due = anchor + .nanoseconds(timing.scaled(step.offset))
-            if due > now {
-                // Wake up `spinWindow` early, then wait out the rest on the
-                // clock: a timer alone fires tens of microseconds late.
-                let spin = spinning()
-                if !spin || due - now > Self.spinWindow {
-                    schedule(at: spin ? due - Self.spinWindow : due, context: context)
-                    return
-                }
-                now = Self.spin(until: due)
-            }
-            stepIndex += 1
-            switch step.action {
-            case .data(let buffer):
-                result.sendErrors.append(Int64(now.uptimeNanoseconds) - Int64(due.uptimeNanoseconds))
+            now = Self.spin(until: due)
+            perform(machine.advance(to: now), at: now, context: context)
+        }
+        guard !finished else { return }
+        setTimer(machine.nextDeadline, context: context)
+    }
+
+    /// Carries out actions the machine emitted at `now`; a send's timing
+    /// error is `now` (when it goes out) minus its due instant.
+    private func perform(_ actions: [TurnMachine.Action], at now: FaultInstant, context: ChannelHandlerContext) {
+        for action in actions {
+            switch action {
+            case .send(let buffer, let due):
+                result.sendErrors.append(now.nanoseconds - due.nanoseconds)
                 result.bytesSent += buffer.readableBytes
                 record(.data(buffer), .clientToServer)
                 context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             case .halfClose:
                 record(.halfClose, .clientToServer)
-                context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
-                    context.close(mode: .output, promise: nil)
-                }
+                context.closeOnceWritten(mode: .output)
             case .reset:
                 record(.reset, .clientToServer)
-                try? context.pipeline.syncOperations.handler(type: OutboundFaultHandler.self).abandonHeld()
-                resetAndClose(context.channel)
-                return
-            case .gap(let bytes):
-                fail("the capture lost \(bytes) bytes of what the client sent; the session cannot be played past there", context: context)
-                return
+                context.resetDroppingHeldWrites()
+            case .fail(let reason):
+                fail(reason, context: context)
+            case .finish:
+                finish(context: context)
             }
-        }
-        // Everything is sent: wait for the rest of the answer, then close.
-        guard serverTurnIsOver(context: context) else { return }
-        scriptDone = true
-        if serverEnded || serverReceived > serverExpected {
-            finish(context: context)
-        } else {
-            // Give a server that sends more than recorded a moment to show it.
-            schedule(at: .now() + TimeAmount(timing.turnIdle), context: context) { [self] in finish(context: context) }
         }
     }
 
-    /// True when the server's current turn is over; otherwise arms the
-    /// timer that ends it.
-    private func serverTurnIsOver(context: ChannelHandlerContext) -> Bool {
-        guard turnOpen else { return true }
-        if serverReceived + serverForgiven < serverExpected, !serverEnded {
-            let now = NIODeadline.now()
-            let waitEnd: NIODeadline
-            if serverReceived > turnEndCount {
-                waitEnd = lastServerByte + TimeAmount(timing.turnIdle)
-            } else {
-                let started = turnWaitStarted ?? now
-                turnWaitStarted = started
-                waitEnd = started + TimeAmount(timing.replyTimeout)
-            }
-            if waitEnd > now {
-                schedule(at: waitEnd, context: context)
-                return false
-            }
-            serverForgiven = serverExpected - serverReceived
+    private func setTimer(_ deadline: FaultInstant?, context: ChannelHandlerContext) {
+        timer.set(deadline, on: context.eventLoop) { [self] in
+            timer.fired()
+            play { $0.advance(to: $1) }
         }
-        turnOpen = false
-        turnWaitStarted = nil
-        turnEndCount = serverExpected - serverForgiven
-        return true
     }
 
     /// How long before a send is due its timer fires; the loop spins on the
@@ -249,36 +201,28 @@ final class DriveHandler: ChannelInboundHandler {
     /// so sends went out that late, and unevenly. 200 µs covers that tail;
     /// spinning costs at most this much CPU per send, so it is done only
     /// while a session has its event loop (nearly) to itself.
-    static let spinWindow = TimeAmount.microseconds(200)
+    static let spinWindow = Duration.microseconds(200)
 
-    /// Busy-waits until `deadline` (at most `spinWindow`); returns the time then.
-    private static func spin(until deadline: NIODeadline) -> NIODeadline {
+    /// Busy-waits on the real clock until `deadline` (at most
+    /// `spinWindow`); returns the time then.
+    private static func spin(until deadline: FaultInstant) -> FaultInstant {
+        let end = deadline.nioDeadline
         var now = NIODeadline.now()
-        while now < deadline { now = NIODeadline.now() }
-        return now
-    }
-
-    private func schedule(at deadline: NIODeadline, context: ChannelHandlerContext, _ body: (() -> Void)? = nil) {
-        timer?.cancel()
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            timer = nil
-            if let body { body() } else { advance() }
-        }
+        while now < end { now = NIODeadline.now() }
+        return FaultInstant(now)
     }
 
     private func fail(_ reason: String, context: ChannelHandlerContext) {
         logger.error("\(reason)")
         result.failure = ReplayFailure(session: script.session.index, reason: reason)
-        try? context.pipeline.syncOperations.handler(type: OutboundFaultHandler.self).abandonHeld()
-        resetAndClose(context.channel)
+        context.resetDroppingHeldWrites()
         finish(context: context)
     }
 
     private func finish(context: ChannelHandlerContext) {
         guard !finished else { return }
         finished = true
-        timer?.cancel()
-        timer = nil
+        timer.cancel()
         if result.failure == nil {
             comparator.finish()
             result.mismatch = comparator.mismatch
@@ -290,10 +234,16 @@ final class DriveHandler: ChannelInboundHandler {
             sink?.close(session: sessionID, at: .now())
             opened = false
         }
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
-        }
+        context.closeOnceWritten()
         done.succeed(result)
+    }
+}
+
+extension FaultInstant {
+    /// The instant on NIO's clock (uptime nanoseconds, as
+    /// `EventLoop.faultNow` counts).
+    init(_ deadline: NIODeadline) {
+        self.init(nanoseconds: Int64(clamping: deadline.uptimeNanoseconds))
     }
 }
 

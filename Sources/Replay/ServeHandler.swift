@@ -5,13 +5,13 @@ import Recording
 
 /// Plays one recorded session's server side to one live client.
 ///
-/// The script is walked in order. Client steps only raise the number of
-/// client bytes the next server step waits for; a server step goes out when
-/// the client's turn is over — its recorded bytes have arrived, or some
-/// arrived and then `turnIdle` passed without more — after the recorded gap
-/// since the turn's last client step (scaled by `speed`). Server steps that
-/// follow one another are scheduled from the same anchor, so no error
-/// accumulates. Bytes the client sends beyond a turn count toward the next.
+/// A ``TurnMachine`` (server role, anchored per turn) decides when each
+/// recorded server step goes out: after the client's turn is over — its
+/// recorded bytes have arrived, or some arrived and then `turnIdle` passed
+/// without more — and the recorded gap since the turn's last client step
+/// (scaled by `speed`). This handler picks the session, compares what the
+/// client sends, and carries the machine's actions out on the event loop's
+/// clock.
 ///
 /// Threading: the channel's event loop.
 final class ServeHandler: ChannelInboundHandler {
@@ -25,29 +25,13 @@ final class ServeHandler: ChannelInboundHandler {
     private var logger: Logger
 
     private var context: ChannelHandlerContext?
-    private var script: SessionScript?
-    private var stepIndex = 0
+    /// Nil until a session is picked.
+    private var machine: TurnMachine?
     private var comparator: StreamComparator?
     private var firstBytes: ByteBuffer?
     private var pickTimer: Scheduled<Void>?
-    private var stepTimer: Scheduled<Void>?
-
-    /// Live client bytes so far.
-    private var clientReceived = 0
-    /// Recorded client bytes up to the current step.
-    private var clientExpected = 0
-    /// Recorded bytes forgiven because their turn ended short.
-    private var clientForgiven = 0
-    /// The live count at which the last turn ended.
-    private var turnEndCount = 0
-    /// Client steps were passed since the last server step was anchored.
-    private var turnOpen = false
-    private var lastClientStepOffset: Int64 = 0
-    private var lastClientByte = NIODeadline.now()
-    private var anchorWall = NIODeadline.now()
-    private var anchorOffset: Int64 = 0
+    private var stepTimer = FaultTimer()
     private var clientEnded = false
-    private var scriptDone = false
     private var stopped = false
 
     init(pool: SessionPool, timing: ReplayTiming, comparison: ReplayComparison, logger: Logger, events: ServeEvents) {
@@ -69,12 +53,12 @@ final class ServeHandler: ChannelInboundHandler {
     }
 
     private func start(context: ChannelHandlerContext) {
-        guard script == nil, pickTimer == nil, !stopped else { return }
+        guard machine == nil, pickTimer == nil, !stopped else { return }
         if pool.needsFirstBytes {
             // A client that says nothing first gets a session whose server speaks first.
             pickTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timing.turnIdle)) { [self] in
                 pickTimer = nil
-                if script == nil { pick() }
+                if machine == nil { pick() }
             }
         } else {
             pick()
@@ -82,17 +66,17 @@ final class ServeHandler: ChannelInboundHandler {
     }
 
     private func pick() {
-        guard let context, script == nil, !stopped else { return }
+        guard let context, machine == nil, !stopped else { return }
         pickTimer?.cancel()
         pickTimer = nil
         guard let (_, chosen) = pool.take(firstBytes: firstBytes) else {
             logger.warning("no recorded session left for this connection; closing it (use --loop to start over)")
             events.refused()
-            stop(context: context)
+            stop()
             context.close(promise: nil)
             return
         }
-        script = chosen
+        machine = TurnMachine(script: chosen, role: .server, timing: timing, anchoring: .perTurn)
         logger[metadataKey: "session.index"] = "\(chosen.session.index)"
         logger.info("serving recorded session", metadata: [
             "client.bytes": "\(chosen.byteCount(.clientToServer))",
@@ -110,21 +94,18 @@ final class ServeHandler: ChannelInboundHandler {
                 ignoring: comparison.ignore
             )
         }
-        anchorWall = .now()
-        anchorOffset = 0
         if let buffered = firstBytes {
             firstBytes = nil
-            received(buffered, context: context)
+            received(buffered)
         }
-        advance()
-        if clientEnded { clientHasEnded(context: context) }
+        play { $0.start(at: $1) }
+        if clientEnded { clientHasEnded() }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         guard !stopped, buffer.readableBytes > 0 else { return }
-        lastClientByte = .now()
-        guard script != nil else {
+        guard machine != nil else {
             if firstBytes == nil {
                 firstBytes = buffer
             } else {
@@ -133,31 +114,30 @@ final class ServeHandler: ChannelInboundHandler {
             }
             return
         }
-        received(buffer, context: context)
-        advance()
+        received(buffer)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if script == nil, firstBytes != nil { pick() }
+        if machine == nil, firstBytes != nil { pick() }
         context.fireChannelReadComplete()
     }
 
-    private func received(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
-        clientReceived += buffer.readableBytes
+    private func received(_ buffer: ByteBuffer) {
         if var comparator {
             let mismatch = comparator.feed(buffer)
             self.comparator = comparator
-            if let mismatch { handle(mismatch, context: context) }
+            if let mismatch { handle(mismatch) }
         }
+        play { $0.receive(bytes: buffer.readableBytes, at: $1) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
             clientEnded = true
-            if script == nil, firstBytes != nil || !pool.needsFirstBytes {
+            if machine == nil, firstBytes != nil || !pool.needsFirstBytes {
                 pick()
-            } else if script != nil {
-                clientHasEnded(context: context)
+            } else if machine != nil {
+                clientHasEnded()
             }
             return
         }
@@ -165,129 +145,81 @@ final class ServeHandler: ChannelInboundHandler {
     }
 
     /// The client shut down its write side: what it sent is all it will send.
-    private func clientHasEnded(context: ChannelHandlerContext) {
+    private func clientHasEnded() {
         guard !stopped else { return }
         if var comparator {
             let mismatch = comparator.finish()
             self.comparator = comparator
-            if let mismatch { handle(mismatch, context: context) }
+            if let mismatch { handle(mismatch) }
         }
-        advance()
-        if scriptDone { closeWhenWritten(context: context) }
+        play { $0.receiveEndOfStream(at: $1) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        stop(context: context)
+        stop()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         logger.debug("connection error", metadata: ["error": "\(error)"])
-        stop(context: context)
+        stop()
         context.close(promise: nil)
     }
 
-    private func stop(context: ChannelHandlerContext) {
+    private func stop() {
         stopped = true
         pickTimer?.cancel()
         pickTimer = nil
-        stepTimer?.cancel()
-        stepTimer = nil
+        stepTimer.cancel()
     }
 
-    /// Plays every step that is due; schedules itself for the next.
-    private func advance() {
-        guard let context, let script, !stopped else { return }
-        stepTimer?.cancel()
-        stepTimer = nil
-        while stepIndex < script.steps.count {
-            let step = script.steps[stepIndex]
-            if step.direction == .clientToServer {
-                if case .gap(let bytes) = step.action {
-                    fail("the capture lost \(bytes) bytes of what the client sent at byte \(clientExpected); the session cannot be served past there", context: context)
-                    return
-                }
-                clientExpected += step.byteCount
-                lastClientStepOffset = step.offset
-                turnOpen = true
-                stepIndex += 1
-                continue
-            }
-            let now = NIODeadline.now()
-            if turnOpen {
-                var endedIdle = false
-                if clientReceived + clientForgiven < clientExpected, !clientEnded {
-                    // Nothing of this turn yet: the client is still thinking.
-                    guard clientReceived > turnEndCount else { return }
-                    let idleEnd = lastClientByte + TimeAmount(timing.turnIdle)
-                    if idleEnd > now {
-                        stepTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: idleEnd) { [self] in
-                            stepTimer = nil
-                            advance()
-                        }
-                        return
-                    }
-                    endedIdle = true
-                    clientForgiven = clientExpected - clientReceived
-                }
-                turnOpen = false
-                turnEndCount = clientExpected - clientForgiven
-                anchorWall = endedIdle ? lastClientByte : now
-                anchorOffset = lastClientStepOffset
-            }
-            let due = anchorWall + .nanoseconds(timing.scaled(step.offset - anchorOffset))
-            if due > now {
-                stepTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: due) { [self] in
-                    stepTimer = nil
-                    advance()
-                }
-                return
-            }
-            stepIndex += 1
-            switch step.action {
-            case .data(let buffer):
+    /// Feeds one event to the machine at the event loop's time, carries its
+    /// actions out, and sets the timer for its next deadline.
+    private func play(_ event: (inout TurnMachine, FaultInstant) -> [TurnMachine.Action]) {
+        guard let context, machine != nil, !stopped else { return }
+        let actions = event(&machine!, context.eventLoop.faultNow)
+        for action in actions {
+            switch action {
+            case .send(let buffer, _):
                 context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             case .halfClose:
-                // Once the input is closed NIO turns an output close into a
-                // full one that drops queued writes: let them go first.
-                context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
-                    context.close(mode: .output, promise: nil)
-                }
+                context.closeOnceWritten(mode: .output)
             case .reset:
                 logger.debug("resetting the connection, as the recorded server did")
                 reset(context: context)
-                return
-            case .gap(let bytes):
-                fail("the capture lost \(bytes) bytes of the server's answer; the session cannot be served past there", context: context)
-                return
+            case .fail(let reason):
+                fail(reason, context: context)
+            case .finish:
+                closeWhenWritten(context: context)
             }
         }
-        scriptDone = true
-        if clientEnded { closeWhenWritten(context: context) }
+        guard !stopped, let machine else { return }
+        stepTimer.set(machine.nextDeadline, on: context.eventLoop) { [self] in
+            stepTimer.fired()
+            play { $0.advance(to: $1) }
+        }
     }
 
     private func closeWhenWritten(context: ChannelHandlerContext) {
         guard !stopped else { return }
-        stop(context: context)
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
-        }
+        stop()
+        context.closeOnceWritten()
     }
 
     private func reset(context: ChannelHandlerContext) {
-        stop(context: context)
-        try? context.pipeline.syncOperations.handler(type: OutboundFaultHandler.self).abandonHeld()
-        resetAndClose(context.channel)
+        stop()
+        context.resetDroppingHeldWrites()
     }
 
     private func fail(_ reason: String, context: ChannelHandlerContext) {
-        guard let script else { return }
+        guard let machine else { return }
         logger.error("\(reason); resetting the connection")
-        events.failed(ReplayFailure(session: script.session.index, reason: reason))
+        events.failed(ReplayFailure(session: machine.script.session.index, reason: reason))
         reset(context: context)
     }
 
-    private func handle(_ mismatch: Mismatch, context: ChannelHandlerContext) {
+    private func handle(_ mismatch: Mismatch) {
+        guard let context else { return }
         logger.warning("client bytes differ from the recording: \(mismatch.hexDiff)")
         events.mismatch(mismatch)
         switch comparison.policy {
