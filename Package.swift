@@ -30,14 +30,24 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCompression",
+            providers: [.apt(["zlib1g-dev", "libzstd-dev"])]
+        ),
         .target(
             name: "PcapFile",
-            dependencies: ["CLibPCAP"]
+            dependencies: ["CLibPCAP", "CCompression"]
         ),
         .target(
             name: "Recording",
             dependencies: [
                 "PcapFile",
+                "CPCRE2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),

@@ -98,7 +98,9 @@ public struct RecordingRequest: Sendable, Decodable {
             throw .badRequest("path and per_session_dir exclude each other")
         }
         if let rotateBytes, rotateBytes <= 0 { throw .badRequest("rotate_bytes must be a positive number of bytes") }
-        if let rotateSeconds, !(rotateSeconds > 0) { throw .badRequest("rotate_seconds must be a positive number of seconds") }
+        if let rotateSeconds, !(rotateSeconds > 0 && rotateSeconds <= 100 * 86_400) {
+            throw .badRequest("rotate_seconds must be a number of seconds over 0 and up to 8640000 (100 days)")
+        }
         if let ringSize {
             guard ringSize > 0 else { throw .badRequest("ring_size must be a positive number of files") }
             guard rotateBytes != nil || rotateSeconds != nil else { throw .badRequest("ring_size keeps a ring of rotated files: add rotate_bytes or rotate_seconds") }
@@ -110,19 +112,17 @@ public struct RecordingRequest: Sendable, Decodable {
             }
             policy = chosen
         }
-        for pattern in redact {
-            do {
-                _ = try Regex(pattern)
-            } catch {
-                throw .badRequest("redact: '\(pattern)' is not a valid regular expression: \(error)")
-            }
+        do {
+            _ = try Redactor(patterns: redact, option: "redact")
+        } catch {
+            throw .badRequest(error.message)
         }
         return RecorderConfiguration(
             output: output,
             rotateBytes: rotateBytes.map(Int64.init),
             rotateInterval: rotateSeconds.map { .milliseconds(Int64(($0 * 1000).rounded())) },
             ringSize: ringSize,
-            redactPattern: redact.isEmpty ? nil : redact.map { "(?:\($0))" }.joined(separator: "|"),
+            redactPatterns: redact,
             backlogPolicy: policy,
             properties: properties
         )
@@ -176,6 +176,8 @@ final class ProxyRecording: Sendable {
             if !tally.stopped { view.currentFile = recorder.currentFile }
         case .perSession(let directory):
             view.perSessionDirectory = directory
+        case .standardOutput:
+            view.path = "-"
         }
         view.started = started.rfc3339
         view.sessions = tally.sessions

@@ -155,8 +155,8 @@ struct FaultAttributes: Sendable, Hashable {
 
     func whole(_ key: String, of type: FaultType) throws(FaultError) -> Int {
         let value = values[key] ?? 0
-        guard value.rounded() == value, abs(value) < 9e15 else {
-            throw FaultError(.invalidAttribute, "\(type.rawValue): \(key) must be a whole number (got \(value))")
+        guard value.rounded() == value, abs(value) <= Double(Fault.maximumByteCount) else {
+            throw FaultError(.invalidAttribute, "\(type.rawValue): \(key) must be a whole number from 0 to \(Fault.maximumByteCount) (got \(value))")
         }
         return Int(value)
     }
@@ -174,8 +174,8 @@ extension FaultKind {
             )
         case .bandwidth:
             let rate = attributes.values["rate"] ?? 0
-            guard rate * 1000 <= 9e15 else {
-                throw FaultError(.invalidAttribute, "bandwidth: rate is too large (got \(rate) KB/s)")
+            guard rate * 1000 <= Double(Fault.maximumByteCount) else {
+                throw FaultError(.invalidAttribute, "bandwidth: rate must be at most \(Fault.maximumByteCount / 1000) KB/s (got \(rate))")
             }
             self = .bandwidth(rate: BytesPerSecond(Int64((rate * 1000).rounded())))
         case .slicer:

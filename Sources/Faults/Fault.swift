@@ -112,6 +112,10 @@ public struct Fault: Sendable, Hashable {
     /// arithmetic far from overflow.
     public static let maximumDuration: Duration = .seconds(100 * 86_400)
 
+    /// The largest byte count (sizes, and bytes per second of a rate)
+    /// accepted anywhere: 1 PiB, far from `Int64` overflow however it is scaled.
+    public static let maximumByteCount = 1 << 50
+
     private static func validate(_ kind: FaultKind) throws(FaultError) {
         let type = kind.type.rawValue
         func duration(_ value: Duration, _ attribute: String) throws(FaultError) {
@@ -126,12 +130,18 @@ public struct Fault: Sendable, Hashable {
             guard value >= minimum else {
                 throw FaultError(.invalidAttribute, "\(type): \(attribute) must be at least \(minimum) (got \(value))")
             }
+            guard value <= maximumByteCount else {
+                throw FaultError(.invalidAttribute, "\(type): \(attribute) must be at most \(maximumByteCount) (got \(value))")
+            }
         }
         switch kind {
         case .latency(let latency, let jitter):
             try duration(latency, "latency")
             try duration(jitter, "jitter")
         case .bandwidth(let rate):
+            guard rate.bytesPerSecond <= maximumByteCount else {
+                throw FaultError(.invalidAttribute, "bandwidth: rate must be at most \(maximumByteCount / 1000) KB/s (got \(rate.kilobytesPerSecond))")
+            }
             guard rate.bytesPerSecond > 0 else {
                 throw FaultError(
                     .invalidAttribute,

@@ -20,11 +20,18 @@ public struct PcapPacket {
 
 /// Reads a pcap or pcapng file through `pcap_open_offline_with_tstamp_precision`,
 /// with nanosecond timestamps whatever the file's precision, and an optional
-/// BPF filter compiled by libpcap itself.
+/// BPF filter compiled by libpcap itself. `-` reads standard input; a file
+/// (or standard input) compressed with gzip or zstd is decompressed as it is
+/// read.
 ///
 /// Threading: one owner at a time. Memory: one record at a time.
 public final class PcapReader {
+    /// The path as given (`-`: standard input).
     public let path: String
+    /// The path as errors name it.
+    private let name: String
+    /// Where the bytes come from when libpcap cannot open the path itself.
+    private let source: CaptureSource?
     public let linkType: LinkType
     public let snapshotLength: Int
 
@@ -35,10 +42,24 @@ public final class PcapReader {
 
     public init(path: String, filter: String? = nil) throws {
         self.path = path
+        let name = path == "-" ? "standard input" : path
+        self.name = name
+        let source = try CaptureSource.source(for: path, name: name)
+        self.source = source
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
-        guard let pcap = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer) else {
+        let opened: OpaquePointer?
+        if let source {
+            guard let stream = source.makeStream() else {
+                throw PcapError(code: .open, path: name, message: "cannot read: \(String(cString: strerror(errno)))")
+            }
+            opened = pcap_fopen_offline_with_tstamp_precision(stream, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer)
+            if opened == nil { fclose(stream) }
+        } else {
+            opened = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer)
+        }
+        guard let pcap = opened else {
             let message = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw PcapError(code: .open, path: path, message: Self.explain(openError: message))
+            throw PcapError(code: .open, path: name, message: source?.failure?.message ?? Self.explain(openError: message))
         }
         self.pcap = pcap
         self.linkType = LinkType(rawValue: pcap_datalink(pcap))
@@ -48,7 +69,7 @@ public final class PcapReader {
                 let message = String(cString: pcap_geterr(pcap))
                 pcap_close(pcap)
                 self.pcap = nil
-                throw PcapError(code: .filter, path: path, message: "bad filter '\(filter)': \(message)")
+                throw PcapError(code: .filter, path: name, message: "bad filter '\(filter)': \(message)")
             }
             hasFilter = true
         }
@@ -61,6 +82,7 @@ public final class PcapReader {
 
     /// How far into the file reading has got, in bytes (for progress).
     public var byteOffset: Int64 {
+        if let source { return source.bytesRead }
         guard let pcap, let file = pcap_file(pcap) else { return 0 }
         return Int64(ftello(file))
     }
@@ -92,11 +114,13 @@ public final class PcapReader {
                     bytes: UnsafeRawBufferPointer(start: data, count: captured)
                 )
             case PCAP_ERROR_BREAK:
-                return nil
+                // The decompressed bytes may have ended early: libpcap saw an end.
+                guard let failure = source?.failure else { return nil }
+                throw PcapError(code: failure.code, path: name, message: "\(failure.message) (after \(packetsRead) packets)")
             default:
-                let message = String(cString: pcap_geterr(pcap))
-                let code: PcapError.Code = message.contains("truncated") ? .truncated : .read
-                throw PcapError(code: code, path: path, message: "\(message) (after \(packetsRead) packets)")
+                let message = source?.failure?.message ?? String(cString: pcap_geterr(pcap))
+                let code: PcapError.Code = source?.failure?.code ?? (message.contains("truncated") ? .truncated : .read)
+                throw PcapError(code: code, path: name, message: "\(message) (after \(packetsRead) packets)")
             }
         }
     }

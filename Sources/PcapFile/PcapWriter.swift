@@ -34,7 +34,8 @@ public final class PcapWriter: @unchecked Sendable {
     private var frameCount = 0
 
     /// Creates (or truncates) `path` with `mode` (0600 by default: recordings
-    /// of production traffic carry secrets) and writes the file header.
+    /// of production traffic carry secrets) and writes the file header. `-`
+    /// writes to standard output, as `pcap_dump_open` does.
     public init(
         path: String,
         linkType: LinkType = .ethernet,
@@ -49,14 +50,15 @@ public final class PcapWriter: @unchecked Sendable {
             throw PcapError(code: .open, path: path, message: "libpcap could not create a \(linkType) writer")
         }
         self.pcap = pcap
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        let toStandardOutput = path == "-"
+        let fd = toStandardOutput ? dup(STDOUT_FILENO) : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
             pcap_close(pcap)
             self.pcap = nil
             throw PcapError(code: .open, path: path, message: "cannot create: \(reason)")
         }
-        _ = fchmod(fd, mode)
+        if !toStandardOutput { _ = fchmod(fd, mode) }
         guard let file = fdopen(fd, "wb") else {
             let reason = String(cString: strerror(errno))
             Glibc.close(fd)

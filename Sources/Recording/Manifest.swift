@@ -17,18 +17,22 @@ public struct Manifest: Hashable, Sendable, Codable {
     /// Free-form facts about how the recording was made (`converted_from`,
     /// the fault plan and seed in force), as key/value text.
     public var properties: [String: String]
+    /// The `--redact` patterns whose matches were masked (nil: none were
+    /// given). What they masked is not kept anywhere.
+    public var redact: [String]?
 
-    public init(file: String, sessions: [SessionSummary], properties: [String: String] = [:]) {
+    public init(file: String, sessions: [SessionSummary], properties: [String: String] = [:], redact: [String] = []) {
         self.format = "tapedeck-recording"
         self.formatVersion = Self.currentFormatVersion
         self.toolVersion = TapedeckVersion.current
         self.file = file
         self.sessions = sessions
         self.properties = properties
+        self.redact = redact.isEmpty ? nil : redact
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, file, sessions, properties
+        case format, file, sessions, properties, redact
         case formatVersion = "format_version"
         case toolVersion = "tool_version"
     }
@@ -38,12 +42,19 @@ public struct Manifest: Hashable, Sendable, Codable {
         pcapPath + ".json"
     }
 
-    /// The manifest beside `pcapPath`, or nil when there is none (a capture
-    /// Tapedeck did not write). A manifest that exists but does not parse is
-    /// an error.
+    /// Suffixes of the compressed recordings Tapedeck reads.
+    static let compressionSuffixes = [".gz", ".zst"]
+
+    /// The manifest beside `pcapPath` — for `NAME.pcap.gz` or `.zst`,
+    /// `NAME.pcap.gz.json` or else the uncompressed file's `NAME.pcap.json`
+    /// — or nil when there is none (a capture Tapedeck did not write, or
+    /// standard input, `-`). A manifest that exists but does not parse is an
+    /// error.
     public static func load(forRecording pcapPath: String) throws -> Manifest? {
-        let path = Self.path(forRecording: pcapPath)
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard pcapPath != "-" else { return nil }
+        let uncompressed = compressionSuffixes.filter { pcapPath.hasSuffix($0) }.map { String(pcapPath.dropLast($0.count)) }
+        let candidates = ([pcapPath] + uncompressed).map { Self.path(forRecording: $0) }
+        guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else { return nil }
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             return try JSONDecoder().decode(Manifest.self, from: data)
@@ -52,9 +63,14 @@ public struct Manifest: Hashable, Sendable, Codable {
         }
     }
 
-    /// Writes the manifest with mode 0600, atomically (a reader never sees half of it).
+    /// Writes the manifest beside `pcapPath` with mode 0600, atomically (a
+    /// reader never sees half of it).
     public func write(forRecording pcapPath: String) throws {
-        let path = Self.path(forRecording: pcapPath)
+        try write(to: Self.path(forRecording: pcapPath))
+    }
+
+    /// Writes the manifest to `path` with mode 0600, atomically.
+    public func write(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {

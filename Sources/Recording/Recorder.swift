@@ -34,6 +34,8 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     /// (`--on-backlog backpressure`)? Set and cleared under the lock.
     private let backlogFull = ManagedAtomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
+    /// `-z` commands still running; the writer waits for them before it finishes.
+    private let postRotateCommands = DispatchGroup()
 
     /// Counters for the status line and metrics.
     public let recordedBytes = ManagedAtomic<Int64>(0)
@@ -42,6 +44,8 @@ public final class Recorder: SessionSink, @unchecked Sendable {
 
     // Owned by the writer thread.
     private var files = FileSet()
+    /// Sessions' events waiting for a match of a `--redact` pattern to be decided.
+    private var redactions: [UInt64: SessionRedaction] = [:]
     /// Hashes the sessions' bulk bytes beside the writer thread.
     private let digestWorker = DigestWorker()
 
@@ -69,16 +73,16 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     public init(configuration: RecorderConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        self.redactor = try configuration.redactPattern.map { pattern in
-            do {
-                return try Redactor(pattern: pattern)
-            } catch {
-                throw RecordingError(.invalidRedaction, "--redact '\(pattern)' is not a valid regular expression: \(error)")
-            }
-        }
-        if case .file(let path) = configuration.output {
+        self.redactor = configuration.redactPatterns.isEmpty ? nil : try Redactor(patterns: configuration.redactPatterns)
+        switch configuration.output {
+        case .file(let path):
             files.namer = FileNamer(path: path, numbered: configuration.rotates)
             try openNextFile(continuing: [])
+        case .standardOutput:
+            files.namer = FileNamer(path: "-", numbered: false)
+            try openNextFile(continuing: [])
+        case .perSession:
+            break
         }
         let thread = Thread { [self] in
             nameCurrentThread("tapedeck-writer")
@@ -209,6 +213,7 @@ public final class Recorder: SessionSink, @unchecked Sendable {
             if done {
                 closeAll()
                 digestWorker.stop()
+                postRotateCommands.wait()
                 finished.signal()
                 return
             }
@@ -221,15 +226,17 @@ public final class Recorder: SessionSink, @unchecked Sendable {
             case .open(let session):
                 files.live[session.id] = session
                 try writer(for: session)?.open(session)
-            case .event(let id, var event):
+            case .event(let id, let event):
                 guard let session = files.live[id] else { return }
-                if let redactor, case .data(let buffer) = event.kind {
-                    event.kind = .data(redactor.redact(buffer))
+                for ready in redacted(event, session: id) {
+                    try writer(for: session)?.append(ready, session: id)
                 }
-                try writer(for: session)?.append(event, session: id)
             case .close(let id, let time):
                 guard let session = files.live.removeValue(forKey: id) else { return }
                 let writer = writer(for: session)
+                if var redaction = redactions.removeValue(forKey: id) {
+                    for ready in redaction.finish() { try writer?.append(ready, session: id) }
+                }
                 writer?.close(session: id, at: time)
                 if case .perSession = configuration.output, let writer {
                     files.perSession[id] = nil
@@ -241,10 +248,17 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         }
     }
 
+    /// The events of session `id` that may be written now: `event` itself,
+    /// or — redacting — those no match still to come can change.
+    private func redacted(_ event: SessionEvent, session id: UInt64) -> [SessionEvent] {
+        guard let redactor else { return [event] }
+        return redactions[id, default: SessionRedaction(redactor: redactor)].pass(event)
+    }
+
     /// The file a session's frames go to (created on first use in per-session mode).
     private func writer(for session: Session) -> RecordingFileWriter? {
         switch configuration.output {
-        case .file:
+        case .file, .standardOutput:
             return files.current
         case .perSession(let directory):
             if let writer = files.perSession[session.id] { return writer }
@@ -257,6 +271,7 @@ public final class Recorder: SessionSink, @unchecked Sendable {
                     properties: configuration.properties,
                     digestWorker: digestWorker
                 )
+                writer.redact = configuration.redactPatterns
                 files.perSession[session.id] = writer
                 return writer
             } catch {
@@ -302,6 +317,8 @@ public final class Recorder: SessionSink, @unchecked Sendable {
             properties: configuration.properties,
             digestWorker: digestWorker
         )
+        writer.redact = configuration.redactPatterns
+        if case .standardOutput(let manifest) = configuration.output { writer.manifestPath = manifest }
         writer.continue(continuations)
         files.current = writer
         files.openedAt = ContinuousClock.now
@@ -309,6 +326,10 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         currentFileBox.withLockedValue { $0 = path }
         if let ring = configuration.ringSize, files.written.count > ring {
             let oldest = files.written.removeFirst()
+            // A -z command may have replaced the file with a compressed copy its manifest names.
+            if let renamed = (try? Manifest.load(forRecording: oldest))?.file, !renamed.contains("/") {
+                unlink(URL(fileURLWithPath: oldest).deletingLastPathComponent().appendingPathComponent(renamed).path)
+            }
             unlink(oldest)
             unlink(Manifest.path(forRecording: oldest))
         }
@@ -330,20 +351,63 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     }
 
     private func closeAll() {
+        for (id, var redaction) in redactions {
+            guard let session = files.live[id] else { continue }
+            do {
+                for ready in redaction.finish() {
+                    try writer(for: session)?.append(ready, session: id)
+                }
+            } catch {
+                logger.error("recording failed", metadata: ["error": "\(error)"])
+            }
+        }
+        redactions.removeAll()
         if let current = files.current { finishFile(current) }
         for writer in files.perSession.values { finishFile(writer) }
         files.perSession.removeAll()
         recordedBytes.store(files.finishedBytes, ordering: .relaxed)
     }
 
+    /// Runs `-z` on a finished file. When the command replaces the file
+    /// with a compressed copy beside it (`gzip`, `zstd --rm`), the manifest
+    /// is updated to name that copy.
     private func runPostRotate(_ command: String, file: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command + " \"$1\"", "sh", file]
+        let group = postRotateCommands
+        let logger = logger
+        process.terminationHandler = { process in
+            if process.terminationStatus != 0 {
+                logger.warning("-z command failed", metadata: ["command": "\(command)", "file": "\(file)", "status": "\(process.terminationStatus)"])
+            }
+            Self.nameReplacement(ofRecording: file, logger: logger)
+            group.leave()
+        }
+        group.enter()
         do {
             try process.run()
         } catch {
+            group.leave()
             logger.error("-z command failed to start", metadata: ["command": "\(command)", "error": "\(error)"])
+        }
+    }
+
+    /// When `file` is gone and exactly one `FILE.SUFFIX` (other than its
+    /// manifest) lies beside it, the manifest names that file instead.
+    private static func nameReplacement(ofRecording file: String, logger: Logger) {
+        guard !FileManager.default.fileExists(atPath: file) else { return }
+        let url = URL(fileURLWithPath: file)
+        let name = url.lastPathComponent
+        let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)) ?? []).filter {
+            $0.hasPrefix(name + ".") && !$0.hasSuffix(".json") && !$0.hasSuffix(".partial")
+        }
+        guard candidates.count == 1, var manifest = try? Manifest.load(forRecording: file) else { return }
+        manifest.file = candidates[0]
+        do {
+            try manifest.write(forRecording: file)
+        } catch {
+            logger.error("cannot update the manifest", metadata: ["file": "\(file)", "error": "\(error)"])
         }
     }
 

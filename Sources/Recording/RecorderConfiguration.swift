@@ -8,6 +8,10 @@ public struct RecorderConfiguration: Sendable {
         /// One self-contained recording per session in `directory`, named
         /// with its start time and session id.
         case perSession(directory: String)
+        /// All sessions as one pcap stream on standard output (`-w -`), for a
+        /// reader such as `tshark -r -` or `wireshark -k -i -`; the manifest
+        /// goes to `manifest`, or nowhere. Never rotated.
+        case standardOutput(manifest: String?)
     }
 
     /// What to do when frames arrive faster than the disk takes them.
@@ -28,8 +32,11 @@ public struct RecorderConfiguration: Sendable {
     public var ringSize: Int?
     /// Run `COMMAND FILE` through /bin/sh for every finished file (`-z`).
     public var postRotateCommand: String?
-    /// Mask bytes matching this pattern with a same-length filler in the recording.
-    public var redactPattern: String?
+    /// Mask bytes matching any of these patterns (PCRE2 syntax, matched on
+    /// bytes) with a same-length filler in the recording; a match that spans
+    /// reads is masked when it is at most 4 KiB long. Patterns that can match
+    /// the empty string are refused.
+    public var redactPatterns: [String]
     public var backlogPolicy: BacklogPolicy
     /// Bytes of payload queued for the disk before the backlog policy applies.
     public var queueCapacity: Int
@@ -44,7 +51,7 @@ public struct RecorderConfiguration: Sendable {
         rotateInterval: Duration? = nil,
         ringSize: Int? = nil,
         postRotateCommand: String? = nil,
-        redactPattern: String? = nil,
+        redactPatterns: [String] = [],
         backlogPolicy: BacklogPolicy = .backpressure,
         queueCapacity: Int = 32 << 20,
         flushInterval: Duration = .milliseconds(100),
@@ -56,7 +63,7 @@ public struct RecorderConfiguration: Sendable {
         self.rotateInterval = rotateInterval
         self.ringSize = ringSize
         self.postRotateCommand = postRotateCommand
-        self.redactPattern = redactPattern
+        self.redactPatterns = redactPatterns
         self.backlogPolicy = backlogPolicy
         self.queueCapacity = queueCapacity
         self.flushInterval = flushInterval
@@ -64,5 +71,8 @@ public struct RecorderConfiguration: Sendable {
         self.properties = properties
     }
 
-    var rotates: Bool { rotateBytes != nil || rotateInterval != nil }
+    var rotates: Bool {
+        if case .standardOutput = output { return false }
+        return rotateBytes != nil || rotateInterval != nil
+    }
 }

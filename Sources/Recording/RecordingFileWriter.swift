@@ -9,6 +9,11 @@ package final class RecordingFileWriter {
     public let path: String
     public let addressing: SyntheticAddressing
     public var properties: [String: String]
+    /// The `--redact` patterns, listed in the manifest.
+    public var redact: [String] = []
+    /// Where `finish()` writes the manifest (nil: nowhere); beside the pcap
+    /// unless changed.
+    public var manifestPath: String?
     /// Where the sessions' SHA-256 digests are computed; nil: on the writer's thread.
     public let digestWorker: DigestWorker?
 
@@ -41,6 +46,7 @@ package final class RecordingFileWriter {
         self.properties = properties
         self.digestWorker = digestWorker
         self.pcap = try PcapWriter(path: path)
+        self.manifestPath = Manifest.path(forRecording: path)
     }
 
     deinit {
@@ -101,14 +107,14 @@ package final class RecordingFileWriter {
     @discardableResult
     public func finish() throws -> Manifest {
         let name = String(path.split(separator: "/").last ?? Substring(path))
-        guard !isFinished else { return Manifest(file: name, sessions: finished, properties: properties) }
+        guard !isFinished else { return Manifest(file: name, sessions: finished, properties: properties, redact: redact) }
         isFinished = true
         for id in live.keys.sorted() {
             close(session: id, at: live[id]!.tally.lastActivity)
         }
         try pcap.close()
-        let manifest = Manifest(file: name, sessions: finished.sorted { $0.index < $1.index }, properties: properties)
-        try manifest.write(forRecording: path)
+        let manifest = Manifest(file: name, sessions: finished.sorted { $0.index < $1.index }, properties: properties, redact: redact)
+        if let manifestPath { try manifest.write(to: manifestPath) }
         return manifest
     }
 

@@ -1,32 +1,121 @@
-import NIOCore
+import CPCRE2
 
-/// Masks every match of a pattern with a same-length filler, so a
-/// recording keeps its framing (lengths, offsets) without the secret.
+/// The `--redact` patterns of a recording, compiled by PCRE2 to match bytes
+/// (one character per byte, no UTF-8 decoding).
 ///
-/// Matching works on bytes read as ISO-8859-1 (one character per byte). A
-/// match split across two reads is not seen.
-struct Redactor: @unchecked Sendable {
-    static let filler = UInt8(ascii: "*")
-    private let regex: Regex<AnyRegexOutput>
+/// Every pattern applies, each on its own (a byte any of them matched is
+/// masked). A pattern that can match the empty string is refused: it would
+/// match everywhere and mask nothing useful. Matches that span reads are
+/// found by `RedactionStream`, which holds back only the bytes that could
+/// still complete a match, up to `spanLimit` bytes per pattern.
+///
+/// Threading: the compiled patterns are shared; matching uses scratch memory
+/// of its own, so a redactor is used by one thread at a time (the recorder's
+/// writer).
+package final class Redactor: @unchecked Sendable {
+    /// What replaces each masked byte.
+    package static let filler = UInt8(ascii: "*")
+    /// The longest match guaranteed to be masked when it spans reads: bytes
+    /// that have waited this long for a match to complete are masked and let go.
+    package static let spanLimit = 4096
 
-    init(pattern: String) throws {
-        regex = try Regex(pattern).matchingSemantics(.unicodeScalar)
+    package let patterns: [String]
+    let compiled: [Pattern]
+
+    /// One compiled pattern and its scratch space.
+    final class Pattern {
+        let code: OpaquePointer
+        let matchData: OpaquePointer
+        /// How many bytes before a match the pattern may look at (lookbehind, `\b`).
+        let lookbehind: Int
+
+        init(code: OpaquePointer, matchData: OpaquePointer, lookbehind: Int) {
+            self.code = code
+            self.matchData = matchData
+            self.lookbehind = lookbehind
+        }
+
+        deinit {
+            pcre2_match_data_free_8(matchData)
+            pcre2_code_free_8(code)
+        }
     }
 
-    /// The buffer with matches masked, or the same buffer when nothing matched.
-    func redact(_ buffer: ByteBuffer) -> ByteBuffer {
-        let bytes = buffer.readableBytesView
-        var scalars = String.UnicodeScalarView()
-        scalars.append(contentsOf: bytes.lazy.map { Unicode.Scalar($0) })
-        let text = String(scalars)
-        let ranges = text.ranges(of: regex)
-        guard !ranges.isEmpty else { return buffer }
-        var masked = Array(bytes)
-        for range in ranges {
-            let lower = text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: range.lowerBound)
-            let upper = text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: range.upperBound)
-            for index in lower..<upper { masked[index] = Self.filler }
+    /// Compiles `patterns`; throws `.invalidRedaction` naming `option` and
+    /// the first pattern that does not compile or can match the empty string.
+    package init(patterns: [String], option: String = "--redact") throws(RecordingError) {
+        self.patterns = patterns
+        var compiled: [Pattern] = []
+        for pattern in patterns {
+            compiled.append(try Self.compile(pattern, option: option))
         }
-        return ByteBuffer(bytes: masked)
+        self.compiled = compiled
+    }
+
+    private static func compile(_ pattern: String, option: String) throws(RecordingError) -> Pattern {
+        var errorCode: Int32 = 0
+        var errorOffset = 0
+        let code = pattern.utf8CString.withUnsafeBufferPointer { text in
+            text.withMemoryRebound(to: UInt8.self) { bytes in
+                pcre2_compile_8(bytes.baseAddress, pattern.utf8.count, UInt32(PCRE2_NEVER_UTF), &errorCode, &errorOffset, nil)
+            }
+        }
+        guard let code else {
+            throw RecordingError(.invalidRedaction, "\(option) '\(pattern)' is not a valid regular expression: \(message(errorCode)) at offset \(errorOffset)")
+        }
+        var matchesEmpty: UInt32 = 0
+        var lookbehind: UInt32 = 0
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_MATCHEMPTY), &matchesEmpty)
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_MAXLOOKBEHIND), &lookbehind)
+        guard matchesEmpty == 0 else {
+            pcre2_code_free_8(code)
+            throw RecordingError(.invalidRedaction, "\(option) '\(pattern)' can match the empty string, so it would match everywhere; make it match at least one byte (e.g. x+ rather than x*)")
+        }
+        // Without JIT (not built in, or no memory for it) matching is slower, not different.
+        _ = pcre2_jit_compile_8(code, UInt32(PCRE2_JIT_COMPLETE | PCRE2_JIT_PARTIAL_HARD))
+        guard let matchData = pcre2_match_data_create_from_pattern_8(code, nil) else {
+            pcre2_code_free_8(code)
+            throw RecordingError(.invalidRedaction, "\(option) '\(pattern)': out of memory")
+        }
+        return Pattern(code: code, matchData: matchData, lookbehind: Int(lookbehind))
+    }
+
+    private static func message(_ code: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let length = pcre2_get_error_message_8(code, &buffer, buffer.count)
+        return length > 0 ? String(decoding: buffer.prefix(Int(length)), as: UTF8.self) : "error \(code)"
+    }
+
+    /// What one search found.
+    enum Found {
+        /// A whole match.
+        case match(Range<Int>)
+        /// Bytes from this offset to the end could be the start of a match
+        /// that more bytes would complete.
+        case partial(from: Int)
+        case none
+    }
+
+    /// Searches `subject` for `pattern` from `start`. `atStreamStart` says
+    /// whether `subject` begins the stream (where `^` matches); `partial`
+    /// whether more bytes may follow. A search PCRE2 gives up on (its match
+    /// limit) is reported as a partial match from `start`, so those bytes are
+    /// masked rather than recorded in clear.
+    func search(_ pattern: Pattern, in subject: UnsafeBufferPointer<UInt8>, from start: Int, atStreamStart: Bool, partial: Bool) -> Found {
+        var options: UInt32 = atStreamStart ? 0 : UInt32(PCRE2_NOTBOL)
+        if partial { options |= UInt32(PCRE2_PARTIAL_HARD) }
+        let base = subject.baseAddress ?? UnsafePointer(bitPattern: 1)!
+        let result = pcre2_match_8(pattern.code, base, subject.count, start, options, pattern.matchData, nil)
+        let vector = pcre2_get_ovector_pointer_8(pattern.matchData)!
+        switch result {
+        case PCRE2_ERROR_NOMATCH:
+            return .none
+        case PCRE2_ERROR_PARTIAL:
+            return .partial(from: vector[0])
+        case let count where count >= 0:
+            return .match(vector[0]..<max(vector[1], vector[0] + 1))
+        default:
+            return partial ? .partial(from: start) : .match(start..<max(subject.count, start + 1))
+        }
     }
 }

@@ -20,10 +20,13 @@ public struct ReplayTiming: Sendable, Hashable {
         self.replyTimeout = replyTimeout
     }
 
-    /// Replay nanoseconds for a recorded interval (0 at speed 0).
+    /// Replay nanoseconds for a recorded interval (0 at speed 0), at most
+    /// `Fault.maximumDuration` however small the speed.
     func scaled(_ recorded: Int64) -> Int64 {
         guard speed > 0, recorded > 0 else { return 0 }
-        return Int64((Double(recorded) / speed).rounded())
+        let limit = Fault.maximumDuration.clampedNanoseconds
+        let nanoseconds = (Double(recorded) / speed).rounded()
+        return nanoseconds < Double(limit) ? Int64(nanoseconds) : limit
     }
 }
 

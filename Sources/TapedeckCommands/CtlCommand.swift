@@ -173,7 +173,7 @@ struct ToxicAttributes: ParsableArguments {
     @Option(name: [.customShort("a"), .customLong("attribute")], help: ArgumentHelp("An attribute, e.g. latency=100 (repeatable).", valueName: "key=value"))
     var attributes: [String] = []
 
-    @Option(name: [.customLong("toxicity")], help: "The share of connections affected, 0 to 1.")
+    @Option(name: [.customLong("toxicity")], help: "The share of connections affected, 0 to 1.", transform: RatioArgument.probability("--toxicity"))
     var toxicity: Double?
 
     func parsed() throws -> [String: Double] {
@@ -320,14 +320,9 @@ extension CtlCommand.Record {
         var path: String?
         @Option(help: ArgumentHelp("Write one pcap per session into this directory instead.", valueName: "dir"))
         var perSession: String?
-        @Option(name: [.customShort("C"), .customLong("rotate-size")], help: ArgumentHelp("Rotate the file at this size (a bare number means millions of bytes, as in tcpdump; or 512KiB, 100MB).", valueName: "size"), transform: { text in
-            guard let size = SizeArgument(argument: text, bareUnit: 1_000_000), size.bytes > 0 else {
-                throw ValidationError("--rotate-size \(text) is not a size such as 100MB")
-            }
-            return size
-        })
+        @Option(name: [.customShort("C"), .customLong("rotate-size")], help: ArgumentHelp("Rotate the file at this size (a bare number means millions of bytes, as in tcpdump; or 512KiB, 100MB).", valueName: "size"), transform: SizeArgument.option("--rotate-size", bareUnit: 1_000_000, minimum: 1))
         var rotateSize: SizeArgument?
-        @Option(name: [.customShort("G"), .customLong("rotate-interval")], help: ArgumentHelp("Rotate the file when it has been open this long (30s, 5m, 1h).", valueName: "duration"))
+        @Option(name: [.customShort("G"), .customLong("rotate-interval")], help: ArgumentHelp("Rotate the file when it has been open this long (30s, 5m, 1h).", valueName: "duration"), transform: DurationArgument.option("--rotate-interval", positive: true))
         var rotateInterval: DurationArgument?
         @Option(name: [.customShort("W"), .customLong("ring")], help: ArgumentHelp("With rotation: keep only the newest N files.", valueName: "count"))
         var ring: Int?

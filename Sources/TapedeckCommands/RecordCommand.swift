@@ -1,6 +1,10 @@
 import ArgumentParser
 import Recording
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `tapedeck record`: the proxy, writing every session to pcap.
 struct RecordCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,6 +33,8 @@ struct RecordCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
+            // A reader of -w - that goes away ends the recording, not the proxy.
+            if recording.file == "-" { signal(SIGPIPE, SIG_IGN) }
             let properties = ["upstream": proxy.upstream.description, "listen": proxy.listeners.map(\.description).joined(separator: " ")]
             try await ProxyRunner(options: proxy, recording: recording.configuration(properties: properties)).run()
         }

@@ -26,19 +26,19 @@ struct ReplayCommand: AsyncParsableCommand {
 
 /// Options both replay directions share.
 struct ReplayOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("Recordings or captures (pcap or pcapng), read in order as one.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Recordings or captures (pcap or pcapng, may be compressed with gzip or zstd; - for standard input), read in order as one.", valueName: "file"))
     var files: [String] = []
 
     @Option(help: ArgumentHelp("Replay only packets matching this BPF expression ('tcp port 5432').", valueName: "expression"))
     var filter: String?
 
-    @Option(help: ArgumentHelp("Time factor: 2 plays twice as fast, 0.5 half as fast, 0 does not wait at all.", valueName: "factor"))
+    @Option(help: ArgumentHelp("Time factor: 2 plays twice as fast, 0.5 half as fast, 0 does not wait at all (default: 1).", valueName: "factor"), transform: RatioArgument.speed("--speed"))
     var speed: Double = 1
 
-    @Option(help: ArgumentHelp("Cut every idle period longer than this to this.", valueName: "duration"))
+    @Option(help: ArgumentHelp("Cut every idle period longer than this to this.", valueName: "duration"), transform: DurationArgument.option("--max-gap"))
     var maxGap: DurationArgument?
 
-    @Option(help: ArgumentHelp("The peer's turn is over when its recorded bytes have arrived or, after some came, after this much silence.", valueName: "duration"))
+    @Option(help: ArgumentHelp("The peer's turn is over when its recorded bytes have arrived or, after some came, after this much silence (default: 50ms).", valueName: "duration"), transform: DurationArgument.option("--turn-idle"))
     var turnIdle: DurationArgument = DurationArgument(argument: "50ms")!
 
     @Flag(help: "Compare the peer's bytes with the recording; log the first difference as a hex diff.")
@@ -67,8 +67,8 @@ struct ReplayOptions: ParsableArguments {
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("name at least one recording or capture to replay") }
-        if !(speed >= 0) || !speed.isFinite { throw ValidationError("--speed \(speed) must be 0 or more") }
-        for file in files where !FileManager.default.isReadableFile(atPath: file) {
+        try checkStandardInput(files)
+        for file in files where file != "-" && !FileManager.default.isReadableFile(atPath: file) {
             throw ValidationError("cannot read \(file)")
         }
     }
@@ -254,10 +254,10 @@ struct ReplayDriveCommand: AsyncParsableCommand {
     @Option(name: .customLong("loop"), help: ArgumentHelp("Play the whole recording this many times.", valueName: "n"))
     var passes: Int = 1
 
-    @Option(help: ArgumentHelp("How long to wait for a server answer of which nothing has come.", valueName: "duration"))
+    @Option(help: ArgumentHelp("How long to wait for a server answer of which nothing has come (default: 5s).", valueName: "duration"), transform: DurationArgument.option("--reply-timeout"))
     var replyTimeout: DurationArgument = DurationArgument(argument: "5s")!
 
-    @Option(help: ArgumentHelp("How long to wait for a connection to the target.", valueName: "duration"))
+    @Option(help: ArgumentHelp("How long to wait for a connection to the target (default: 5s).", valueName: "duration"), transform: DurationArgument.option("--connect-timeout"))
     var connectTimeout: DurationArgument = DurationArgument(argument: "5s")!
 
     @Option(name: .customShort("w"), help: ArgumentHelp("Record the replayed traffic to this pcap (with its manifest).", valueName: "file"))

@@ -12,4 +12,25 @@ public struct Tapedeck: AsyncParsableCommand {
     )
 
     public init() {}
+
+    /// Runs the command line as ArgumentParser's `main` does, except that an
+    /// option value Tapedeck cannot use ends it with one line naming the
+    /// option and its range (`tapedeck: --latency 1e19ns is out of range: …`)
+    /// and exit status 2.
+    public static func main(_ arguments: [String]?) async {
+        do {
+            var command = try await asyncParseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if let valueError = OptionValueError.thrown(in: error) {
+                printError(valueError.description)
+                exit(withError: ExitCode(2))
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -158,6 +158,8 @@ struct RecordingRouteTests {
             #expect(recorded.map(\.count) == [1, 1])
             #expect(recorded.first?.first?.clientToServer == Array("AUTH *********** ok".utf8))
             #expect(recorded.last?.first?.serverToClient == Array("********* def".utf8))
+            let manifest = try Manifest.load(forRecording: sessionsDirectory + "/" + files[0])
+            #expect(manifest?.redact == ["secret-[0-9]+", #"token=\w+"#], "the manifest lists the patterns")
         }
     }
 
@@ -169,6 +171,8 @@ struct RecordingRouteTests {
         (#"{"path":"/tmp/a.pcap","rotate":5}"#, "unknown field: rotate"),
         (#"{"path":5}"#, "\"path\" must be a string"),
         (#"{"path":"/tmp/a.pcap","redact":["("]}"#, "not a valid regular expression"),
+        (#"{"path":"/tmp/a.pcap","redact":["ok","x*"]}"#, "redact 'x*' can match the empty string"),
+        (#"{"path":"/tmp/a.pcap","rotate_seconds":1e300}"#, "rotate_seconds must be a number of seconds over 0 and up to 8640000 (100 days)"),
         (#"{"path":"/tmp/a.pcap","ring_size":3}"#, "add rotate_bytes or rotate_seconds"),
         (#"{"path":"/tmp/a.pcap","rotate_bytes":0}"#, "rotate_bytes must be a positive"),
         (#"{"per_session_dir":"/tmp/b","rotate_bytes":100}"#, "per_session_dir already writes one file per session"),

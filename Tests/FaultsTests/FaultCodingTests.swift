@@ -85,6 +85,20 @@ struct FaultCodingTests {
         (#"{"type":"timeout","attributes":{"timeout":"5s"}}"#, .invalidAttribute, "\"timeout\" must be a number"),
         (#"{"type":"latency","stream":"sideways"}"#, .invalidStream, "unknown stream \"sideways\""),
         (#"[1,2]"#, .malformed, "JSON object"),
+        // Huge numbers from the API are refused with their range, never trapped on.
+        (#"{"type":"latency","attributes":{"latency":1e300}}"#, .invalidAttribute, "latency must be at most 100 days"),
+        (#"{"type":"latency","attributes":{"latency":100,"jitter":9.3e18}}"#, .invalidAttribute, "jitter must be at most 100 days"),
+        (#"{"type":"slicer","attributes":{"average_size":10,"delay":1e300}}"#, .invalidAttribute, "delay must be at most 100 days"),
+        (#"{"type":"timeout","attributes":{"timeout":1e19}}"#, .invalidAttribute, "timeout must be at most 100 days"),
+        (#"{"type":"slow_close","attributes":{"delay":-1e300}}"#, .invalidAttribute, "delay must not be negative"),
+        (#"{"type":"bandwidth","attributes":{"rate":1e300}}"#, .invalidAttribute, "rate must be at most 1125899906842 KB/s"),
+        (#"{"type":"bandwidth","attributes":{"rate":1e20}}"#, .invalidAttribute, "rate must be at most"),
+        (#"{"type":"slicer","attributes":{"average_size":1e300}}"#, .invalidAttribute, "average_size must be a whole number from 0 to 1125899906842624"),
+        (#"{"type":"slicer","attributes":{"average_size":1e20}}"#, .invalidAttribute, "average_size must be a whole number"),
+        (#"{"type":"limit_data","attributes":{"bytes":-9.3e18}}"#, .invalidAttribute, "bytes must be a whole number"),
+        (#"{"type":"limit_data","attributes":{"bytes":1e400}}"#, .invalidAttribute, "must be a number"),
+        (#"{"type":"drop","attributes":{"probability":1e300}}"#, .invalidAttribute, "probability must be between 0 and 1"),
+        (#"{"type":"latency","toxicity":1e300}"#, .invalidToxicity, "toxicity"),
     ]
 
     @Test(arguments: 0..<invalid.count)

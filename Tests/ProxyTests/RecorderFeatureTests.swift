@@ -176,7 +176,7 @@ import Glibc
     @Test func redaction() async throws {
         let echo = try await EchoServer.start()
         let harness = try await ProxyHarness(listeners: [.ip(.loopbackV4, port: 0)], upstream: echo.endpoint, recording: {
-            RecorderConfiguration(output: .file(path: $0), redactPattern: "password=[a-z]+")
+            RecorderConfiguration(output: .file(path: $0), redactPatterns: ["password=[a-z]+"])
         })
         defer { harness.remove() }
         let message = Array("AUTH user=alice password=hunter two\r\n".utf8)

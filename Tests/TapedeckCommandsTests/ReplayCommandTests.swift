@@ -75,7 +75,7 @@ struct ReplayCommandTests {
         (["replay", "drive", "RECORDING", "--target", ":1", "--ignore", "(unclosed"], "not a valid regular expression"),
         (["replay", "serve", "RECORDING", "--listen", ":0", "--session", "99"], "no session 99 to serve"),
         (["replay", "serve", "RECORDING"], "name at least one --listen endpoint"),
-        (["replay", "drive", "RECORDING", "--target", ":1", "--speed=-1"], "--speed -1.0 must be 0 or more"),
+        (["replay", "drive", "RECORDING", "--target", ":1", "--speed=-1"], "--speed -1 is out of range"),
     ])
     func badInputIsOneLineAndANonZeroExit(arguments: [String], message: String) throws {
         let result = try TapedeckBinary.run(arguments.map { $0 == "RECORDING" ? Self.recording : $0 })

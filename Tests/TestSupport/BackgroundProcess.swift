@@ -9,13 +9,15 @@ public final class BackgroundProcess: @unchecked Sendable {
     private let exited = DispatchSemaphore(value: 0)
 
     /// Starts `executable`; standard output and standard error are merged
-    /// into `outputLines`.
-    public init(_ executable: String, _ arguments: [String]) throws {
+    /// into `outputLines` — unless `standardOutput` (a `FileHandle` or
+    /// `Pipe`) takes standard output. Standard input is `standardInput`, or
+    /// empty.
+    public init(_ executable: String, _ arguments: [String], standardInput: Any? = nil, standardOutput: Any? = nil) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = standardInput ?? FileHandle.nullDevice
         let pipe = Pipe()
-        process.standardOutput = pipe
+        process.standardOutput = standardOutput ?? pipe
         process.standardError = pipe
         let collected = lines
         let pending = NIOLockedValueBox(Data())

@@ -28,10 +28,11 @@ public enum ChildProcess {
         }
     }
 
-    /// Runs `executable` with `arguments`; kills it and throws when it runs
-    /// longer than `timeoutSeconds`. Output goes through files, so neither
-    /// stream can fill a pipe and stall the child.
-    public static func run(_ executable: String, _ arguments: [String], timeoutSeconds: Int = 60) throws -> Result {
+    /// Runs `executable` with `arguments` (standard input: the file at
+    /// `standardInput`, or empty); kills it and throws when it runs longer
+    /// than `timeoutSeconds`. Output goes through files, so neither stream
+    /// can fill a pipe and stall the child.
+    public static func run(_ executable: String, _ arguments: [String], standardInput: String? = nil, timeoutSeconds: Int = 60) throws -> Result {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let outputPath = directory.file("stdout")
@@ -47,7 +48,14 @@ public enum ChildProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
+        if let standardInput {
+            guard let input = FileHandle(forReadingAtPath: standardInput) else {
+                throw Failure(description: "cannot read \(standardInput)")
+            }
+            process.standardInput = input
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         process.standardOutput = output
         process.standardError = errors
         let exited = DispatchSemaphore(value: 0)

@@ -13,13 +13,14 @@ public enum TapedeckProcess {
 
     /// Starts `tapedeck ARGUMENTS` (through `/bin/sh -c 'PREFIX exec …'`
     /// when a shell prefix such as `ulimit -n 64 &&` is given) and waits for
-    /// its first listener.
-    public static func proxy(_ arguments: [String], shellPrefix: String? = nil) throws -> (process: BackgroundProcess, listen: Endpoint) {
+    /// its first listener. `standardInput` and `standardOutput` are as
+    /// `BackgroundProcess` takes them.
+    public static func proxy(_ arguments: [String], shellPrefix: String? = nil, standardInput: Any? = nil, standardOutput: Any? = nil) throws -> (process: BackgroundProcess, listen: Endpoint) {
         let binary = try TapedeckExecutable.located.get()
         let process = if let shellPrefix {
-            try BackgroundProcess("/bin/sh", ["-c", "\(shellPrefix) exec \"$0\" \"$@\"", binary] + arguments)
+            try BackgroundProcess("/bin/sh", ["-c", "\(shellPrefix) exec \"$0\" \"$@\"", binary] + arguments, standardInput: standardInput, standardOutput: standardOutput)
         } else {
-            try BackgroundProcess(binary, arguments)
+            try BackgroundProcess(binary, arguments, standardInput: standardInput, standardOutput: standardOutput)
         }
         let line = try process.waitForLine(containing: "listener.address=")
         let address = line.split(separator: " ").first { $0.hasPrefix("listener.address=") }?.dropFirst("listener.address=".count) ?? ""

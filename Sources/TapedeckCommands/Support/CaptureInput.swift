@@ -3,7 +3,7 @@ import Recording
 
 /// The captures a command reads: one file, or a rotated set read as one.
 struct CaptureInput: ParsableArguments {
-    @Argument(help: ArgumentHelp("Capture files (pcap or pcapng), read in order as one capture.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Capture files (pcap or pcapng, may be compressed with gzip or zstd; - for standard input), read in order as one capture.", valueName: "file"))
     var files: [String]
 
     @Option(help: ArgumentHelp("Read only packets matching this BPF expression, as tcpdump takes it.", valueName: "expression"))
@@ -14,6 +14,7 @@ struct CaptureInput: ParsableArguments {
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("name at least one capture file") }
+        try checkStandardInput(files)
         if let negative = sessions.first(where: { $0 < 0 }) { throw ValidationError("session index \(negative) is negative") }
     }
 
@@ -36,5 +37,12 @@ struct CaptureInput: ParsableArguments {
             }
             try emit(event)
         }
+    }
+}
+
+/// Standard input (`-`) can be read once.
+func checkStandardInput(_ files: [String]) throws {
+    if files.filter({ $0 == "-" }).count > 1 {
+        throw ValidationError("- (standard input) can be read only once")
     }
 }

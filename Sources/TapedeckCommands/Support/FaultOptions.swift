@@ -8,39 +8,34 @@ struct FaultOptions: ParsableArguments {
         case upstream, downstream, both
     }
 
-    @Option(help: ArgumentHelp("Delay every chunk by this much (100ms).", valueName: "duration"))
+    @Option(help: ArgumentHelp("Delay every chunk by this much (100ms).", valueName: "duration"), transform: DurationArgument.option("--latency"))
     var latency: DurationArgument?
 
-    @Option(help: ArgumentHelp("With --latency: vary each delay uniformly by up to this much either way.", valueName: "duration"))
+    @Option(help: ArgumentHelp("With --latency: vary each delay uniformly by up to this much either way.", valueName: "duration"), transform: DurationArgument.option("--jitter"))
     var jitter: DurationArgument?
 
-    @Option(help: ArgumentHelp("Limit each connection to this rate per direction (1MB/s, 100KiB/s).", valueName: "rate"), transform: { text in
-        guard let rate = RateArgument(argument: text) else {
-            throw ValidationError("--bandwidth \(text) is not a rate such as 1MB/s or 100KiB/s")
-        }
-        return rate
-    })
+    @Option(help: ArgumentHelp("Limit each connection to this rate per direction (1MB/s, 100KiB/s).", valueName: "rate"), transform: RateArgument.option("--bandwidth"))
     var bandwidth: RateArgument?
 
-    @Option(help: ArgumentHelp("Cut chunks into writes of about this many bytes.", valueName: "size"))
+    @Option(help: ArgumentHelp("Cut chunks into writes of about this many bytes.", valueName: "size"), transform: SizeArgument.option("--slice", minimum: 1))
     var slice: SizeArgument?
 
-    @Option(help: ArgumentHelp("Drop each chunk with this probability (0.01).", valueName: "probability"))
+    @Option(help: ArgumentHelp("Drop each chunk with this probability (0.01).", valueName: "probability"), transform: RatioArgument.probability("--drop"))
     var drop: Double?
 
-    @Option(help: ArgumentHelp("Forward exactly this many bytes per direction, then close.", valueName: "size"))
+    @Option(help: ArgumentHelp("Forward exactly this many bytes per direction, then close.", valueName: "size"), transform: SizeArgument.option("--limit-data"))
     var limitData: SizeArgument?
 
-    @Option(help: ArgumentHelp("Reset the connection (RST) this long after its first bytes.", valueName: "duration"))
+    @Option(help: ArgumentHelp("Reset the connection (RST) this long after its first bytes.", valueName: "duration"), transform: DurationArgument.option("--reset-after"))
     var resetAfter: DurationArgument?
 
-    @Option(help: ArgumentHelp("Stop forwarding, and close after this long (0 = never).", valueName: "duration"))
+    @Option(help: ArgumentHelp("Stop forwarding, and close after this long (0 = never).", valueName: "duration"), transform: DurationArgument.option("--timeout"))
     var timeout: DurationArgument?
 
-    @Option(help: ArgumentHelp("Delay the close by this much after the end of stream.", valueName: "duration"))
+    @Option(help: ArgumentHelp("Delay the close by this much after the end of stream.", valueName: "duration"), transform: DurationArgument.option("--slow-close"))
     var slowClose: DurationArgument?
 
-    @Option(help: ArgumentHelp("Probability that the faults apply to a connection (decided per connection).", valueName: "0…1"))
+    @Option(help: ArgumentHelp("Probability that the faults apply to a connection (decided per connection; default 1).", valueName: "0…1"), transform: RatioArgument.probability("--toxicity"))
     var toxicity: Double = 1
 
     @Option(help: "Which direction the faults act on: upstream (client→server), downstream or both.")
@@ -51,10 +46,6 @@ struct FaultOptions: ParsableArguments {
 
     func validate() throws {
         if jitter != nil && latency == nil { throw ValidationError("--jitter goes with --latency") }
-        if let drop, !(0...1).contains(drop) { throw ValidationError("--drop \(drop) is not a probability between 0 and 1") }
-        if !(0...1).contains(toxicity) { throw ValidationError("--toxicity \(toxicity) is not a probability between 0 and 1") }
-        if let slice, slice.bytes <= 0 { throw ValidationError("--slice needs a positive size") }
-        if let bandwidth, bandwidth.bytesPerSecond <= 0 { throw ValidationError("--bandwidth needs a positive rate") }
     }
 }
 
@@ -84,17 +75,5 @@ extension FaultOptions {
         } catch {
             throw ValidationError("\(error)")
         }
-    }
-}
-
-/// A rate on the command line: `1MB/s`, `100KiB/s`, `500B/s`.
-struct RateArgument: ExpressibleByArgument, Sendable, CustomStringConvertible {
-    var bytesPerSecond: Int64
-    let description: String
-
-    init?(argument: String) {
-        guard argument.hasSuffix("/s"), let size = SizeArgument(argument: String(argument.dropLast(2))) else { return nil }
-        bytesPerSecond = size.bytes
-        description = argument
     }
 }

@@ -15,13 +15,13 @@ struct ProxyOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The service to forward to: HOST:PORT, [IPv6]:PORT, :PORT or unix:/path.", valueName: "endpoint"), transform: parseEndpoint)
     var upstream: Endpoint
 
-    @Option(help: ArgumentHelp("How long to wait for the upstream before resetting the client.", valueName: "duration"))
+    @Option(help: ArgumentHelp("How long to wait for the upstream before resetting the client (default: 5s).", valueName: "duration"), transform: DurationArgument.option("--connect-timeout"))
     var connectTimeout: DurationArgument = DurationArgument(argument: "5s")!
 
     @Option(help: ArgumentHelp("Permissions of Unix listener sockets, in octal.", valueName: "mode"))
     var socketMode: String = "0600"
 
-    @Option(help: ArgumentHelp("On SIGINT/SIGTERM, how long live sessions may go on before they are closed.", valueName: "duration"))
+    @Option(help: ArgumentHelp("On SIGINT/SIGTERM, how long live sessions may go on before they are closed (default: 5s).", valueName: "duration"), transform: DurationArgument.option("--grace"))
     var grace: DurationArgument = DurationArgument(argument: "5s")!
 
     @Flag(help: "No live status line on the terminal.")

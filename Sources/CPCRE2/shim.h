@@ -1,0 +1,5 @@
+#ifndef TAPEDECK_CPCRE2_SHIM_H
+#define TAPEDECK_CPCRE2_SHIM_H
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#endif

@@ -1,0 +1,95 @@
+import Foundation
+import Recording
+import TapedeckTestSupport
+import Testing
+
+/// Recordings compressed with gzip (`-z gzip`, or by hand) or zstd are read
+/// as they are by `inspect` and `replay serve`, and `-z` keeps the manifest
+/// naming the file it left.
+@Suite(.serialized) struct CompressedRecordingTests {
+    static let recording = Fixture.packageRoot.appendingPathComponent("Recordings/redis-tcp.pcap").path
+
+    /// `tapedeck record -z gzip`: at SIGTERM the recording is gzipped, its
+    /// manifest names `NAME.pcap.gz`, and inspect and replay serve read it.
+    @Test func recordWithGzipLeavesAManifestNamingTheCompressedFile() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let sample = try TapedeckProcess.sampleServer()
+        defer { sample.process.stop() }
+        let path = directory.file("gzipped.pcap")
+        let (recorder, listen) = try TapedeckProcess.proxy(["record", "--listen", "127.0.0.1:0", "--upstream", sample.endpoint, "-w", path, "-z", "gzip", "--quiet"])
+        let messages = ["one session", "and another"].map { Array($0.utf8) }
+        for message in messages {
+            #expect(try await BlockingClient.exchange(listen, send: message, halfClose: true) == message)
+        }
+        recorder.signal(SIGTERM)
+        #expect(try recorder.waitForExit() == 0)
+
+        // tapedeck waited for gzip: the compressed file is there when it exits.
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(FileManager.default.fileExists(atPath: path + ".gz"))
+        let manifest = try #require(try Manifest.load(forRecording: path))
+        #expect(manifest.file == "gzipped.pcap.gz")
+        #expect(try Manifest.load(forRecording: path + ".gz") == manifest)
+
+        let sessions = try TapedeckBinary.inspectJSON([path + ".gz"])
+        #expect(sessions.map(\.clientToServer.bytes) == messages.map(\.count))
+        #expect(sessions.map(\.clientToServer.sha256) == messages.map(sha256Hex))
+
+        let (server, endpoint) = try TapedeckProcess.proxy(["replay", "serve", path + ".gz", "--listen", "127.0.0.1:0", "--speed", "0"])
+        for message in messages {
+            #expect(try await BlockingClient.exchange(endpoint, send: message, halfClose: true) == message)
+        }
+        server.signal(SIGINT)
+        #expect(try server.waitForExit() == 0)
+    }
+
+    /// A recording compressed by hand with zstd (its manifest left as
+    /// `NAME.pcap.json`) reads as the original.
+    @Test(arguments: ["zstd", "gzip"])
+    func aRecordingCompressedByHandReadsAsTheOriginal(tool: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let copy = directory.file("redis.pcap")
+        try FileManager.default.copyItem(atPath: Self.recording, toPath: copy)
+        try FileManager.default.copyItem(atPath: Manifest.path(forRecording: Self.recording), toPath: Manifest.path(forRecording: copy))
+        let arguments = tool == "zstd" ? ["-q", "--rm", copy] : [copy]
+        #expect(try ChildProcess.run(tool == "zstd" ? "/usr/bin/zstd" : "/bin/gzip", arguments).status == 0)
+        let compressed = copy + (tool == "zstd" ? ".zst" : ".gz")
+        #expect(!FileManager.default.fileExists(atPath: copy))
+
+        #expect(try TapedeckBinary.inspectJSON([compressed]) == (try TapedeckBinary.inspectJSON([Self.recording])))
+        let (server, endpoint) = try TapedeckProcess.proxy(["replay", "serve", compressed, "--listen", "127.0.0.1:0", "--session", "1", "--speed", "0"])
+        try await StandardStreamTests.expectServes(Self.recording, session: 1, at: endpoint)
+        server.signal(SIGINT)
+        #expect(try server.waitForExit() == 0)
+    }
+
+    /// A compressed file cut short or damaged: the sessions before the damage,
+    /// then one line naming the file and what is wrong, and exit status 2.
+    @Test(arguments: [
+        ("gzip", "cut", "the gzip data ends early: the file was cut short"),
+        ("zstd", "cut", "the zstd data ends early: the file was cut short"),
+        ("gzip", "damaged", "the gzip data is corrupt"),
+        ("zstd", "damaged", "the zstd data is corrupt"),
+    ])
+    func aDamagedCompressedFileIsOneLine(tool: String, damage: String, message: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let input = try StandardStreamTests.compressed(Self.recording, tool, in: directory)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: input))
+        if damage == "cut" {
+            bytes = bytes.prefix(bytes.count * 2 / 3)
+        } else {
+            for index in stride(from: bytes.count / 2, to: bytes.count - 8, by: 3) { bytes[index] ^= 0x5a }
+        }
+        let path = directory.file("damaged.pcap." + (tool == "zstd" ? "zst" : "gz"))
+        try bytes.write(to: URL(fileURLWithPath: path))
+
+        let result = try TapedeckBinary.run(["inspect", path, "--format", "json"])
+        #expect(!result.crashed)
+        #expect(result.status == 2)
+        #expect(result.errorLines.count == 1, "\(result.standardError)")
+        #expect(result.errorLines.first?.hasPrefix("tapedeck: \(path): \(message)") == true, "\(result.standardError)")
+    }
+}
