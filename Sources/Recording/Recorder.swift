@@ -244,8 +244,22 @@ public final class Recorder: SessionSink, @unchecked Sendable {
                 }
             }
         } catch {
-            logger.error("recording failed", metadata: ["error": "\(error)"])
+            if !stopRecordingToAClosedStandardOutput(error) {
+                logger.error("recording failed", metadata: ["error": "\(error)"])
+            }
         }
+    }
+
+    /// Standard output that fails (`-w -` and its reader went away) ends the
+    /// recording, once, not the proxy.
+    private func stopRecordingToAClosedStandardOutput(_ error: Error) -> Bool {
+        guard case .standardOutput = configuration.output else { return false }
+        if let current = files.current {
+            files.current = nil
+            files.finishedBytes += current.byteCount
+            logger.warning("standard output closed: recording stopped, the proxy goes on", metadata: ["error": "\(error)"])
+        }
+        return true
     }
 
     /// The events of session `id` that may be written now: `event` itself,
@@ -286,7 +300,9 @@ public final class Recorder: SessionSink, @unchecked Sendable {
             try files.current?.flush()
             for writer in files.perSession.values { try writer.flush() }
         } catch {
-            logger.error("recording flush failed", metadata: ["error": "\(error)"])
+            if !stopRecordingToAClosedStandardOutput(error) {
+                logger.error("recording flush failed", metadata: ["error": "\(error)"])
+            }
         }
         recordedBytes.store(files.finishedBytes + (files.current?.byteCount ?? 0) + files.perSession.values.reduce(0) { $0 + $1.byteCount }, ordering: .relaxed)
     }

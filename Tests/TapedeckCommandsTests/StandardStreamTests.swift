@@ -79,6 +79,10 @@ import Testing
         #expect(pipeline.recorder.process.isRunning)
         pipeline.recorder.signal(SIGTERM)
         #expect(try pipeline.recorder.waitForExit() == 0, "\(pipeline.recorder.outputLines)")
+        // Said once, not once per event or flush.
+        let lines = pipeline.recorder.outputLines
+        #expect(lines.filter { $0.contains("standard output closed: recording stopped, the proxy goes on") }.count == 1, "\(lines)")
+        #expect(!lines.contains { $0.contains(" error ") }, "\(lines)")
     }
 
     @Test(arguments: ["plain", "gzip", "zstd"])
