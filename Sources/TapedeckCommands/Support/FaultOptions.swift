@@ -35,7 +35,7 @@ struct FaultOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Delay the close by this much after the end of stream.", valueName: "duration"), transform: DurationArgument.option("--slow-close"))
     var slowClose: DurationArgument?
 
-    @Option(help: ArgumentHelp("Probability that the faults apply to a connection (decided per connection; default 1).", valueName: "0…1"), transform: RatioArgument.probability("--toxicity"))
+    @Option(help: ArgumentHelp("Probability that the faults apply to a connection (decided per connection; default: 1).", valueName: "0…1"), transform: RatioArgument.probability("--toxicity"))
     var toxicity: Double = 1
 
     @Option(help: "Which direction the faults act on: upstream (client→server), downstream or both.")
