@@ -10,16 +10,9 @@ import Recording
 /// captured frame when the capture started mid-flow), in nanoseconds.
 public struct SessionScript: Sendable {
     public struct Step: Sendable {
-        public enum Action: Sendable {
-            /// Bytes the side sent.
-            case data(ByteBuffer)
-            /// The side shut down its write half (FIN).
-            case halfClose
-            /// The side reset the connection (RST).
-            case reset
-            /// Bytes the capture lost: the session cannot be played past here.
-            case gap(bytes: Int)
-        }
+        /// What the side did: sent bytes, half-closed, reset, or (a gap)
+        /// sent bytes the capture lost, past which the session cannot be played.
+        public typealias Action = SessionEvent.Kind
 
         /// Nanoseconds since the session opened.
         public var offset: Int64
@@ -114,15 +107,8 @@ extension SessionScript {
             case .event(let index, let sessionEvent):
                 guard var script = open[index] else { return }
                 let offset = max(0, script.session.opened.duration(to: sessionEvent.time).clampedNanoseconds)
-                let action: Step.Action
-                switch sessionEvent.kind {
-                case .data(let buffer): action = .data(buffer)
-                case .halfClose: action = .halfClose
-                case .reset: action = .reset
-                case .gap(let bytes): action = .gap(bytes: bytes)
-                }
                 open[index] = nil
-                script.steps.append(Step(offset: offset, direction: sessionEvent.direction, action: action))
+                script.steps.append(Step(offset: offset, direction: sessionEvent.direction, action: sessionEvent.kind))
                 open[index] = script
             case .closed(let index, _, let end):
                 guard var script = open.removeValue(forKey: index) else { return }
