@@ -1,0 +1,70 @@
+import NIOCore
+
+/// Frames Redis's RESP2 and RESP3: commands (arrays of bulk strings or inline
+/// lines, pipelined or not) from the client, and every RESP2/RESP3 value from
+/// the server (maps, sets, pushes, attributes, big numbers, verbatim
+/// strings...). The two sides frame independently; pairing replies with
+/// commands (MULTI/EXEC, pub/sub pushes) is the ``ExchangePairer``'s work.
+///
+/// Written by hand: no RESP library is among Tapedeck's packages, and the
+/// framing grammar is a type byte, a CRLF line and, for blobs, a length.
+/// RESP3 streamed strings and aggregates (`$?`, `*?`), which Redis never
+/// sends, are reported as unsupported.
+public struct RESPFramer: MessageFramer {
+    public let limits: FramingLimits
+    private var client = StreamBuffer()
+    private var server = StreamBuffer()
+    private var command = RESPCommandReader()
+    private var reply = RESPReplyScanner()
+
+    public init(limits: FramingLimits = FramingLimits()) {
+        self.limits = limits
+    }
+
+    public var opaqueReason: OpaqueReason? { nil }
+
+    public mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) throws(FramingError) -> [Message] {
+        var messages: [Message] = []
+        switch side {
+        case .client:
+            client.append(bytes, at: time)
+            while let message = try nextCommand() { messages.append(message) }
+        case .server:
+            server.append(bytes, at: time)
+            while let message = try nextReply() { messages.append(message) }
+        }
+        return messages
+    }
+
+    public mutating func finish() throws(FramingError) -> [Message] {
+        var messages: [Message] = []
+        if !client.isEmpty { messages.append(Message(side: .client, client.take(client.count), content: .truncated)) }
+        if !server.isEmpty { messages.append(Message(side: .server, server.take(server.count), content: .truncated)) }
+        return messages
+    }
+
+    public mutating func handOff() -> HandOff {
+        HandOff(client: client.handOff(), server: server.handOff())
+    }
+
+    private mutating func nextCommand() throws(FramingError) -> Message? {
+        do {
+            guard let (command, end) = try command.advance(client.bytes, limits: limits) else { return nil }
+            self.command = RESPCommandReader()
+            return Message(side: .client, client.take(end), content: .redis(RESPMessage(kind: .command(command))))
+        } catch {
+            throw error.error(.redis, side: .client, messageOffset: client.offset)
+        }
+    }
+
+    private mutating func nextReply() throws(FramingError) -> Message? {
+        do {
+            guard let end = try reply.advance(server.bytes, limits: limits), let type = reply.type else { return nil }
+            let kind = RESPMessage.Kind.reply(type: type, hasAttribute: reply.hasAttribute)
+            reply = RESPReplyScanner()
+            return Message(side: .server, server.take(end), content: .redis(RESPMessage(kind: kind)))
+        } catch {
+            throw error.error(.redis, side: .server, messageOffset: server.offset)
+        }
+    }
+}
