@@ -10,20 +10,30 @@ import NIOCore
 /// decides what is still held. Times are the caller's (usually the time since
 /// the session opened) and only stamp the messages.
 ///
-/// A framer that throws has stopped; ``handOff()`` then gives back every byte
-/// it holds so the caller can frame the rest as generic turns.
+/// A framer never traps on its input. Once it has stopped (bytes it cannot
+/// parse, or an upgrade or encryption that makes the rest opaque), it frames
+/// nothing more, and ``handOff()`` gives back every byte it holds so that the
+/// caller can frame the rest as generic turns (``ConnectionFramer`` does).
 public protocol MessageFramer: Sendable {
     /// Frames `bytes` sent by `side` at `time`; returns the messages (of either side) this completes.
-    mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) throws(FramingError) -> [Message]
+    mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) -> [Message]
     /// Both sides ended: frames what is held, and gives a truncated message for each incomplete tail.
-    mutating func finish() throws(FramingError) -> [Message]
-    /// Set once the rest of the connection is opaque to this framer (an HTTP upgrade, PostgreSQL's TLS).
-    var opaqueReason: OpaqueReason? { get }
-    /// Everything held and unframed, per side, as it arrived, plus the stream offset it starts at.
+    mutating func finish() -> [Message]
+    /// Why the framer stopped framing, once it has.
+    var stop: FramerStop? { get }
+    /// Everything held and unframed, per side, as it arrived, with the stream offset it starts at.
     mutating func handOff() -> HandOff
 }
 
-/// Why a framer stopped framing a connection that it did not fail on.
+/// Why a framer stopped framing a connection.
+public enum FramerStop: Sendable, Hashable {
+    /// The rest of the connection is not this protocol's to frame.
+    case opaque(OpaqueReason)
+    /// Bytes the framer cannot parse.
+    case failed(FramingError)
+}
+
+/// Why the rest of a connection is opaque to its framer.
 public enum OpaqueReason: String, Sendable, Hashable {
     /// HTTP 101 Switching Protocols, or a successful CONNECT.
     case upgraded

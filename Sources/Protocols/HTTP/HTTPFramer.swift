@@ -59,25 +59,25 @@ public struct HTTPFramer: MessageFramer {
     private var clientHeld = false
     /// `finish()` was called: requests are no longer waited for.
     private var finishing = false
-    public private(set) var opaqueReason: OpaqueReason?
+    public private(set) var stop: FramerStop?
 
     public init(limits: FramingLimits = FramingLimits()) {
         self.limits = limits
     }
 
-    public mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) throws(FramingError) -> [Message] {
+    public mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) -> [Message] {
         switch side {
         case .client: client.append(bytes, at: time)
         case .server: server.append(bytes, at: time)
         }
-        return try pump()
+        return pump()
     }
 
-    public mutating func finish() throws(FramingError) -> [Message] {
+    public mutating func finish() -> [Message] {
         finishing = true
         clientHeld = false
-        var messages = try pump()
-        guard opaqueReason == nil else { return messages }
+        var messages = pump()
+        guard stop == nil else { return messages }
         if case .body(let framing) = serverPhase, case .untilClose = framing.progress, !server.isEmpty {
             messages.append(complete(framing, length: server.count, from: .server))
             serverPhase = .head(HTTPHeadScanner(kind: .response))
@@ -97,31 +97,30 @@ public struct HTTPFramer: MessageFramer {
         side == .client ? client : server
     }
 
-    /// Frames both sides until neither can go further.
-    private mutating func pump() throws(FramingError) -> [Message] {
+    /// Frames both sides until neither can go further, or the framer stops.
+    private mutating func pump() -> [Message] {
         var messages: [Message] = []
         var progressed = true
-        while progressed, opaqueReason == nil {
+        while progressed, stop == nil {
             progressed = false
-            if !clientHeld, let message = try next(.client) {
-                messages.append(message)
-                progressed = true
-            }
-            if opaqueReason == nil, let message = try next(.server) {
-                messages.append(message)
-                progressed = true
+            for side in Side.allCases where stop == nil && !(side == .client && clientHeld) {
+                if let message = next(side) {
+                    messages.append(message)
+                    progressed = true
+                }
             }
         }
         return messages
     }
 
     /// The next whole message from `side`, if its bytes (and what it depends on) have arrived.
-    private mutating func next(_ side: Side) throws(FramingError) -> Message? {
+    private mutating func next(_ side: Side) -> Message? {
         let messageOffset = buffer(side).offset
         do {
             return try nextMessage(side)
         } catch {
-            throw error.error(.http, side: side, messageOffset: messageOffset)
+            stop = .failed(error.error(.http, side: side, messageOffset: messageOffset))
+            return nil
         }
     }
 
@@ -195,7 +194,7 @@ public struct HTTPFramer: MessageFramer {
             outstanding.append(Outstanding(method: method, holdsClient: holds))
             if holds, !finishing { clientHeld = true }
         }
-        if framing.switchesProtocols { opaqueReason = .upgraded }
+        if framing.switchesProtocols { stop = .opaque(.upgraded) }
         return Message(side: side, cut, content: .http(message))
     }
 

@@ -37,25 +37,25 @@ public struct PostgresFramer: MessageFramer {
     /// Encryption answers the server gave that the client side has not reached yet.
     private var encryptionAnswers: [UInt8] = []
     private var finishing = false
-    public private(set) var opaqueReason: OpaqueReason?
+    public private(set) var stop: FramerStop?
 
     public init(limits: FramingLimits = FramingLimits()) {
         self.limits = limits
     }
 
-    public mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) throws(FramingError) -> [Message] {
+    public mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) -> [Message] {
         switch side {
         case .client: client.append(bytes, at: time)
         case .server: server.append(bytes, at: time)
         }
-        return try pump()
+        return pump()
     }
 
-    public mutating func finish() throws(FramingError) -> [Message] {
+    public mutating func finish() -> [Message] {
         finishing = true
-        var messages = try pump()
-        if serverPhase == .encrypted { opaqueReason = .encrypted }
-        guard opaqueReason == nil else { return messages }
+        var messages = pump()
+        if stop == nil, serverPhase == .encrypted { stop = .opaque(.encrypted) }
+        guard stop == nil else { return messages }
         if !client.isEmpty { messages.append(Message(side: .client, client.take(client.count), content: .truncated)) }
         if !server.isEmpty { messages.append(Message(side: .server, server.take(server.count), content: .truncated)) }
         return messages
@@ -65,16 +65,17 @@ public struct PostgresFramer: MessageFramer {
         HandOff(client: client.handOff(), server: server.handOff())
     }
 
-    private mutating func pump() throws(FramingError) -> [Message] {
+    /// Frames both sides until neither can go further, or the framer stops.
+    private mutating func pump() -> [Message] {
         var messages: [Message] = []
         var progressed = true
-        while progressed, opaqueReason == nil {
+        while progressed, stop == nil {
             progressed = false
-            while opaqueReason == nil, let message = try next(.client) {
+            while stop == nil, let message = next(.client) {
                 messages.append(message)
                 progressed = true
             }
-            while opaqueReason == nil, serverPhase != .encrypted, let message = try next(.server) {
+            while stop == nil, serverPhase != .encrypted, let message = next(.server) {
                 messages.append(message)
                 progressed = true
             }
@@ -82,12 +83,13 @@ public struct PostgresFramer: MessageFramer {
         return messages
     }
 
-    private mutating func next(_ side: Side) throws(FramingError) -> Message? {
+    private mutating func next(_ side: Side) -> Message? {
         let messageOffset = side == .client ? client.offset : server.offset
         do {
             return side == .client ? try nextClientMessage() : try nextServerMessage()
         } catch {
-            throw error.error(.postgres, side: side, messageOffset: messageOffset)
+            stop = .failed(error.error(.postgres, side: side, messageOffset: messageOffset))
+            return nil
         }
     }
 
@@ -97,14 +99,14 @@ public struct PostgresFramer: MessageFramer {
             guard !encryptionAnswers.isEmpty || finishing else { return nil }
             let answer = encryptionAnswers.isEmpty ? UInt8(ascii: "N") : encryptionAnswers.removeFirst()
             guard answer == UInt8(ascii: "N") else {
-                opaqueReason = .encrypted
+                stop = .opaque(.encrypted)
                 return nil
             }
             clientPhase = .startup
             return try nextClientMessage()
         case .startup:
             if client.byte(at: 0) == 0x16 {
-                opaqueReason = .encrypted
+                stop = .opaque(.encrypted)
                 return nil
             }
             guard let length = client.integer(at: 0, as: Int32.self) else { return nil }
@@ -132,7 +134,7 @@ public struct PostgresFramer: MessageFramer {
                 clientPhase = .regular
             }
             let message = take(Int(length), bodyFrom: 8, from: .client, kind: kind)
-            if kind == .cancelRequest { opaqueReason = .cancelled }
+            if kind == .cancelRequest { stop = .opaque(.cancelled) }
             return message
         case .regular:
             return try nextTyped(from: .client)

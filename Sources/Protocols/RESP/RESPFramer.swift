@@ -21,22 +21,23 @@ public struct RESPFramer: MessageFramer {
         self.limits = limits
     }
 
-    public var opaqueReason: OpaqueReason? { nil }
+    public private(set) var stop: FramerStop?
 
-    public mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) throws(FramingError) -> [Message] {
+    public mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) -> [Message] {
         var messages: [Message] = []
         switch side {
         case .client:
             client.append(bytes, at: time)
-            while let message = try nextCommand() { messages.append(message) }
+            while stop == nil, let message = nextCommand() { messages.append(message) }
         case .server:
             server.append(bytes, at: time)
-            while let message = try nextReply() { messages.append(message) }
+            while stop == nil, let message = nextReply() { messages.append(message) }
         }
         return messages
     }
 
-    public mutating func finish() throws(FramingError) -> [Message] {
+    public mutating func finish() -> [Message] {
+        guard stop == nil else { return [] }
         var messages: [Message] = []
         if !client.isEmpty { messages.append(Message(side: .client, client.take(client.count), content: .truncated)) }
         if !server.isEmpty { messages.append(Message(side: .server, server.take(server.count), content: .truncated)) }
@@ -47,24 +48,26 @@ public struct RESPFramer: MessageFramer {
         HandOff(client: client.handOff(), server: server.handOff())
     }
 
-    private mutating func nextCommand() throws(FramingError) -> Message? {
+    private mutating func nextCommand() -> Message? {
         do {
             guard let (command, end) = try command.advance(client.bytes, limits: limits) else { return nil }
             self.command = RESPCommandReader()
             return Message(side: .client, client.take(end), content: .redis(RESPMessage(kind: .command(command))))
         } catch {
-            throw error.error(.redis, side: .client, messageOffset: client.offset)
+            stop = .failed(error.error(.redis, side: .client, messageOffset: client.offset))
+            return nil
         }
     }
 
-    private mutating func nextReply() throws(FramingError) -> Message? {
+    private mutating func nextReply() -> Message? {
         do {
             guard let end = try reply.advance(server.bytes, limits: limits), let type = reply.type else { return nil }
             let kind = RESPMessage.Kind.reply(type: type, hasAttribute: reply.hasAttribute)
             reply = RESPReplyScanner()
             return Message(side: .server, server.take(end), content: .redis(RESPMessage(kind: kind)))
         } catch {
-            throw error.error(.redis, side: .server, messageOffset: server.offset)
+            stop = .failed(error.error(.redis, side: .server, messageOffset: server.offset))
+            return nil
         }
     }
 }

@@ -1,0 +1,22 @@
+"""Turns a loopback capture into .chunks fixtures: one file per TCP stream,
+one line per segment payload: c|s SECONDS HEX (c = to the server port)."""
+import subprocess
+import sys
+
+pcap, server_port, prefix = sys.argv[1], sys.argv[2], sys.argv[3]
+lines = subprocess.run(
+    ["tshark", "-r", pcap, "-Y", "tcp.len > 0", "-T", "fields", "-e", "tcp.stream", "-e", "frame.time_relative",
+     "-e", "tcp.dstport", "-e", "tcp.payload"],
+    check=True, capture_output=True, text=True).stdout.splitlines()
+streams = {}
+for line in lines:
+    stream, time, dstport, payload = line.split("\t")
+    streams.setdefault(int(stream), []).append((float(time), "c" if dstport == server_port else "s", payload.replace(":", "")))
+for index, (stream, chunks) in enumerate(sorted(streams.items())):
+    start = chunks[0][0]
+    name = f"{prefix}-{index}.chunks" if len(streams) > 1 else f"{prefix}.chunks"
+    with open(name, "w") as out:
+        out.write(f"# captured on loopback by capture.sh; stream {stream} of {pcap.split('/')[-1]}\n")
+        for time, side, payload in chunks:
+            out.write(f"{side} {time - start:.6f} {payload}\n")
+    print(name, len(chunks), "chunks")
