@@ -14,7 +14,7 @@ struct HTTPFramerTests {
             "DELETE /users/7 HTTP/1.1\r\nHost: api.example\r\n\r\n",
         ]
         let responses = [
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"id\":7}\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{\"id\":7}\r\n",
             "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n0\r\n\r\n",
             "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
             "HTTP/1.1 204 No Content\r\nContent-Length: 4\r\n\r\n",
@@ -129,11 +129,11 @@ struct HTTPFramerTests {
     @Test(
         "bytes that are not HTTP/1 stop framing where they are, and fall back to turns",
         arguments: [
-            ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 9),
+            ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 6),
             ("GET / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", 0),
             ("GET /a HTTP/1.1\r\n\r\nG\u{1}T / HTTP/1.1\r\n\r\n", 20),
-            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 48),
-            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n", 48),
+            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 47),
+            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n", 47),
             ("GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", 19),
         ]
     )

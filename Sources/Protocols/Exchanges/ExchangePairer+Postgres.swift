@@ -33,6 +33,8 @@ extension ExchangePairer {
                 switch type {
                 case .authenticationResponse, .copyData, .copyDone, .copyFail:
                     ledger.join(request)
+                case .flush where !extendedOpen:
+                    ledger.join(request)
                 case .query, .functionCall:
                     ledger.open([request])
                     awaits.append(.readyForQuery)

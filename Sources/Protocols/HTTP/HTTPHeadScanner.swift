@@ -47,7 +47,9 @@ struct HTTPHeadScanner: Sendable {
     }
 
     /// Rejects garbage early, before a whole head's worth of it has arrived.
+    /// A CR may begin an empty line whose LF is still to come.
     private func checkStartLinePrefix(_ buffer: StreamBuffer, from start: Int) throws(FramingFailure) {
+        guard buffer.byte(at: start) != UInt8(ascii: "\r") else { return }
         switch kind {
         case .response:
             let prefix = Array("HTTP/".utf8)

@@ -65,7 +65,8 @@ enum Chunking: Sendable, CustomStringConvertible {
     case asRecorded
     case whole
     case bytewise
-    case random(seed: UInt64)
+    /// Each chunk cut at random points into pieces of 1 to `longest` bytes.
+    case random(seed: UInt64, longest: Int = 17)
     /// All of the server's bytes before any of the client's (as one side waits for the other).
     case serverFirst
     /// As recorded, but each chunk cut one byte at a time and the sides alternated byte by byte.
@@ -76,7 +77,7 @@ enum Chunking: Sendable, CustomStringConvertible {
         case .asRecorded: return "as recorded"
         case .whole: return "each side whole"
         case .bytewise: return "one byte at a time"
-        case .random(let seed): return "random splits (seed \(seed))"
+        case .random(let seed, _): return "random splits (seed \(seed))"
         case .serverFirst: return "server first"
         case .interleavedBytes: return "sides interleaved byte by byte"
         }
@@ -106,13 +107,13 @@ enum Chunking: Sendable, CustomStringConvertible {
                 if let byte = server.popFirst() { chunks.append(.init(side: .server, bytes: [byte], time: .zero)) }
             }
             return chunks
-        case .random(let seed):
+        case .random(let seed, let longest):
             var random = SplitMix64(seed: seed)
             return transcript.chunks.flatMap { chunk -> [Transcript.Chunk] in
                 var pieces: [Transcript.Chunk] = []
                 var rest = chunk.bytes[...]
                 while !rest.isEmpty {
-                    let length = Int(random.next() % UInt64(min(rest.count, 17))) + 1
+                    let length = Int(random.next() % UInt64(min(rest.count, longest))) + 1
                     pieces.append(.init(side: chunk.side, bytes: Array(rest.prefix(length)), time: chunk.time))
                     rest = rest.dropFirst(length)
                 }
