@@ -111,8 +111,8 @@ struct HTTPHeadScanner: Sendable {
     }
 
     private static func parseRequestLine(_ line: ArraySlice<UInt8>, at start: Int) throws(FramingFailure) -> HTTPMessage {
-        let parts = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
+        let parts = line.split(separator: UInt8(ascii: " "))
+        guard parts.count == 3, line.first != UInt8(ascii: " ") else {
             throw FramingFailure(.malformed, at: start, "request line is not METHOD SP TARGET SP VERSION")
         }
         if let bad = parts[0].firstIndex(where: { !isTokenByte($0) }) {
