@@ -75,20 +75,13 @@ struct HTTPOracleTests {
     /// bare LF line ends, which the framer accepts as servers do, stop it).
     static func nioRequests(_ bytes: [UInt8]) throws -> [Reading] {
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder()))
-        _ = try? channel.writeInbound(ByteBuffer(bytes: bytes))
-        var readings: [Reading] = []
-        while let part = try channel.readInbound(as: HTTPServerRequestPart.self) {
-            switch part {
-            case .head(let head):
-                readings.append(Reading(start: "\(head.method.rawValue) \(head.uri) 1.\(head.version.minor)", headers: fields(head.headers), body: []))
-            case .body(let body):
-                readings[readings.count - 1].body += Array(body.readableBytesView)
-            case .end:
-                break
-            }
+        return try readings(of: bytes, through: channel, as: HTTPServerRequestPart.self) { part in
+            guard case .head(let head) = part else { return nil }
+            return Reading(start: "\(head.method.rawValue) \(head.uri) 1.\(head.version.minor)", headers: fields(head.headers), body: [])
+        } body: { part in
+            if case .body(let body) = part { return body }
+            return nil
         }
-        _ = try? channel.finish()
-        return readings
     }
 
     static func nioResponses(_ bytes: [UInt8], answering requests: [HTTPMessage]) throws -> [Reading] {
@@ -100,17 +93,28 @@ struct HTTPOracleTests {
             try channel.writeOutbound(HTTPClientRequestPart.head(head))
             try channel.writeOutbound(HTTPClientRequestPart.end(nil))
         }
+        return try readings(of: bytes, through: channel, as: HTTPClientResponsePart.self) { part in
+            guard case .head(let head) = part else { return nil }
+            return Reading(start: "\(head.status.code) 1.\(head.version.minor)", headers: fields(head.headers), body: [])
+        } body: { part in
+            if case .body(let body) = part { return body }
+            return nil
+        }
+    }
+
+    /// Feeds `bytes` in and collects each head with the body parts after it.
+    static func readings<Part>(
+        of bytes: [UInt8],
+        through channel: EmbeddedChannel,
+        as: Part.Type,
+        head: (Part) -> Reading?,
+        body: (Part) -> ByteBuffer?
+    ) throws -> [Reading] {
         _ = try? channel.writeInbound(ByteBuffer(bytes: bytes))
         var readings: [Reading] = []
-        while let part = try channel.readInbound(as: HTTPClientResponsePart.self) {
-            switch part {
-            case .head(let head):
-                readings.append(Reading(start: "\(head.status.code) 1.\(head.version.minor)", headers: fields(head.headers), body: []))
-            case .body(let body):
-                readings[readings.count - 1].body += Array(body.readableBytesView)
-            case .end:
-                break
-            }
+        while let part = try channel.readInbound(as: Part.self) {
+            if let reading = head(part) { readings.append(reading) }
+            if let bytes = body(part), !readings.isEmpty { readings[readings.count - 1].body += Array(bytes.readableBytesView) }
         }
         _ = try? channel.finish()
         return readings

@@ -15,41 +15,31 @@ extension ExchangePairer {
     static func pairPostgres(_ client: [Message], _ server: [Message], into ledger: inout PairingLedger) {
         var awaits: [Awaits] = []
         var extendedOpen = false
+        func open(_ request: Message, awaiting: Awaits, extended: Bool = false) {
+            ledger.open([request])
+            awaits.append(awaiting)
+            extendedOpen = extended
+        }
         for request in client {
             guard let message = request.postgres else { continue }
             switch message.kind {
             case .sslRequest, .gssEncryptionRequest:
-                ledger.open([request])
-                awaits.append(.encryptionAnswer)
+                open(request, awaiting: .encryptionAnswer)
+            case .startup, .frontend(.query), .frontend(.functionCall):
+                open(request, awaiting: .readyForQuery)
+            case .cancelRequest, .frontend(.terminate):
+                open(request, awaiting: .nothing)
+            case .frontend(.authenticationResponse), .frontend(.copyData), .frontend(.copyDone), .frontend(.copyFail):
+                ledger.join(request)
+            case .frontend(.sync) where extendedOpen:
+                ledger.join(request)
                 extendedOpen = false
-            case .cancelRequest:
-                ledger.open([request])
-                awaits.append(.nothing)
-            case .startup:
-                ledger.open([request])
-                awaits.append(.readyForQuery)
-                extendedOpen = false
-            case .frontend(let type):
-                switch type {
-                case .authenticationResponse, .copyData, .copyDone, .copyFail:
-                    ledger.join(request)
-                case .flush where !extendedOpen:
-                    ledger.join(request)
-                case .query, .functionCall:
-                    ledger.open([request])
-                    awaits.append(.readyForQuery)
-                    extendedOpen = false
-                case .terminate:
-                    ledger.open([request])
-                    awaits.append(.nothing)
-                    extendedOpen = false
-                case .sync:
-                    if extendedOpen { ledger.join(request) } else { ledger.open([request]); awaits.append(.readyForQuery) }
-                    extendedOpen = false
-                case .parse, .bind, .describe, .execute, .close, .flush:
-                    if extendedOpen { ledger.join(request) } else { ledger.open([request]); awaits.append(.readyForQuery) }
-                    extendedOpen = true
-                }
+            case .frontend(.sync):
+                open(request, awaiting: .readyForQuery)
+            case .frontend(.flush) where !extendedOpen:
+                ledger.join(request)
+            case .frontend(.parse), .frontend(.bind), .frontend(.describe), .frontend(.execute), .frontend(.close), .frontend(.flush):
+                if extendedOpen { ledger.join(request) } else { open(request, awaiting: .readyForQuery, extended: true) }
             case .encryptionResponse, .backend:
                 continue
             }

@@ -8,16 +8,14 @@ import NIOCore
 /// bytes are fed in, which must be the order and times they were sent.
 public struct TurnFramer: MessageFramer {
     public let turnIdle: Duration?
-    private var client: StreamBuffer
-    private var server: StreamBuffer
+    private var streams: StreamPair
     private var current: Side?
     private var lastByteAt = Duration.zero
 
     /// A framer whose sides' streams start at the given offsets (where another framer stopped).
     public init(turnIdle: Duration? = nil, clientOffset: Int = 0, serverOffset: Int = 0) {
         self.turnIdle = turnIdle
-        client = StreamBuffer(startingAt: clientOffset)
-        server = StreamBuffer(startingAt: serverOffset)
+        streams = StreamPair(clientOffset: clientOffset, serverOffset: serverOffset)
     }
 
     public var stop: FramerStop? { nil }
@@ -25,36 +23,21 @@ public struct TurnFramer: MessageFramer {
     public mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) -> [Message] {
         guard bytes.readableBytes > 0 else { return [] }
         var messages: [Message] = []
-        if let current, current != side || turnIdle.map({ time - lastByteAt > $0 }) == true, let turn = endTurn(current) {
-            messages.append(turn)
+        if let current, current != side || turnIdle.map({ time - lastByteAt > $0 }) == true {
+            messages = streams.takeAll(as: .turn)
         }
-        switch side {
-        case .client: client.append(bytes, at: time)
-        case .server: server.append(bytes, at: time)
-        }
+        streams.append(bytes, from: side, at: time)
         current = side
         lastByteAt = time
         return messages
     }
 
+    /// The turn still open.
     public mutating func finish() -> [Message] {
-        Side.allCases.compactMap { endTurn($0) }
+        streams.takeAll(as: .turn)
     }
 
     public mutating func handOff() -> HandOff {
-        HandOff(client: client.handOff(), server: server.handOff())
-    }
-
-    private mutating func endTurn(_ side: Side) -> Message? {
-        let cut: StreamBuffer.Cut
-        switch side {
-        case .client:
-            guard !client.isEmpty else { return nil }
-            cut = client.take(client.count)
-        case .server:
-            guard !server.isEmpty else { return nil }
-            cut = server.take(server.count)
-        }
-        return Message(side: side, cut, content: .turn)
+        streams.handOff()
     }
 }

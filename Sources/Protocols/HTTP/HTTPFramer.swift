@@ -50,8 +50,7 @@ public struct HTTPFramer: MessageFramer {
     }
 
     public let limits: FramingLimits
-    private var client = StreamBuffer()
-    private var server = StreamBuffer()
+    private var streams = StreamPair()
     private var clientPhase = Phase.head(HTTPHeadScanner(kind: .request))
     private var serverPhase = Phase.head(HTTPHeadScanner(kind: .response))
     private var outstanding: [Outstanding] = []
@@ -66,10 +65,7 @@ public struct HTTPFramer: MessageFramer {
     }
 
     public mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) -> [Message] {
-        switch side {
-        case .client: client.append(bytes, at: time)
-        case .server: server.append(bytes, at: time)
-        }
+        streams.append(bytes, from: side, at: time)
         return pump()
     }
 
@@ -78,23 +74,15 @@ public struct HTTPFramer: MessageFramer {
         clientHeld = false
         var messages = pump()
         guard stop == nil else { return messages }
-        if case .body(let framing) = serverPhase, case .untilClose = framing.progress, !server.isEmpty {
-            messages.append(complete(framing, length: server.count, from: .server))
+        if case .body(let framing) = serverPhase, case .untilClose = framing.progress, !streams[.server].isEmpty {
+            messages.append(complete(framing, length: streams[.server].count, from: .server))
             serverPhase = .head(HTTPHeadScanner(kind: .response))
         }
-        for side in Side.allCases where !buffer(side).isEmpty {
-            let cut = side == .client ? client.take(client.count) : server.take(server.count)
-            messages.append(Message(side: side, cut, content: .truncated))
-        }
-        return messages
+        return messages + streams.takeAll(as: .truncated)
     }
 
     public mutating func handOff() -> HandOff {
-        HandOff(client: client.handOff(), server: server.handOff())
-    }
-
-    private func buffer(_ side: Side) -> StreamBuffer {
-        side == .client ? client : server
+        streams.handOff()
     }
 
     /// Frames both sides until neither can go further, or the framer stops.
@@ -115,7 +103,7 @@ public struct HTTPFramer: MessageFramer {
 
     /// The next whole message from `side`, if its bytes (and what it depends on) have arrived.
     private mutating func next(_ side: Side) -> Message? {
-        let messageOffset = buffer(side).offset
+        let messageOffset = streams[side].offset
         do {
             return try nextMessage(side)
         } catch {
@@ -129,7 +117,7 @@ public struct HTTPFramer: MessageFramer {
         defer {
             if side == .client { clientPhase = phase } else { serverPhase = phase }
         }
-        let buffer = self.buffer(side)
+        let buffer = streams[side]
         while true {
             switch phase {
             case .head(var scanner):
@@ -183,7 +171,7 @@ public struct HTTPFramer: MessageFramer {
 
     /// Cuts a whole message off `side`'s buffer, and notes what it means for the connection.
     private mutating func complete(_ framing: Framing, length: Int, from side: Side) -> Message {
-        let cut = side == .client ? client.take(length) : server.take(length)
+        let cut = streams.take(length, from: side)
         let head = framing.head
         var message = head
         if head.bodyFraming != .chunked {

@@ -30,8 +30,7 @@ public struct PostgresFramer: MessageFramer {
     }
 
     public let limits: FramingLimits
-    private var client = StreamBuffer()
-    private var server = StreamBuffer()
+    private var streams = StreamPair()
     private var clientPhase = ClientPhase.startup
     private var serverPhase = ServerPhase.startup
     /// Encryption answers the server gave that the client side has not reached yet.
@@ -44,25 +43,19 @@ public struct PostgresFramer: MessageFramer {
     }
 
     public mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) -> [Message] {
-        switch side {
-        case .client: client.append(bytes, at: time)
-        case .server: server.append(bytes, at: time)
-        }
+        streams.append(bytes, from: side, at: time)
         return pump()
     }
 
     public mutating func finish() -> [Message] {
         finishing = true
-        var messages = pump()
+        let messages = pump()
         if stop == nil, serverPhase == .encrypted { stop = .opaque(.encrypted) }
-        guard stop == nil else { return messages }
-        if !client.isEmpty { messages.append(Message(side: .client, client.take(client.count), content: .truncated)) }
-        if !server.isEmpty { messages.append(Message(side: .server, server.take(server.count), content: .truncated)) }
-        return messages
+        return stop == nil ? messages + streams.takeAll(as: .truncated) : messages
     }
 
     public mutating func handOff() -> HandOff {
-        HandOff(client: client.handOff(), server: server.handOff())
+        streams.handOff()
     }
 
     /// Frames both sides until neither can go further, or the framer stops.
@@ -84,7 +77,7 @@ public struct PostgresFramer: MessageFramer {
     }
 
     private mutating func next(_ side: Side) -> Message? {
-        let messageOffset = side == .client ? client.offset : server.offset
+        let messageOffset = streams[side].offset
         do {
             return side == .client ? try nextClientMessage() : try nextServerMessage()
         } catch {
@@ -105,6 +98,7 @@ public struct PostgresFramer: MessageFramer {
             clientPhase = .startup
             return try nextClientMessage()
         case .startup:
+            let client = streams[.client]
             if client.byte(at: 0) == 0x16 {
                 stop = .opaque(.encrypted)
                 return nil
@@ -142,7 +136,7 @@ public struct PostgresFramer: MessageFramer {
     }
 
     private mutating func nextServerMessage() throws(FramingFailure) -> Message? {
-        if serverPhase == .startup, let first = server.byte(at: 0), [UInt8(ascii: "N"), UInt8(ascii: "S"), UInt8(ascii: "G")].contains(first) {
+        if serverPhase == .startup, let first = streams[.server].byte(at: 0), [UInt8(ascii: "N"), UInt8(ascii: "S"), UInt8(ascii: "G")].contains(first) {
             encryptionAnswers.append(first)
             if first != UInt8(ascii: "N") { serverPhase = .encrypted }
             return take(1, bodyFrom: 1, from: .server, kind: .encryptionResponse(first))
@@ -154,7 +148,7 @@ public struct PostgresFramer: MessageFramer {
 
     /// A type byte, a length that counts itself, and the body.
     private mutating func nextTyped(from side: Side) throws(FramingFailure) -> Message? {
-        let buffer = side == .client ? client : server
+        let buffer = streams[side]
         guard let type = buffer.byte(at: 0) else { return nil }
         let kind: PostgresMessage.Kind
         switch side {
@@ -179,7 +173,7 @@ public struct PostgresFramer: MessageFramer {
     }
 
     private mutating func take(_ count: Int, bodyFrom bodyStart: Int, from side: Side, kind: PostgresMessage.Kind) -> Message {
-        let cut = side == .client ? client.take(count) : server.take(count)
+        let cut = streams.take(count, from: side)
         let body = cut.raw.getSlice(at: cut.raw.readerIndex + bodyStart, length: count - bodyStart) ?? ByteBuffer()
         return Message(side: side, cut, content: .postgres(PostgresMessage(kind: kind, body: body)))
     }

@@ -12,8 +12,7 @@ import NIOCore
 /// sends, are reported as unsupported.
 public struct RESPFramer: MessageFramer {
     public let limits: FramingLimits
-    private var client = StreamBuffer()
-    private var server = StreamBuffer()
+    private var streams = StreamPair()
     private var command = RESPCommandReader()
     private var reply = RESPReplyScanner()
 
@@ -24,49 +23,39 @@ public struct RESPFramer: MessageFramer {
     public private(set) var stop: FramerStop?
 
     public mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) -> [Message] {
+        streams.append(bytes, from: side, at: time)
         var messages: [Message] = []
-        switch side {
-        case .client:
-            client.append(bytes, at: time)
-            while stop == nil, let message = nextCommand() { messages.append(message) }
-        case .server:
-            server.append(bytes, at: time)
-            while stop == nil, let message = nextReply() { messages.append(message) }
-        }
+        while stop == nil, let message = side == .client ? nextCommand() : nextReply() { messages.append(message) }
         return messages
     }
 
     public mutating func finish() -> [Message] {
-        guard stop == nil else { return [] }
-        var messages: [Message] = []
-        if !client.isEmpty { messages.append(Message(side: .client, client.take(client.count), content: .truncated)) }
-        if !server.isEmpty { messages.append(Message(side: .server, server.take(server.count), content: .truncated)) }
-        return messages
+        stop == nil ? streams.takeAll(as: .truncated) : []
     }
 
     public mutating func handOff() -> HandOff {
-        HandOff(client: client.handOff(), server: server.handOff())
+        streams.handOff()
     }
 
     private mutating func nextCommand() -> Message? {
         do {
-            guard let (command, end) = try command.advance(client.bytes, limits: limits) else { return nil }
+            guard let (command, end) = try command.advance(streams[.client].bytes, limits: limits) else { return nil }
             self.command = RESPCommandReader()
-            return Message(side: .client, client.take(end), content: .redis(RESPMessage(kind: .command(command))))
+            return Message(side: .client, streams.take(end, from: .client), content: .redis(RESPMessage(kind: .command(command))))
         } catch {
-            stop = .failed(error.error(.redis, side: .client, messageOffset: client.offset))
+            stop = .failed(error.error(.redis, side: .client, messageOffset: streams[.client].offset))
             return nil
         }
     }
 
     private mutating func nextReply() -> Message? {
         do {
-            guard let end = try reply.advance(server.bytes, limits: limits), let type = reply.type else { return nil }
+            guard let end = try reply.advance(streams[.server].bytes, limits: limits), let type = reply.type else { return nil }
             let kind = RESPMessage.Kind.reply(type: type, hasAttribute: reply.hasAttribute)
             reply = RESPReplyScanner()
-            return Message(side: .server, server.take(end), content: .redis(RESPMessage(kind: kind)))
+            return Message(side: .server, streams.take(end, from: .server), content: .redis(RESPMessage(kind: kind)))
         } catch {
-            stop = .failed(error.error(.redis, side: .server, messageOffset: server.offset))
+            stop = .failed(error.error(.redis, side: .server, messageOffset: streams[.server].offset))
             return nil
         }
     }
