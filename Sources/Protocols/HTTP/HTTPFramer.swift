@@ -19,7 +19,7 @@ import NIOCore
 /// A response's framing depends on its request's method, so server bytes
 /// wait for the client's request to be framed; client bytes after a request
 /// that asks for an upgrade (or CONNECT) wait for the server's answer.
-public struct HTTPFramer: MessageFramer {
+public struct HTTPFramer: MessageFramer, InterdependentSides {
     private enum Phase: Sendable {
         case head(HTTPHeadScanner)
         case body(Framing)
@@ -85,24 +85,12 @@ public struct HTTPFramer: MessageFramer {
         streams.handOff()
     }
 
-    /// Frames both sides until neither can go further, or the framer stops.
-    private mutating func pump() -> [Message] {
-        var messages: [Message] = []
-        var progressed = true
-        while progressed, stop == nil {
-            progressed = false
-            for side in Side.allCases where stop == nil && !(side == .client && clientHeld) {
-                if let message = next(side) {
-                    messages.append(message)
-                    progressed = true
-                }
-            }
-        }
-        return messages
+    func canFrame(_ side: Side) -> Bool {
+        side == .server || !clientHeld
     }
 
     /// The next whole message from `side`, if its bytes (and what it depends on) have arrived.
-    private mutating func next(_ side: Side) -> Message? {
+    mutating func next(_ side: Side) -> Message? {
         let messageOffset = streams[side].offset
         do {
             return try nextMessage(side)

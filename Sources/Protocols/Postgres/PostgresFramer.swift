@@ -12,7 +12,7 @@ import NIOCore
 /// StartupMessage next; `S` or `G` and the rest of the connection is
 /// encrypted, so opaque. A client that starts with TLS at once (PostgreSQL
 /// 17's direct SSL) is opaque from its first byte.
-public struct PostgresFramer: MessageFramer {
+public struct PostgresFramer: MessageFramer, InterdependentSides {
     /// PostgreSQL's MAX_STARTUP_PACKET_LENGTH.
     static let maximumStartupLength = 10_000
 
@@ -58,25 +58,11 @@ public struct PostgresFramer: MessageFramer {
         streams.handOff()
     }
 
-    /// Frames both sides until neither can go further, or the framer stops.
-    private mutating func pump() -> [Message] {
-        var messages: [Message] = []
-        var progressed = true
-        while progressed, stop == nil {
-            progressed = false
-            while stop == nil, let message = next(.client) {
-                messages.append(message)
-                progressed = true
-            }
-            while stop == nil, serverPhase != .encrypted, let message = next(.server) {
-                messages.append(message)
-                progressed = true
-            }
-        }
-        return messages
+    func canFrame(_ side: Side) -> Bool {
+        side == .client || serverPhase != .encrypted
     }
 
-    private mutating func next(_ side: Side) -> Message? {
+    mutating func next(_ side: Side) -> Message? {
         let messageOffset = streams[side].offset
         do {
             return side == .client ? try nextClientMessage() : try nextServerMessage()
