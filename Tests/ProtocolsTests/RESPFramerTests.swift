@@ -161,3 +161,17 @@ struct RESPRefusalTests {
         #expect(framed.side(.client).compactMap(\.redis?.command?.name) == ["PING", "SET", "GET", ""])
     }
 }
+
+@Suite("RESP2 subscribed mode")
+struct RESPSubscribedModeTests {
+    @Test("a message published between a PING and its pong answers nothing; the pong answers the PING")
+    func messageBeforePong() {
+        let framed = Framed(Transcript("subscribed", client: ["SUBSCRIBE news\r\n", "PING\r\n"], server: [
+            "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n",
+            "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n*2\r\n$4\r\npong\r\n$0\r\n\r\n",
+        ]), as: .redis)
+        let items = ExchangePairer.pair(framed.messages, protocol: .redis)
+        #expect(items.map { $0.exchange?.responses.count ?? -1 } == [1, 1, -1])
+        #expect(items[1].exchange?.responses.first.map { RESPValue(parsing: $0.raw)?.elements?.first?.string } == "pong")
+    }
+}

@@ -39,33 +39,29 @@ extension ExchangePairer {
         }
         var serverSubscriptions = 0
         var remaining = expected.first ?? 0
-        func skipUnanswerable() {
-            while ledger.waiting != nil, remaining == 0 {
-                ledger.close()
-                remaining = ledger.head < expected.count ? expected[ledger.head] : 0
-            }
+        func closeWaiting() {
+            ledger.close()
+            remaining = ledger.head < expected.count ? expected[ledger.head] : 0
         }
         for reply in server {
-            skipUnanswerable()
-            let value = reply.redis?.replyType == .push || (serverSubscriptions > 0 && reply.redis?.replyType == .array)
-                ? RESPValue(parsing: reply.raw) : nil
-            let kind = value?.elements?.first?.string?.lowercased()
+            while ledger.waiting != nil, remaining == 0 { closeWaiting() }
             let waitingName = ledger.waiting?.requests.first?.redis?.command?.name
-            let confirmsWaiting = kind != nil && waitingName.map { subscribeCommands[$0] != nil && $0.lowercased() == kind } == true
+            let waitsForConfirmation = waitingName.map { subscribeCommands[$0] != nil } == true
+            let type = reply.redis?.replyType
+            let value = type == .push || (type == .array && (serverSubscriptions > 0 || waitsForConfirmation)) ? RESPValue(parsing: reply.raw) : nil
+            let kind = value?.elements?.first?.string?.lowercased()
+            let confirmsWaiting = waitsForConfirmation && kind == waitingName?.lowercased()
             if let kind, confirmationKinds.contains(kind), let count = value?.elements?.last?.integer {
                 serverSubscriptions = Int(count)
             }
-            let unsolicited = (reply.redis?.replyType == .push && !confirmsWaiting) || (kind.map(publishedKinds.contains) == true && !confirmsWaiting)
+            let unsolicited = !confirmsWaiting && (type == .push || kind.map(publishedKinds.contains) == true)
             guard ledger.waiting != nil, !unsolicited else {
                 ledger.unsolicited(reply)
                 continue
             }
             ledger.answer(reply)
             remaining -= 1
-            if remaining == 0 {
-                ledger.close()
-                remaining = ledger.head < expected.count ? expected[ledger.head] : 0
-            }
+            if remaining == 0 { closeWaiting() }
         }
     }
 
