@@ -145,6 +145,16 @@ struct HTTPFramerTests {
         #expect(framed.side(.client).flatMap { Array($0.raw.readableBytesView) } == Array(request.utf8))
     }
 
+    @Test("a declared 2 GB body holds only the bytes that came, and ends truncated")
+    func hugeDeclaredBody() throws {
+        var framer = HTTPFramer()
+        #expect(framer.feed(ByteBuffer(string: "PUT /disk.img HTTP/1.1\r\nContent-Length: 2147483648\r\n\r\nabc"), from: .client, at: .zero).isEmpty)
+        let tail = framer.finish()
+        #expect(tail.map(\.content) == [.truncated])
+        #expect(tail.first?.raw.readableBytes == 57)
+        #expect(try #require(tail.first?.raw).capacity < 4_096)
+    }
+
     @Test("a head longer than the limit fails rather than waiting for ever")
     func headLimit() throws {
         let request = "GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 200)
