@@ -32,6 +32,8 @@ public final class PcapReader {
     private var program = bpf_program()
     private var hasFilter = false
     private var packetsRead = 0
+    /// Records read, whether or not the filter took them.
+    private var recordsRead = 0
 
     public init(path: String, filter: String? = nil) throws {
         self.path = path
@@ -70,15 +72,18 @@ public final class PcapReader {
 
     /// The next record that passes the filter, or nil at the end of the file.
     /// Throws `.truncated` when the file ends inside a record (the records
-    /// before it were delivered), `.read` on garbage.
+    /// before it were delivered; the error says at which byte the whole
+    /// records end), `.read` on garbage.
     public func next() throws -> PcapPacket? {
         guard let pcap else { return nil }
         var headerPointer: UnsafeMutablePointer<pcap_pkthdr>?
         var dataPointer: UnsafePointer<UInt8>?
         while true {
+            let recordStart = byteOffset
             let status = pcap_next_ex(pcap, &headerPointer, &dataPointer)
             switch status {
             case 1:
+                recordsRead += 1
                 guard let header = headerPointer, let data = dataPointer else { continue }
                 if hasFilter, pcap_offline_filter(&program, header, data) == 0 {
                     continue
@@ -95,8 +100,11 @@ public final class PcapReader {
                 return nil
             default:
                 let message = String(cString: pcap_geterr(pcap))
-                let code: PcapError.Code = message.contains("truncated") ? .truncated : .read
-                throw PcapError(code: code, path: path, message: "\(message) (after \(packetsRead) packets)")
+                guard message.contains("truncated") else {
+                    throw PcapError(code: .read, path: path, message: "\(message) (after \(packetsRead) packets)")
+                }
+                let records = recordsRead == 1 ? "1 whole record" : "\(recordsRead) whole records"
+                throw PcapError(code: .truncated, path: path, message: "cut short part-way through a record at byte \(recordStart), after \(records) (libpcap: \(message))")
             }
         }
     }
