@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import PcapFile
 
 /// The writer thread's side of a `Recorder`: events into files, flushes,
@@ -160,6 +163,8 @@ extension Recorder {
         }
         if writer.failure != nil {
             unrecordedBytes.wrappingIncrement(by: writer.bytesLostInCut, ordering: .relaxed)
+        }
+        if writer.failure != nil || !writer.manifestWritten {
             files.failed.append(writer)
         }
         // A finished writer reports its file's final size.
@@ -172,16 +177,19 @@ extension Recorder {
     }
 
     /// A write to `writer` failed: its file is cut back to its last whole
-    /// record. In a ring of files, the oldest is freed and recording goes on
-    /// in a new file; otherwise recording stops.
+    /// record. A rotated set goes on in a new file — past a file size limit
+    /// (EFBIG) at once, in a ring of files once the oldest is freed;
+    /// otherwise recording stops.
     func writeFailed(_ writer: RecordingFileWriter, continuing continuations: [SessionContinuation]) {
         guard let failure = writer.failure, !files.stopped else { return }
         let isCurrent = files.current === writer || (files.current == nil && files.written.last == writer.path)
-        guard configuration.ringSize != nil, isCurrent, files.written.contains(where: { $0 != writer.path }) else {
+        let sizeLimit = failure.errorNumber == EFBIG
+        let canFree = configuration.ringSize != nil && files.written.contains { $0 != writer.path }
+        guard configuration.rotates, isCurrent, sizeLimit || canFree else {
             stop(because: failure)
             return
         }
-        removeOldestFile()
+        if !sizeLimit { removeOldestFile() }
         if !writer.isFinished {
             finishFile(writer)
         } else if !writer.manifestWritten {
@@ -189,7 +197,7 @@ extension Recorder {
         }
         do {
             try openNextFile(continuing: continuations)
-            logger.warning("disk full: recording goes on in a new file after freeing the oldest of the ring", metadata: [
+            logger.warning(sizeLimit ? "file size limit: recording goes on in a new file" : "disk full: recording goes on in a new file after freeing the oldest of the ring", metadata: [
                 "error": "\(failure)", "file": "\(files.current?.path ?? "")",
                 "recording.unrecorded_bytes": "\(unrecordedBytes.load(ordering: .relaxed))",
             ])
@@ -256,8 +264,8 @@ extension Recorder {
     }
 
     /// The manifests of files cut short, written again now that they can
-    /// count what their sessions sent after the stop (and written at all
-    /// where the full disk refused them before).
+    /// count what their sessions sent after the stop, and of files whose
+    /// manifest the full disk refused before.
     private func rewriteFailedManifests() {
         condition.lock()
         let after = unrecordedAfterStop

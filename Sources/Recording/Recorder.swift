@@ -311,8 +311,9 @@ struct FileSet {
     var live: [UInt64: Session] = [:]
     var written: [String] = []
     var finishedBytes: Int64 = 0
-    /// Files a failed write cut short, kept to write their manifests again
-    /// at the end with everything their sessions lost.
+    /// Files a failed write cut short, and files the disk refused a
+    /// manifest: their manifests are written (again) at the end, counting
+    /// everything their sessions lost.
     var failed: [RecordingFileWriter] = []
     /// True once a failed write stopped recording.
     var stopped = false

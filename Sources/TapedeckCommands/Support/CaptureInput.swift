@@ -49,7 +49,7 @@ struct CaptureInput: ParsableArguments {
     static func describe(_ cut: PcapError) -> String {
         var text = "\(cut); everything before the cut was read"
         if !FileManager.default.fileExists(atPath: Manifest.path(forRecording: cut.path)) {
-            text += " (tapedeck convert FILE -w CLEAN.pcap writes a whole copy with its manifest)"
+            text += " (tapedeck convert \(cut.path) -w CLEAN.pcap writes a whole copy with its manifest)"
         }
         return text
     }
