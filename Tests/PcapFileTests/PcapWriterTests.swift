@@ -182,7 +182,7 @@ import Testing
             #expect(boundaries.contains(size), "after record \(index) the file is \(size) bytes, inside a record")
             sizesSeen.insert(size)
         }
-        #expect(sizesSeen.count > 100, "records reach the file as they come, not only at flushes")
+        #expect(sizesSeen.count > 40, "records reach the file as they come, not only at flushes")
         try writer.close()
         let size = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
         #expect(size == end)

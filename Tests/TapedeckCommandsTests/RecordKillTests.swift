@@ -86,8 +86,12 @@ import Testing
                 #expect(expected.starts(with: stream.serverToClient), "run \(run) port \(stream.clientPort): echoed bytes differ from what was sent")
             }
 
-            if !streams.isEmpty {
-                let (replay, _) = try TapedeckProcess.proxy(["replay", "serve", path, "--listen", "127.0.0.1:0"])
+            // replay serve takes the file and answers the first session's client.
+            if let first = streams.first {
+                let (replay, endpoint) = try TapedeckProcess.proxy(["replay", "serve", path, "--listen", "127.0.0.1:0"])
+                let reply = try await BlockingClient.exchange(endpoint, send: first.clientToServer, halfClose: true, timeout: .seconds(5))
+                #expect(first.serverToClient.starts(with: reply), "run \(run): replay serve answered bytes that were not recorded")
+                #expect(reply.isEmpty == first.serverToClient.isEmpty, "run \(run): replay serve answered \(reply.count) of \(first.serverToClient.count) bytes")
                 replay.signal(SIGTERM)
                 #expect(try replay.waitForExit() == 0, "run \(run)")
             }

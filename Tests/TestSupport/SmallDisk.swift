@@ -47,12 +47,13 @@ public final class SmallDisk {
 
     private var isFull = false
 
-    /// Runs `executable ARGUMENTS` to completion under this disk's limit.
-    public func run(_ executable: String, _ arguments: [String], timeoutSeconds: Int = 60) throws -> ChildProcess.Result {
+    /// Starts `executable ARGUMENTS` under this disk's limit. Its output
+    /// comes through a pipe, which a file size limit does not stop.
+    public func start(_ executable: String, _ arguments: [String]) throws -> BackgroundProcess {
         guard let shellPrefix else {
-            return try ChildProcess.run(executable, arguments, timeoutSeconds: timeoutSeconds)
+            return try BackgroundProcess(executable, arguments)
         }
-        return try ChildProcess.run("/bin/sh", ["-c", "\(shellPrefix) exec \"$0\" \"$@\"", executable] + arguments, timeoutSeconds: timeoutSeconds)
+        return try BackgroundProcess("/bin/sh", ["-c", "\(shellPrefix) exec \"$0\" \"$@\"", executable] + arguments)
     }
 
     /// Leaves no room: a mounted disk is filled with a file, and under a
