@@ -34,6 +34,9 @@ public final class PcapReader {
     private var packetsRead = 0
     /// Records read, whether or not the filter took them.
     private var recordsRead = 0
+    /// Where the whole records read so far end, in a classic pcap file
+    /// (nil for pcapng, whose blocks this reader does not measure).
+    private var wholeRecordsEnd: Int64?
 
     public init(path: String, filter: String? = nil) throws {
         self.path = path
@@ -43,6 +46,7 @@ public final class PcapReader {
             throw PcapError(code: .open, path: path, message: Self.explain(openError: message))
         }
         self.pcap = pcap
+        self.wholeRecordsEnd = Self.isClassicPcap(path) ? 24 : nil
         self.linkType = LinkType(rawValue: pcap_datalink(pcap))
         self.snapshotLength = Int(pcap_snapshot(pcap))
         if let filter, !filter.isEmpty {
@@ -79,12 +83,12 @@ public final class PcapReader {
         var headerPointer: UnsafeMutablePointer<pcap_pkthdr>?
         var dataPointer: UnsafePointer<UInt8>?
         while true {
-            let recordStart = byteOffset
             let status = pcap_next_ex(pcap, &headerPointer, &dataPointer)
             switch status {
             case 1:
                 recordsRead += 1
                 guard let header = headerPointer, let data = dataPointer else { continue }
+                wholeRecordsEnd? += 16 + Int64(header.pointee.caplen)
                 if hasFilter, pcap_offline_filter(&program, header, data) == 0 {
                     continue
                 }
@@ -104,7 +108,8 @@ public final class PcapReader {
                     throw PcapError(code: .read, path: path, message: "\(message) (after \(packetsRead) packets)")
                 }
                 let records = recordsRead == 1 ? "1 whole record" : "\(recordsRead) whole records"
-                throw PcapError(code: .truncated, path: path, message: "cut short part-way through a record at byte \(recordStart), after \(records) (libpcap: \(message))")
+                let place = wholeRecordsEnd.map { " at byte \($0)" } ?? ""
+                throw PcapError(code: .truncated, path: path, message: "cut short part-way through a record\(place), after \(records) (libpcap: \(message))")
             }
         }
     }
@@ -114,6 +119,15 @@ public final class PcapReader {
         while let packet = try next() {
             try body(packet)
         }
+    }
+
+    /// A classic pcap file (either byte order, micro- or nanoseconds), not pcapng.
+    private static func isClassicPcap(_ path: String) -> Bool {
+        guard let file = fopen(path, "rb") else { return false }
+        defer { fclose(file) }
+        var magic: UInt32 = 0
+        guard fread(&magic, 4, 1, file) == 1 else { return false }
+        return [0xa1b2_c3d4, 0xa1b2_3c4d].contains(magic) || [0xa1b2_c3d4, 0xa1b2_3c4d].contains(magic.byteSwapped)
     }
 
     private static func explain(openError message: String) -> String {

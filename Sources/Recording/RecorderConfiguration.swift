@@ -79,13 +79,18 @@ public struct RecorderConfiguration: Sendable {
     /// files are named by time and session id and replace nothing.
     package var existingFiles: [String] {
         guard case .file(let path) = output else { return [] }
-        let manager = FileManager.default
         guard rotates else {
-            return [path, Manifest.path(forRecording: path)].filter { manager.fileExists(atPath: $0) }
+            return [path, Manifest.path(forRecording: path)].filter(Self.isFile)
         }
         let namer = FileNamer(path: path, numbered: true)
         let directory = (path as NSString).deletingLastPathComponent
-        let names = (try? manager.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
-        return names.sorted().filter(namer.isMember).map { directory.isEmpty ? $0 : directory + "/" + $0 }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
+        return names.sorted().filter(namer.isMember).map { directory.isEmpty ? $0 : directory + "/" + $0 }.filter(Self.isFile)
+    }
+
+    /// Something other than a directory is at `path`.
+    private static func isFile(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
     }
 }

@@ -87,7 +87,12 @@ struct ProxyRunner {
     /// An earlier recording where this one would go is an error, unless
     /// `--overwrite` asked for it to be replaced.
     static func refuseToReplace(_ recording: RecorderConfiguration) throws {
-        guard !recording.overwrite, case .file(let path) = recording.output else { return }
+        guard case .file(let path) = recording.output else { return }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw RecordingError(.exists, "-w \(path) is a directory; name a file in it (or use --per-session \(path))")
+        }
+        guard !recording.overwrite else { return }
         let existing = recording.existingFiles
         guard let first = existing.first else { return }
         let more = existing.count > 1 ? " and \(existing.count - 1) more" : ""
