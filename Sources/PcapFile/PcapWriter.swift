@@ -130,10 +130,10 @@ public final class PcapWriter: @unchecked Sendable {
         }
         let header = RecordHeader(timestamp: timestamp, length: frame.count)
         if frame.count >= Self.directFrameSize {
-            try header.withBytes { try writeStaged(then: [$0, frame]) }
+            try header.withBytes { try writeStaged(then: ($0, frame)) }
         } else {
             if !staging.fits(Self.recordHeaderSize + frame.count) {
-                try writeStaged(then: [])
+                try writeStaged()
             }
             header.withBytes { staging.append($0) }
             staging.append(frame)
@@ -149,7 +149,7 @@ public final class PcapWriter: @unchecked Sendable {
     public func flush() throws {
         try checkWritable()
         if staging.count > 0 {
-            try writeStaged(then: [])
+            try writeStaged()
         }
     }
 
@@ -183,29 +183,40 @@ public final class PcapWriter: @unchecked Sendable {
         }
     }
 
-    /// Writes the staged records, then `direct` (one more record, its frame
-    /// from the caller's buffer) when given, with `writev`, going on after
-    /// short writes. On failure the file is cut back to its last whole record.
-    private func writeStaged(then direct: [UnsafeRawBufferPointer]) throws {
-        let pieces = ([UnsafeRawBufferPointer(staging.bytes)] + direct).filter { !$0.isEmpty }
-        let total = pieces.reduce(0) { $0 + $1.count }
-        var vectors = pieces.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
-        var done = 0
-        var first = 0
-        while done < total {
-            let count = vectors[first...].withUnsafeBufferPointer { writev(descriptor, $0.baseAddress, Int32($0.count)) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else {
-                throw cutBack(written: done, directRecord: direct.reduce(0) { $0 + $1.count }, errorNumber: count == 0 ? EIO : errno)
+    /// Writes the staged records, then `direct` (one more record: its header
+    /// and its frame, from the caller's buffer) when given, with `writev`,
+    /// going on after short writes. On failure the file is cut back to its
+    /// last whole record.
+    private func writeStaged(then direct: (header: UnsafeRawBufferPointer, frame: UnsafeRawBufferPointer)? = nil) throws {
+        let directRecord = direct.map { $0.header.count + $0.frame.count } ?? 0
+        let total = staging.count + directRecord
+        try withUnsafeTemporaryAllocation(of: iovec.self, capacity: 3) { vectors in
+            var count = 0
+            func add(_ piece: UnsafeRawBufferPointer?) {
+                guard let piece, let base = piece.baseAddress, !piece.isEmpty else { return }
+                vectors[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: base), iov_len: piece.count)
+                count += 1
             }
-            done += count
-            var left = count
-            while left > 0 {
-                let taken = min(left, vectors[first].iov_len)
-                vectors[first].iov_base += taken
-                vectors[first].iov_len -= taken
-                left -= taken
-                if vectors[first].iov_len == 0 { first += 1 }
+            add(UnsafeRawBufferPointer(staging.bytes))
+            add(direct?.header)
+            add(direct?.frame)
+            var done = 0
+            var first = 0
+            while done < total {
+                let written = writev(descriptor, vectors.baseAddress! + first, Int32(count - first))
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else {
+                    throw cutBack(written: done, directRecord: directRecord, errorNumber: written == 0 ? EIO : errno)
+                }
+                done += written
+                var left = written
+                while left > 0 {
+                    let taken = min(left, vectors[first].iov_len)
+                    vectors[first].iov_base += taken
+                    vectors[first].iov_len -= taken
+                    left -= taken
+                    if vectors[first].iov_len == 0 { first += 1 }
+                }
             }
         }
         fileSize += Int64(total)
