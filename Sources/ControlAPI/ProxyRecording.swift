@@ -166,6 +166,11 @@ final class ProxyRecording: Sendable {
         Int(recorder.recordedBytes.load(ordering: .relaxed))
     }
 
+    /// Payload the files do not hold because writing failed (a full disk).
+    var unrecordedBytes: Int {
+        recorder.unrecordedBytes.load(ordering: .relaxed)
+    }
+
     func view(proxy: String) -> RecordingView {
         let tally = self.tally.withLockedValue { $0 }
         let configuration = recorder.configuration
@@ -183,6 +188,8 @@ final class ProxyRecording: Sendable {
         view.bytesClientToServer = tally.bytesClientToServer
         view.bytesServerToClient = tally.bytesServerToClient
         view.droppedBytes = recorder.droppedBytes.load(ordering: .relaxed)
+        view.unrecordedBytes = unrecordedBytes
+        view.stoppedBecause = recorder.stopReason?.description
         return view
     }
 
@@ -251,6 +258,10 @@ public struct RecordingView: Sendable, Codable {
     public var bytesServerToClient: Int?
     /// Payload left out of the recording (`on_backlog: drop`), shown as gaps.
     public var droppedBytes: Int?
+    /// Payload the files do not hold because writing failed (a full disk).
+    public var unrecordedBytes: Int?
+    /// Why recording stopped on its own (the disk failed), while the proxy went on.
+    public var stoppedBecause: String?
 
     init(proxy: String, recording: Bool) {
         self.proxy = proxy
@@ -264,6 +275,8 @@ public struct RecordingView: Sendable, Codable {
         case bytesClientToServer = "bytes_client_to_server"
         case bytesServerToClient = "bytes_server_to_client"
         case droppedBytes = "dropped_bytes"
+        case unrecordedBytes = "unrecorded_bytes"
+        case stoppedBecause = "stopped_because"
     }
 }
 

@@ -177,6 +177,7 @@ public actor ProxyRegistry {
             entries[position].recording = nil
             await Self.finish(recording)
             entries[position].retired.recordedBytes += recording.fileBytes
+            entries[position].retired.unrecordedBytes += recording.unrecordedBytes
         }
     }
 
@@ -229,6 +230,7 @@ public actor ProxyRegistry {
         // The entry may have moved (or gone) while the files were written out.
         if let position = entries.firstIndex(where: { $0.name == name }) {
             entries[position].retired.recordedBytes += recording.fileBytes
+            entries[position].retired.unrecordedBytes += recording.unrecordedBytes
         }
         let view = recording.view(proxy: name)
         logger.info("recording stopped", metadata: ["proxy.name": "\(name)", "sessions": "\(view.sessions ?? 0)", "bytes": "\(view.bytes ?? 0)"])
@@ -312,6 +314,7 @@ public actor ProxyRegistry {
             if let recording = entry.recording {
                 current.recording = true
                 current.recordedBytes = recording.fileBytes
+                current.unrecordedBytes = recording.unrecordedBytes
             }
             return (entry.name, entry.retired + current)
         }

@@ -32,6 +32,11 @@ public final class PcapReader {
     private var program = bpf_program()
     private var hasFilter = false
     private var packetsRead = 0
+    /// Records read, whether or not the filter took them.
+    private var recordsRead = 0
+    /// Where the whole records read so far end, in a classic pcap file
+    /// (nil for pcapng, whose blocks this reader does not measure).
+    private var wholeRecordsEnd: Int64?
 
     public init(path: String, filter: String? = nil) throws {
         self.path = path
@@ -41,6 +46,7 @@ public final class PcapReader {
             throw PcapError(code: .open, path: path, message: Self.explain(openError: message))
         }
         self.pcap = pcap
+        self.wholeRecordsEnd = Self.isClassicPcap(path) ? 24 : nil
         self.linkType = LinkType(rawValue: pcap_datalink(pcap))
         self.snapshotLength = Int(pcap_snapshot(pcap))
         if let filter, !filter.isEmpty {
@@ -70,7 +76,8 @@ public final class PcapReader {
 
     /// The next record that passes the filter, or nil at the end of the file.
     /// Throws `.truncated` when the file ends inside a record (the records
-    /// before it were delivered), `.read` on garbage.
+    /// before it were delivered; the error says at which byte the whole
+    /// records end), `.read` on garbage.
     public func next() throws -> PcapPacket? {
         guard let pcap else { return nil }
         var headerPointer: UnsafeMutablePointer<pcap_pkthdr>?
@@ -79,7 +86,9 @@ public final class PcapReader {
             let status = pcap_next_ex(pcap, &headerPointer, &dataPointer)
             switch status {
             case 1:
+                recordsRead += 1
                 guard let header = headerPointer, let data = dataPointer else { continue }
+                wholeRecordsEnd? += 16 + Int64(header.pointee.caplen)
                 if hasFilter, pcap_offline_filter(&program, header, data) == 0 {
                     continue
                 }
@@ -95,8 +104,12 @@ public final class PcapReader {
                 return nil
             default:
                 let message = String(cString: pcap_geterr(pcap))
-                let code: PcapError.Code = message.contains("truncated") ? .truncated : .read
-                throw PcapError(code: code, path: path, message: "\(message) (after \(packetsRead) packets)")
+                guard message.contains("truncated") else {
+                    throw PcapError(code: .read, path: path, message: "\(message) (after \(packetsRead) packets)")
+                }
+                let records = recordsRead == 1 ? "1 whole record" : "\(recordsRead) whole records"
+                let place = wholeRecordsEnd.map { " at byte \($0)" } ?? ""
+                throw PcapError(code: .truncated, path: path, message: "cut short part-way through a record\(place), after \(records) (libpcap: \(message))")
             }
         }
     }
@@ -106,6 +119,15 @@ public final class PcapReader {
         while let packet = try next() {
             try body(packet)
         }
+    }
+
+    /// A classic pcap file (either byte order, micro- or nanoseconds), not pcapng.
+    private static func isClassicPcap(_ path: String) -> Bool {
+        guard let file = fopen(path, "rb") else { return false }
+        defer { fclose(file) }
+        var magic: UInt32 = 0
+        guard fread(&magic, 4, 1, file) == 1 else { return false }
+        return [0xa1b2_c3d4, 0xa1b2_3c4d].contains(magic) || [0xa1b2_c3d4, 0xa1b2_3c4d].contains(magic.byteSwapped)
     }
 
     private static func explain(openError message: String) -> String {

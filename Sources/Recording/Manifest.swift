@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import PcapFile
 
 /// `NAME.pcap.json`, written beside each recording: what the pcap alone
@@ -52,24 +55,41 @@ public struct Manifest: Hashable, Sendable, Codable {
         }
     }
 
-    /// Writes the manifest with mode 0600, atomically (a reader never sees half of it).
+    /// Writes the manifest with mode 0600, atomically (a reader never sees
+    /// half of it; on failure, a manifest already there stays as it was).
     public func write(forRecording pcapPath: String) throws {
         let path = Self.path(forRecording: pcapPath)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data: Data
         do {
-            let data = try encoder.encode(self)
-            let temporary = path + ".partial"
-            guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
-                throw ManifestError(path: path, reason: "cannot create \(temporary)")
-            }
-            guard rename(temporary, path) == 0 else {
-                throw ManifestError(path: path, reason: String(cString: strerror(errno)))
-            }
-        } catch let error as ManifestError {
-            throw error
+            data = try encoder.encode(self)
         } catch {
-            throw ManifestError(path: path, reason: "\(error)")
+            throw ManifestError(path: path, reason: "\(error)", writing: true)
+        }
+        let temporary = path + ".partial"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw ManifestError(path: path, reason: String(cString: strerror(errno)), writing: true)
+        }
+        var failure: Int32 = 0
+        data.withUnsafeBytes { bytes in
+            var done = 0
+            while done < bytes.count {
+                let count = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else {
+                    failure = count == 0 ? EIO : errno
+                    return
+                }
+                done += count
+            }
+        }
+        if Glibc.close(fd) != 0 && failure == 0 { failure = errno }
+        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
+        if failure != 0 {
+            unlink(temporary)
+            throw ManifestError(path: path, reason: String(cString: strerror(failure)), writing: true)
         }
     }
 
@@ -116,5 +136,14 @@ package struct WireKey: Hashable, Sendable {
 public struct ManifestError: Error, CustomStringConvertible, Sendable {
     public var path: String
     public var reason: String
-    public var description: String { "\(path): unreadable manifest: \(reason)" }
+    /// True when writing failed (a full disk), false when reading did.
+    public var writing: Bool
+
+    public init(path: String, reason: String, writing: Bool = false) {
+        self.path = path
+        self.reason = reason
+        self.writing = writing
+    }
+
+    public var description: String { "\(path): \(writing ? "cannot write the manifest" : "unreadable manifest"): \(reason)" }
 }

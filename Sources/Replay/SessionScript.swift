@@ -91,16 +91,19 @@ extension SessionScript {
     /// Reads every session of a recording (or a capture Tapedeck did not
     /// make, or a rotated set read as one) into scripts, in the order the
     /// sessions opened. Sessions that carried no bytes at all are kept: a
-    /// client that connects and leaves is a session too.
+    /// client that connects and leaves is a session too. A file cut short
+    /// part-way through a record (a crash while it was written) is read up
+    /// to that record and reported to `truncated`.
     public static func load(
         paths: [String],
         filter: String? = nil,
-        progress: ((_ path: String, _ bytesRead: Int64) -> Void)? = nil
+        progress: ((_ path: String, _ bytesRead: Int64) -> Void)? = nil,
+        truncated: (PcapError) -> Void = { _ in }
     ) throws -> [SessionScript] {
         let reader = try RecordingReader(paths: paths, filter: filter)
         var open: [Int: SessionScript] = [:]
         var finished: [SessionScript] = []
-        try reader.read(progress: progress) { event in
+        try reader.read(progress: progress, truncated: truncated) { event in
             switch event {
             case .opened(let session):
                 open[session.index] = SessionScript(session: session, steps: [], end: .open)

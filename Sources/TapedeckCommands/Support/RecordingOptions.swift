@@ -36,6 +36,9 @@ struct RecordingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Server port written for Unix sockets whose path names none.", valueName: "port"))
     var unixPort: UInt16 = SyntheticAddressing.defaultUnixPort
 
+    @Flag(help: "Replace an existing recording at -w (with -C/-G: every file of its set).")
+    var overwrite = false
+
     func validate() throws {
         switch (file, perSession) {
         case (nil, nil): throw ValidationError("say where to record: -w FILE or --per-session DIR")
@@ -64,7 +67,8 @@ struct RecordingOptions: ParsableArguments {
             redactPattern: redact,
             backlogPolicy: onBacklog,
             addressing: SyntheticAddressing(unixPort: unixPort),
-            properties: properties
+            properties: properties,
+            overwrite: overwrite
         )
     }
 }
