@@ -18,7 +18,9 @@ public struct Manifest: Hashable, Sendable, Codable {
     public var file: String
     public var sessions: [SessionSummary]
     /// Free-form facts about how the recording was made (`converted_from`,
-    /// the fault plan and seed in force), as key/value text.
+    /// the fault plan and seed in force), as key/value text. In the file,
+    /// `faults` (JSON text here) is written as the JSON array itself and
+    /// `seed` as a number; manifests that hold them as strings still read.
     public var properties: [String: String]
 
     public init(file: String, sessions: [SessionSummary], properties: [String: String] = [:]) {
@@ -34,6 +36,35 @@ public struct Manifest: Hashable, Sendable, Codable {
         case format, file, sessions, properties
         case formatVersion = "format_version"
         case toolVersion = "tool_version"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        format = try container.decode(String.self, forKey: .format)
+        formatVersion = try container.decode(Int.self, forKey: .formatVersion)
+        toolVersion = try container.decode(String.self, forKey: .toolVersion)
+        file = try container.decode(String.self, forKey: .file)
+        sessions = try container.decode([SessionSummary].self, forKey: .sessions)
+        let values = try container.decode([String: ManifestValue].self, forKey: .properties)
+        properties = values.mapValues(\.text)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(format, forKey: .format)
+        try container.encode(formatVersion, forKey: .formatVersion)
+        try container.encode(toolVersion, forKey: .toolVersion)
+        try container.encode(file, forKey: .file)
+        try container.encode(sessions, forKey: .sessions)
+        var values: [String: ManifestValue] = [:]
+        for (key, text) in properties {
+            switch key {
+            case "faults": values[key] = ManifestValue(json: text) ?? .string(text)
+            case "seed": values[key] = UInt64(text).map(ManifestValue.unsigned) ?? .string(text)
+            default: values[key] = .string(text)
+            }
+        }
+        try container.encode(values, forKey: .properties)
     }
 
     /// Where the manifest of the recording at `pcapPath` lives.
@@ -146,4 +177,61 @@ public struct ManifestError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "\(path): \(writing ? "cannot write the manifest" : "unreadable manifest"): \(reason)" }
+}
+
+/// A property's value as the manifest file holds it: text, or JSON that
+/// ``Manifest/properties`` keeps as its compact text.
+enum ManifestValue: Codable, Hashable {
+    case string(String)
+    case unsigned(UInt64)
+    case integer(Int64)
+    case number(Double)
+    case bool(Bool)
+    case null
+    case array([ManifestValue])
+    case object([String: ManifestValue])
+
+    /// `text` parsed as a JSON array or object, or nil when it is not one.
+    init?(json text: String) {
+        guard let value = try? JSONDecoder().decode(ManifestValue.self, from: Data(text.utf8)) else { return nil }
+        switch value {
+        case .array, .object: self = value
+        default: return nil
+        }
+    }
+
+    init(from decoder: Decoder) throws {
+        if let container = try? decoder.singleValueContainer() {
+            if container.decodeNil() { self = .null; return }
+            if let value = try? container.decode(Bool.self) { self = .bool(value); return }
+            if let value = try? container.decode(UInt64.self) { self = .unsigned(value); return }
+            if let value = try? container.decode(Int64.self) { self = .integer(value); return }
+            if let value = try? container.decode(Double.self) { self = .number(value); return }
+            if let value = try? container.decode(String.self) { self = .string(value); return }
+            if let value = try? container.decode([ManifestValue].self) { self = .array(value); return }
+        }
+        self = .object(try [String: ManifestValue](from: decoder))
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .unsigned(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .null: try container.encodeNil()
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+
+    /// A string as itself; anything else as compact JSON with sorted keys.
+    var text: String {
+        if case .string(let value) = self { return value }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
 }

@@ -61,6 +61,10 @@ struct InspectCommand: ParsableCommand {
             if let failure, !Self.readPartly(failure) {
                 throw failure
             }
+            // A --session the capture does not hold is an error, as in `replay serve`.
+            if failure == nil, let missing = input.sessions.first(where: { index in !summaries.contains { $0.index == index } }) {
+                throw InspectError.noSuchSession(missing)
+            }
             switch format {
             case .table:
                 print(SessionTable(summaries).rendered, terminator: "")
