@@ -11,10 +11,11 @@ public enum ControlRoutes {
     /// The largest request body accepted.
     static let maximumBodySize = 1 << 20
 
-    public static func router(registry: ProxyRegistry) -> Router<BasicRequestContext> {
+    /// - Parameter access: the `Host` names and the token the API accepts.
+    public static func router(registry: ProxyRegistry, access: APIAccess = APIAccess()) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ToxiproxyErrorMiddleware())
-        router.add(middleware: BrowserRequestGuard())
+        router.add(middleware: BrowserRequestGuard(access: access))
 
         router.get("/version") { _, _ in
             try json(["version": TapedeckVersion.current])

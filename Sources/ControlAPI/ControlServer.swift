@@ -8,10 +8,15 @@ import Recording
 public enum ControlServer {
     /// - Parameters:
     ///   - api: where the API listens (TCP or a Unix socket).
+    ///   - access: the `Host` names and the token the API accepts.
+    ///   - idleTimeout: a connection with no request under way (one whose
+    ///     request head has not fully arrived included) is closed after this long.
     ///   - onListening: called with the bound address once the API accepts requests.
     public static func application(
         registry: ProxyRegistry,
         on api: Endpoint,
+        access: APIAccess = APIAccess(),
+        idleTimeout: TimeAmount = .seconds(60),
         logger: Logger,
         onListening: @escaping @Sendable (String) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
@@ -23,7 +28,8 @@ public enum ControlServer {
             address = .unixDomainSocket(path: path)
         }
         return Application(
-            router: ControlRoutes.router(registry: registry),
+            router: ControlRoutes.router(registry: registry, access: access),
+            server: .http1(configuration: .init(idleTimeout: idleTimeout)),
             configuration: .init(address: address, serverName: "tapedeck"),
             onServerRunning: { channel in
                 let bound = channel.localAddress.map { address in

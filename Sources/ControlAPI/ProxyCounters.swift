@@ -11,6 +11,8 @@ struct ProxyCounters: Sendable, Equatable {
     var faultsFired = 0
     /// Bytes written to the proxy's recordings, finished and current.
     var recordedBytes = 0
+    /// Payload the proxy's recordings lost because writing failed (a full disk).
+    var unrecordedBytes = 0
     /// True while the proxy records.
     var recording = false
 
@@ -35,6 +37,7 @@ struct ProxyCounters: Sendable, Equatable {
         sum.upstreamFailures = lhs.upstreamFailures + rhs.upstreamFailures
         sum.faultsFired = lhs.faultsFired + rhs.faultsFired
         sum.recordedBytes = lhs.recordedBytes + rhs.recordedBytes
+        sum.unrecordedBytes = lhs.unrecordedBytes + rhs.unrecordedBytes
         sum.recording = lhs.recording || rhs.recording
         return sum
     }

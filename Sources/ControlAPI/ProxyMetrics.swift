@@ -20,6 +20,7 @@ final class ProxyMetrics {
         "tapedeck_proxy_upstream_failures_total": ("Upstream connections that failed.", false),
         "tapedeck_proxy_recording": ("1 while the proxy records its sessions.", true),
         "tapedeck_proxy_recorded_bytes_total": ("Bytes written to the proxy's recordings (pcap headers included).", false),
+        "tapedeck_proxy_unrecorded_bytes_total": ("Payload the proxy's recordings lost because writing failed (a full disk).", false),
     ]
 
     let registry = PrometheusCollectorRegistry()
@@ -55,6 +56,7 @@ final class ProxyMetrics {
         let upstreamFailures: CoreMetrics.Counter
         let recording: CoreMetrics.Gauge
         let recordedBytes: CoreMetrics.Counter
+        let unrecordedBytes: CoreMetrics.Counter
         var reported = ProxyCounters()
 
         init(proxy: String, factory: MetricsFactory) {
@@ -67,6 +69,7 @@ final class ProxyMetrics {
             upstreamFailures = CoreMetrics.Counter(label: "tapedeck_proxy_upstream_failures_total", dimensions: label, factory: factory)
             recording = CoreMetrics.Gauge(label: "tapedeck_proxy_recording", dimensions: label, factory: factory)
             recordedBytes = CoreMetrics.Counter(label: "tapedeck_proxy_recorded_bytes_total", dimensions: label, factory: factory)
+            unrecordedBytes = CoreMetrics.Counter(label: "tapedeck_proxy_unrecorded_bytes_total", dimensions: label, factory: factory)
         }
 
         /// Counters move by the difference since the last scrape.
@@ -83,11 +86,12 @@ final class ProxyMetrics {
             advance(faultsFired, from: reported.faultsFired, to: counters.faultsFired)
             advance(upstreamFailures, from: reported.upstreamFailures, to: counters.upstreamFailures)
             advance(recordedBytes, from: reported.recordedBytes, to: counters.recordedBytes)
+            advance(unrecordedBytes, from: reported.unrecordedBytes, to: counters.unrecordedBytes)
             reported = counters
         }
 
         func destroy() {
-            for counter in [total, upstreamBytes, downstreamBytes, faultsFired, upstreamFailures, recordedBytes] {
+            for counter in [total, upstreamBytes, downstreamBytes, faultsFired, upstreamFailures, recordedBytes, unrecordedBytes] {
                 counter.destroy()
             }
             live.destroy()

@@ -11,9 +11,10 @@ import Recording
 /// `--redact`, `--on-backlog`). Unknown fields are refused, so a typo is
 /// not silently ignored.
 public struct RecordingRequest: Sendable, Codable {
-    /// One pcap for every session (and its manifest `PATH.json`); absolute.
+    /// One pcap for every session (and its manifest `PATH.json`): a new
+    /// file name inside the server's recordings directory.
     public var path: String?
-    /// One pcap per session in this directory (created if missing); absolute.
+    /// One pcap per session in this new folder of the recordings directory.
     public var perSessionDirectory: String?
     /// Rotate `path` when it reaches this many bytes.
     public var rotateBytes: Int?
@@ -74,26 +75,47 @@ public struct RecordingRequest: Sendable, Codable {
         onBacklog = try container.decodeIfPresent(String.self, forKey: .onBacklog)
     }
 
+    /// `name` inside `directory`, when it is a plain file name.
+    private static func confined(_ name: String, field: String, in directory: String) throws(APIError) -> String {
+        guard !name.contains("/"), name != ".", name != "..", !name.contains("\0") else {
+            throw .badRequest("\(field) must be a file name inside the recordings directory \(directory), without '/' or '..': \(name)")
+        }
+        return directory + "/" + name
+    }
+
+    private static func refuseExisting(_ path: String, field: String, as name: String) throws(APIError) {
+        var status = stat()
+        if lstat(path, &status) == 0 {
+            throw APIError(.conflict, "\(field): \(name) exists already in the recordings directory; choose a new name (nothing is replaced)")
+        }
+    }
+
     private static var fieldList: String {
         CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")
     }
 
     /// Checks the request as `tapedeck record` checks its flags; every
-    /// problem is a 400 naming the field.
-    func configuration(properties: [String: String]) throws(APIError) -> RecorderConfiguration {
+    /// problem is a 400 naming the field. `path` and `per_session_dir` are
+    /// names inside `directory` (the server's `--recordings-dir`): no `/`,
+    /// no `..`, and never a file or folder that exists already, so the API
+    /// cannot be used to overwrite files as the server's user.
+    func configuration(properties: [String: String], directory: String) throws(APIError) -> RecorderConfiguration {
         let output: RecorderConfiguration.Output
         switch (path, perSessionDirectory) {
         case (nil, nil), ("", nil), (nil, ""):
             throw .badRequest("missing required field: path (or per_session_dir)")
         case (let path?, nil):
-            guard path.hasPrefix("/") else { throw .badRequest("path must be absolute: \(path)") }
-            output = .file(path: path)
-        case (nil, let directory?):
-            guard directory.hasPrefix("/") else { throw .badRequest("per_session_dir must be absolute: \(directory)") }
+            let file = try Self.confined(path, field: "path", in: directory)
+            try Self.refuseExisting(file, field: "path", as: path)
+            try Self.refuseExisting(Manifest.path(forRecording: file), field: "path", as: path + ".json")
+            output = .file(path: file)
+        case (nil, let name?):
+            let folder = try Self.confined(name, field: "per_session_dir", in: directory)
+            try Self.refuseExisting(folder, field: "per_session_dir", as: name)
             guard rotateBytes == nil && rotateSeconds == nil else {
                 throw .badRequest("rotate_bytes and rotate_seconds rotate a path; per_session_dir already writes one file per session")
             }
-            output = .perSession(directory: directory)
+            output = .perSession(directory: folder)
         case (.some, .some):
             throw .badRequest("path and per_session_dir exclude each other")
         }
@@ -166,6 +188,11 @@ final class ProxyRecording: Sendable {
         Int(recorder.recordedBytes.load(ordering: .relaxed))
     }
 
+    /// Payload the files do not hold because writing failed (a full disk).
+    var unrecordedBytes: Int {
+        recorder.unrecordedBytes.load(ordering: .relaxed)
+    }
+
     func view(proxy: String) -> RecordingView {
         let tally = self.tally.withLockedValue { $0 }
         let configuration = recorder.configuration
@@ -185,6 +212,8 @@ final class ProxyRecording: Sendable {
         view.bytesClientToServer = tally.bytesClientToServer
         view.bytesServerToClient = tally.bytesServerToClient
         view.droppedBytes = recorder.droppedBytes.load(ordering: .relaxed)
+        view.unrecordedBytes = unrecordedBytes
+        view.stoppedBecause = recorder.stopReason?.description
         return view
     }
 
@@ -253,6 +282,10 @@ public struct RecordingView: Sendable, Codable {
     public var bytesServerToClient: Int?
     /// Payload left out of the recording (`on_backlog: drop`), shown as gaps.
     public var droppedBytes: Int?
+    /// Payload the files do not hold because writing failed (a full disk).
+    public var unrecordedBytes: Int?
+    /// Why recording stopped on its own (the disk failed), while the proxy went on.
+    public var stoppedBecause: String?
 
     init(proxy: String, recording: Bool) {
         self.proxy = proxy
@@ -266,6 +299,8 @@ public struct RecordingView: Sendable, Codable {
         case bytesClientToServer = "bytes_client_to_server"
         case bytesServerToClient = "bytes_server_to_client"
         case droppedBytes = "dropped_bytes"
+        case unrecordedBytes = "unrecorded_bytes"
+        case stoppedBecause = "stopped_because"
     }
 }
 

@@ -39,13 +39,20 @@ public actor ProxyRegistry {
     private let seed: UInt64
     private let logger: Logger
     private let metrics = ProxyMetrics()
+    /// The only folder recordings started through the API are written to.
+    let recordingsDirectory: String
 
     /// - Parameters:
     ///   - group: the event loops the proxies run on.
     ///   - seed: fixes the random choices of every proxy's toxics.
-    public init(group: EventLoopGroup, seed: UInt64, logger: Logger) {
+    ///   - recordingsDirectory: where `POST /proxies/{name}/recording` writes
+    ///     (created, mode 0700, when first needed); `recordings` in the
+    ///     working directory by default.
+    public init(group: EventLoopGroup, seed: UInt64, recordingsDirectory: String? = nil, logger: Logger) {
         self.group = group
         self.seed = seed
+        let directory = recordingsDirectory ?? "recordings"
+        self.recordingsDirectory = directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory
         self.logger = logger
     }
 
@@ -177,6 +184,7 @@ public actor ProxyRegistry {
             entries[position].recording = nil
             await Self.finish(recording)
             entries[position].retired.recordedBytes += recording.fileBytes
+            entries[position].retired.unrecordedBytes += recording.unrecordedBytes
         }
     }
 
@@ -198,9 +206,10 @@ public actor ProxyRegistry {
             properties["faults"] = (try? encoder.encode(entry.toxics)).map { String(decoding: $0, as: UTF8.self) }
             properties["seed"] = String(seed)
         }
-        let configuration = try request.configuration(properties: properties)
+        let configuration = try request.configuration(properties: properties, directory: recordingsDirectory)
         let recorder: Recorder
         do {
+            try FileManager.default.createDirectory(atPath: recordingsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             if case .perSession(let directory) = configuration.output {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             }
@@ -229,6 +238,7 @@ public actor ProxyRegistry {
         // The entry may have moved (or gone) while the files were written out.
         if let position = entries.firstIndex(where: { $0.name == name }) {
             entries[position].retired.recordedBytes += recording.fileBytes
+            entries[position].retired.unrecordedBytes += recording.unrecordedBytes
         }
         let view = recording.view(proxy: name)
         logger.info("recording stopped", metadata: ["proxy.name": "\(name)", "sessions": "\(view.sessions ?? 0)", "bytes": "\(view.bytes ?? 0)"])
@@ -274,6 +284,7 @@ public actor ProxyRegistry {
     /// Adds a toxic after the others (Toxiproxy's order); names are unique across both streams.
     func addToxic(_ toxic: Fault, to name: String) async throws(APIError) -> Fault {
         let position = try index(of: name)
+        try Self.checkName(of: toxic)
         guard !entries[position].toxics.contains(where: { $0.name == toxic.name }) else {
             throw APIError(.conflict, "toxic already exists")
         }
@@ -312,6 +323,7 @@ public actor ProxyRegistry {
             if let recording = entry.recording {
                 current.recording = true
                 current.recordedBytes = recording.fileBytes
+                current.unrecordedBytes = recording.unrecordedBytes
             }
             return (entry.name, entry.retired + current)
         }
@@ -358,9 +370,18 @@ public actor ProxyRegistry {
 
     private static func checkedToxics(_ toxics: [Fault]) throws(APIError) -> [Fault] {
         var names: Set<String> = []
-        for toxic in toxics where !names.insert(toxic.name).inserted {
-            throw APIError(.conflict, "toxic already exists: \(toxic.name)")
+        for toxic in toxics {
+            try checkName(of: toxic)
+            guard names.insert(toxic.name).inserted else { throw APIError(.conflict, "toxic already exists: \(toxic.name)") }
         }
         return toxics
+    }
+
+    /// A toxic's name is one path segment of `/proxies/{proxy}/toxics/{toxic}`,
+    /// so that every toxic the API accepts can be read and deleted again.
+    private static func checkName(of toxic: Fault) throws(APIError) {
+        if toxic.name.contains("/") || toxic.name == "." || toxic.name == ".." {
+            throw .badRequest("toxic name '\(toxic.name)' is not allowed: a name holds no '/' and is not '.' or '..'")
+        }
     }
 }

@@ -97,9 +97,7 @@ package final class FaultHandler {
     /// closes the connection). Must run on the channel's event loop.
     public func update(faults: [Fault]) {
         self.faults = faults
-        guard let context, var pipeline else { return }
-        let actions = pipeline.update(faults: faults, at: context.eventLoop.faultNow)
-        self.pipeline = pipeline
+        guard let context, let actions = pipeline?.update(faults: faults, at: context.eventLoop.faultNow) else { return }
         perform(actions, context: context)
     }
 

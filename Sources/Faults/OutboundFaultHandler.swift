@@ -48,9 +48,7 @@ package final class OutboundFaultHandler: ChannelOutboundHandler {
 
     package func update(faults: [Fault]) {
         self.faults = faults
-        guard let context, var pipeline else { return }
-        let actions = pipeline.update(faults: faults, at: context.eventLoop.faultNow)
-        self.pipeline = pipeline
+        guard let context, let actions = pipeline?.update(faults: faults, at: context.eventLoop.faultNow) else { return }
         perform(actions, context: context)
     }
 
@@ -87,11 +85,7 @@ package final class OutboundFaultHandler: ChannelOutboundHandler {
                 context.close(mode: mode, promise: promise)
                 return
             }
-            if let pendingOutputClose {
-                pendingOutputClose.futureResult.cascade(to: promise)
-                return
-            }
-            pendingOutputClose = promise ?? context.eventLoop.makePromise()
+            guard Self.awaitClose(&pendingOutputClose, promise, on: context.eventLoop) else { return }
             let actions = pipeline.receiveEndOfStream(at: context.eventLoop.faultNow)
             self.pipeline = pipeline
             perform(actions, context: context)
@@ -101,12 +95,24 @@ package final class OutboundFaultHandler: ChannelOutboundHandler {
                 return
             }
             // Held bytes go first; the close follows them.
-            if let pendingFullClose {
-                pendingFullClose.futureResult.cascade(to: promise)
-                return
-            }
-            pendingFullClose = promise ?? context.eventLoop.makePromise()
+            Self.awaitClose(&pendingFullClose, promise, on: context.eventLoop)
         }
+    }
+
+    /// Makes `promise` wait for the close pending in `slot`, or makes it
+    /// that close's promise when none is pending yet; true in that case.
+    @discardableResult
+    private static func awaitClose(
+        _ slot: inout EventLoopPromise<Void>?,
+        _ promise: EventLoopPromise<Void>?,
+        on eventLoop: EventLoop
+    ) -> Bool {
+        if let pending = slot {
+            pending.futureResult.cascade(to: promise)
+            return false
+        }
+        slot = promise ?? eventLoop.makePromise()
+        return true
     }
 
     private func perform(_ actions: [FaultPipeline.Action], context: ChannelHandlerContext) {

@@ -27,6 +27,8 @@ final class CaptureSource {
     /// Compressed bytes taken from the file so far (for progress).
     private(set) var bytesRead: Int64 = 0
     private(set) var failure: Failure?
+    /// The first decompressed bytes (up to 4: the capture's magic number).
+    private(set) var leadingBytes: [UInt8] = []
 
     private let descriptor: Int32
     private var input: [UInt8]
@@ -166,7 +168,12 @@ final class CaptureSource {
                 produced = decompressZstd(into: output)
             }
             if failure != nil { return -1 }
-            if produced > 0 { return produced }
+            if produced > 0 {
+                if leadingBytes.count < 4 {
+                    leadingBytes += UnsafeRawBufferPointer(rebasing: output.prefix(min(produced, 4 - leadingBytes.count)))
+                }
+                return produced
+            }
         }
     }
 

@@ -39,6 +39,11 @@ public final class PcapReader {
     private var program = bpf_program()
     private var hasFilter = false
     private var packetsRead = 0
+    /// Records read, whether or not the filter took them.
+    private var recordsRead = 0
+    /// Where the whole records read so far end, in a classic pcap file
+    /// (nil for pcapng, whose blocks this reader does not measure).
+    private var wholeRecordsEnd: Int64?
 
     public init(path: String, filter: String? = nil) throws {
         self.path = path
@@ -62,6 +67,8 @@ public final class PcapReader {
             throw PcapError(code: .open, path: name, message: source?.failure?.message ?? Self.explain(openError: message))
         }
         self.pcap = pcap
+        // libpcap has read the file header: a source has seen its magic number.
+        self.wholeRecordsEnd = (source.map { Self.isClassicPcap(magic: $0.leadingBytes) } ?? Self.isClassicPcap(path)) ? 24 : nil
         self.linkType = LinkType(rawValue: pcap_datalink(pcap))
         self.snapshotLength = Int(pcap_snapshot(pcap))
         if let filter, !filter.isEmpty {
@@ -92,7 +99,8 @@ public final class PcapReader {
 
     /// The next record that passes the filter, or nil at the end of the file.
     /// Throws `.truncated` when the file ends inside a record (the records
-    /// before it were delivered), `.read` on garbage.
+    /// before it were delivered; the error says at which byte the whole
+    /// records end), `.read` on garbage.
     public func next() throws -> PcapPacket? {
         guard let pcap else { return nil }
         var headerPointer: UnsafeMutablePointer<pcap_pkthdr>?
@@ -101,7 +109,9 @@ public final class PcapReader {
             let status = pcap_next_ex(pcap, &headerPointer, &dataPointer)
             switch status {
             case 1:
+                recordsRead += 1
                 guard let header = headerPointer, let data = dataPointer else { continue }
+                wholeRecordsEnd? += 16 + Int64(header.pointee.caplen)
                 if hasFilter, pcap_offline_filter(&program, header, data) == 0 {
                     continue
                 }
@@ -118,9 +128,17 @@ public final class PcapReader {
                 guard let failure = source?.failure else { return nil }
                 throw PcapError(code: failure.code, path: name, message: "\(failure.message) (after \(packetsRead) packets)")
             default:
-                let message = source?.failure?.message ?? String(cString: pcap_geterr(pcap))
-                let code: PcapError.Code = source?.failure?.code ?? (message.contains("truncated") ? .truncated : .read)
-                throw PcapError(code: code, path: name, message: "\(message) (after \(packetsRead) packets)")
+                if let failure = source?.failure {
+                    throw PcapError(code: failure.code, path: name, message: "\(failure.message) (after \(packetsRead) packets)")
+                }
+                let message = String(cString: pcap_geterr(pcap))
+                guard message.contains("truncated") else {
+                    throw PcapError(code: .read, path: name, message: "\(message) (after \(packetsRead) packets)")
+                }
+                let records = recordsRead == 1 ? "1 whole record" : "\(recordsRead) whole records"
+                let decompressed = source.map { $0.compression != .none } ?? false
+                let place = wholeRecordsEnd.map { " at byte \($0)\(decompressed ? " of the decompressed data" : "")" } ?? ""
+                throw PcapError(code: .truncated, path: name, message: "cut short part-way through a record\(place), after \(records) (libpcap: \(message))")
             }
         }
     }
@@ -130,6 +148,25 @@ public final class PcapReader {
         while let packet = try next() {
             try body(packet)
         }
+    }
+
+    /// A classic pcap file (either byte order, micro- or nanoseconds), not pcapng.
+    private static func isClassicPcap(_ path: String) -> Bool {
+        guard let file = fopen(path, "rb") else { return false }
+        defer { fclose(file) }
+        var magic: UInt32 = 0
+        guard fread(&magic, 4, 1, file) == 1 else { return false }
+        return isClassicPcap(magic: magic)
+    }
+
+    /// The same, from the first bytes of a capture read through a `CaptureSource`.
+    private static func isClassicPcap(magic bytes: [UInt8]) -> Bool {
+        guard bytes.count == 4 else { return false }
+        return isClassicPcap(magic: bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
+    }
+
+    private static func isClassicPcap(magic: UInt32) -> Bool {
+        [0xa1b2_c3d4, 0xa1b2_3c4d].contains(magic) || [0xa1b2_c3d4, 0xa1b2_3c4d].contains(magic.byteSwapped)
     }
 
     private static func explain(openError message: String) -> String {

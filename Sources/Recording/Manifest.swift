@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import PcapFile
 
 /// `NAME.pcap.json`, written beside each recording: what the pcap alone
@@ -15,7 +18,9 @@ public struct Manifest: Hashable, Sendable, Codable {
     public var file: String
     public var sessions: [SessionSummary]
     /// Free-form facts about how the recording was made (`converted_from`,
-    /// the fault plan and seed in force), as key/value text.
+    /// the fault plan and seed in force), as key/value text. In the file,
+    /// `faults` (JSON text here) is written as the JSON array itself and
+    /// `seed` as a number; manifests that hold them as strings still read.
     public var properties: [String: String]
     /// The `--redact` patterns whose matches were masked (nil: none were
     /// given). What they masked is not kept anywhere.
@@ -35,6 +40,37 @@ public struct Manifest: Hashable, Sendable, Codable {
         case format, file, sessions, properties, redact
         case formatVersion = "format_version"
         case toolVersion = "tool_version"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        format = try container.decode(String.self, forKey: .format)
+        formatVersion = try container.decode(Int.self, forKey: .formatVersion)
+        toolVersion = try container.decode(String.self, forKey: .toolVersion)
+        file = try container.decode(String.self, forKey: .file)
+        sessions = try container.decode([SessionSummary].self, forKey: .sessions)
+        let values = try container.decode([String: ManifestValue].self, forKey: .properties)
+        properties = values.mapValues(\.text)
+        redact = try container.decodeIfPresent([String].self, forKey: .redact)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(format, forKey: .format)
+        try container.encode(formatVersion, forKey: .formatVersion)
+        try container.encode(toolVersion, forKey: .toolVersion)
+        try container.encode(file, forKey: .file)
+        try container.encode(sessions, forKey: .sessions)
+        var values: [String: ManifestValue] = [:]
+        for (key, text) in properties {
+            switch key {
+            case "faults": values[key] = ManifestValue(json: text) ?? .string(text)
+            case "seed": values[key] = UInt64(text).map(ManifestValue.unsigned) ?? .string(text)
+            default: values[key] = .string(text)
+            }
+        }
+        try container.encode(values, forKey: .properties)
+        try container.encodeIfPresent(redact, forKey: .redact)
     }
 
     /// Where the manifest of the recording at `pcapPath` lives.
@@ -64,28 +100,46 @@ public struct Manifest: Hashable, Sendable, Codable {
     }
 
     /// Writes the manifest beside `pcapPath` with mode 0600, atomically (a
-    /// reader never sees half of it).
+    /// reader never sees half of it; on failure, a manifest already there
+    /// stays as it was).
     public func write(forRecording pcapPath: String) throws {
         try write(to: Self.path(forRecording: pcapPath))
     }
 
-    /// Writes the manifest to `path` with mode 0600, atomically.
+    /// Writes the manifest to `path` (`--manifest FILE`) with mode 0600,
+    /// atomically, as `write(forRecording:)` does.
     public func write(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data: Data
         do {
-            let data = try encoder.encode(self)
-            let temporary = path + ".partial"
-            guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
-                throw ManifestError(path: path, reason: "cannot create \(temporary)")
-            }
-            guard rename(temporary, path) == 0 else {
-                throw ManifestError(path: path, reason: String(cString: strerror(errno)))
-            }
-        } catch let error as ManifestError {
-            throw error
+            data = try encoder.encode(self)
         } catch {
-            throw ManifestError(path: path, reason: "\(error)")
+            throw ManifestError(path: path, reason: "\(error)", writing: true)
+        }
+        let temporary = path + ".partial"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw ManifestError(path: path, reason: String(cString: strerror(errno)), writing: true)
+        }
+        var failure: Int32 = 0
+        data.withUnsafeBytes { bytes in
+            var done = 0
+            while done < bytes.count {
+                let count = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else {
+                    failure = count == 0 ? EIO : errno
+                    return
+                }
+                done += count
+            }
+        }
+        if Glibc.close(fd) != 0 && failure == 0 { failure = errno }
+        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
+        if failure != 0 {
+            unlink(temporary)
+            throw ManifestError(path: path, reason: String(cString: strerror(failure)), writing: true)
         }
     }
 
@@ -132,5 +186,71 @@ package struct WireKey: Hashable, Sendable {
 public struct ManifestError: Error, CustomStringConvertible, Sendable {
     public var path: String
     public var reason: String
-    public var description: String { "\(path): unreadable manifest: \(reason)" }
+    /// True when writing failed (a full disk), false when reading did.
+    public var writing: Bool
+
+    public init(path: String, reason: String, writing: Bool = false) {
+        self.path = path
+        self.reason = reason
+        self.writing = writing
+    }
+
+    public var description: String { "\(path): \(writing ? "cannot write the manifest" : "unreadable manifest"): \(reason)" }
+}
+
+/// A property's value as the manifest file holds it: text, or JSON that
+/// ``Manifest/properties`` keeps as its compact text.
+enum ManifestValue: Codable, Hashable {
+    case string(String)
+    case unsigned(UInt64)
+    case integer(Int64)
+    case number(Double)
+    case bool(Bool)
+    case null
+    case array([ManifestValue])
+    case object([String: ManifestValue])
+
+    /// `text` parsed as a JSON array or object, or nil when it is not one.
+    init?(json text: String) {
+        guard let value = try? JSONDecoder().decode(ManifestValue.self, from: Data(text.utf8)) else { return nil }
+        switch value {
+        case .array, .object: self = value
+        default: return nil
+        }
+    }
+
+    init(from decoder: Decoder) throws {
+        if let container = try? decoder.singleValueContainer() {
+            if container.decodeNil() { self = .null; return }
+            if let value = try? container.decode(Bool.self) { self = .bool(value); return }
+            if let value = try? container.decode(UInt64.self) { self = .unsigned(value); return }
+            if let value = try? container.decode(Int64.self) { self = .integer(value); return }
+            if let value = try? container.decode(Double.self) { self = .number(value); return }
+            if let value = try? container.decode(String.self) { self = .string(value); return }
+            if let value = try? container.decode([ManifestValue].self) { self = .array(value); return }
+        }
+        self = .object(try [String: ManifestValue](from: decoder))
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .unsigned(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .null: try container.encodeNil()
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+
+    /// A string as itself; anything else as compact JSON with sorted keys.
+    var text: String {
+        if case .string(let value) = self { return value }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
 }

@@ -14,16 +14,32 @@ import PcapFile
 /// hands every finished file to the post-rotate command. When the queue is
 /// full, `backpressure` holds the sessions' reads until it drains; `drop`
 /// records a gap in place of the bytes that did not fit.
+///
+/// When the disk fails (full, an I/O error, a file size limit), the file is
+/// cut back to its last whole record and its manifest written when space
+/// allows. In a ring of files (`ringSize`) the oldest file is freed and
+/// recording goes on in a new one; otherwise recording stops — the sessions
+/// go on, unrecorded — and `stopReason` says why. Either way
+/// `unrecordedBytes` counts what the files do not hold.
 public final class Recorder: SessionSink, @unchecked Sendable {
     public let configuration: RecorderConfiguration
-    private let logger: Logger
-    private let redactor: Redactor?
+    let logger: Logger
+    let redactor: Redactor?
 
     // Shared with the event loops, under `condition`.
-    private let condition = NSCondition()
+    let condition = NSCondition()
     private var queue: [Item] = []
     private var queuedBytes = 0
     private var stopping = false
+    private var started = false
+    /// Set when a failed write stopped recording: events are counted as
+    /// unrecorded, never queued.
+    private var stoppedByFailure = false
+    /// False once standard output's reader went away: what is sent after
+    /// that is not counted as unrecorded.
+    private var countsAfterStop = true
+    /// What sessions sent after recording stopped, by session id and direction.
+    var unrecordedAfterStop: [UInt64: [Int]] = [:]
     private var drainWaiters: [EventLoopPromise<Void>] = []
     /// What the writer thread is waiting for, so that event loops wake it
     /// only when it has to act: once when events start arriving, and when the
@@ -35,21 +51,24 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     private let backlogFull = ManagedAtomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     /// `-z` commands still running; the writer waits for them before it finishes.
-    private let postRotateCommands = DispatchGroup()
+    let postRotateCommands = DispatchGroup()
 
     /// Counters for the status line and metrics.
     public let recordedBytes = ManagedAtomic<Int64>(0)
     public let droppedBytes = ManagedAtomic<Int>(0)
-    private let currentFileBox = NIOLockedValueBox("")
+    /// Payload the proxy forwarded that no file holds because writing failed.
+    public let unrecordedBytes = ManagedAtomic<Int>(0)
+    let currentFileBox = NIOLockedValueBox("")
+    let stopReasonBox = NIOLockedValueBox<PcapError?>(nil)
 
     // Owned by the writer thread.
-    private var files = FileSet()
+    var files = FileSet()
     /// Sessions' events waiting for a match of a `--redact` pattern to be decided.
-    private var redactions: [UInt64: SessionRedaction] = [:]
+    var redactions: [UInt64: SessionRedaction] = [:]
     /// Hashes the sessions' bulk bytes beside the writer thread.
-    private let digestWorker = DigestWorker()
+    let digestWorker = DigestWorker()
 
-    private enum Item {
+    enum Item {
         case open(Session)
         case event(UInt64, SessionEvent)
         case close(UInt64, Timestamp)
@@ -70,10 +89,25 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     private var batchInterval: Duration { min(.milliseconds(5), configuration.flushInterval / 4) }
     private var wakeBytes: Int { max(1, configuration.queueCapacity / 4) }
 
-    public init(configuration: RecorderConfiguration, logger: Logger) throws {
+    /// Creates the first file (in single-file mode) and starts recording.
+    public convenience init(configuration: RecorderConfiguration, logger: Logger) throws {
+        try self.init(unstarted: configuration, logger: logger)
+        try start()
+    }
+
+    /// A recorder that creates no file yet: what it is sent waits in its
+    /// queue until `start()`. Lets a proxy bind its listeners before any
+    /// file is touched, so a failed start leaves existing files alone.
+    package init(unstarted configuration: RecorderConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         self.redactor = configuration.redactPatterns.isEmpty ? nil : try Redactor(patterns: configuration.redactPatterns)
+    }
+
+    /// Creates the first file (in single-file mode: the header reaches the
+    /// disk, or this throws; with `-w -`, the pcap header goes to standard
+    /// output) and starts the writer thread.
+    package func start() throws {
         switch configuration.output {
         case .file(let path):
             files.namer = FileNamer(path: path, numbered: configuration.rotates)
@@ -84,6 +118,9 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         case .perSession:
             break
         }
+        condition.lock()
+        started = true
+        condition.unlock()
         let thread = Thread { [self] in
             nameCurrentThread("tapedeck-writer")
             writerLoop()
@@ -93,6 +130,15 @@ public final class Recorder: SessionSink, @unchecked Sendable {
 
     /// The file being written (single-file mode).
     public var currentFile: String { currentFileBox.withLockedValue { $0 } }
+
+    /// Why recording stopped, once a failed write stopped it; nil while it records.
+    public var stopReason: PcapError? { stopReasonBox.withLockedValue { $0 } }
+
+    /// True when the files do not hold everything the sessions sent because
+    /// writing failed (not counting `droppedBytes`, which the backlog policy chose).
+    public var lostRecording: Bool {
+        stopReason != nil || unrecordedBytes.load(ordering: .relaxed) > 0
+    }
 
     // MARK: SessionSink (any thread)
 
@@ -109,6 +155,10 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { return }
+        if stoppedByFailure {
+            if countsAfterStop { countUnrecorded(size, direction: event.direction, session: id) }
+            return
+        }
         // One read larger than the whole queue still fits an empty queue.
         if configuration.backlogPolicy == .drop, queuedBytes > 0, queuedBytes + size > configuration.queueCapacity {
             droppedBytes.wrappingIncrement(by: size, ordering: .relaxed)
@@ -131,17 +181,17 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         guard configuration.backlogPolicy == .backpressure, backlogFull.load(ordering: .relaxed) else { return nil }
         condition.lock()
         defer { condition.unlock() }
-        guard !stopping, queuedBytes >= configuration.queueCapacity else { return nil }
+        guard !stopping, !stoppedByFailure, queuedBytes >= configuration.queueCapacity else { return nil }
         let promise = eventLoop.makePromise(of: Void.self)
         drainWaiters.append(promise)
         return promise.futureResult
     }
 
-    /// Queues `item` unless the recorder has finished (then it is ignored).
+    /// Queues `item` unless the recorder has finished or stopped (then it is ignored).
     private func enqueue(_ item: Item) {
         condition.lock()
         defer { condition.unlock() }
-        guard !stopping else { return }
+        guard !stopping, !stoppedByFailure else { return }
         queue.append(item)
         wakeWriterIfNeeded()
     }
@@ -158,15 +208,47 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         }
     }
 
+    /// Under the lock: bytes a session sent that no file will hold.
+    func countUnrecorded(_ bytes: Int, direction: Direction, session id: UInt64) {
+        guard bytes > 0 else { return }
+        unrecordedAfterStop[id, default: [0, 0]][direction == .clientToServer ? 0 : 1] += bytes
+        unrecordedBytes.wrappingIncrement(by: bytes, ordering: .relaxed)
+    }
+
+    /// From the writer thread, when a failed write stops recording: nothing
+    /// more is queued, what is queued is counted as unrecorded (unless
+    /// standard output's reader went away), and sessions held back by the
+    /// backlog are let go.
+    func stopTakingEvents(countingUnrecorded: Bool = true) {
+        condition.lock()
+        stoppedByFailure = true
+        countsAfterStop = countingUnrecorded
+        for case .event(let id, let event) in queue where countingUnrecorded {
+            if case .data(let buffer) = event.kind {
+                countUnrecorded(buffer.readableBytes, direction: event.direction, session: id)
+            }
+        }
+        queue.removeAll()
+        queuedBytes = 0
+        backlogFull.store(false, ordering: .relaxed)
+        let waiters = drainWaiters
+        drainWaiters.removeAll()
+        condition.unlock()
+        for waiter in waiters { waiter.succeed() }
+    }
+
     /// Writes everything queued, closes every file (sessions still open are
     /// marked open in their manifests) and stops the writer thread; events
     /// after it are ignored. Blocks until the files are closed, on every call:
-    /// call it off the event loops, after the proxy has stopped.
+    /// call it off the event loops, after the proxy has stopped. A recorder
+    /// never started creates no file.
     public func finish() {
         condition.lock()
         stopping = true
+        let running = started
         condition.signal()
         condition.unlock()
+        guard running else { return }
         finished.wait()
         // Let any other (or later) caller through too.
         finished.signal()
@@ -220,213 +302,6 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         }
     }
 
-    private func write(_ item: Item) {
-        do {
-            switch item {
-            case .open(let session):
-                files.live[session.id] = session
-                try writer(for: session)?.open(session)
-            case .event(let id, let event):
-                guard let session = files.live[id] else { return }
-                for ready in redacted(event, session: id) {
-                    try writer(for: session)?.append(ready, session: id)
-                }
-            case .close(let id, let time):
-                guard let session = files.live.removeValue(forKey: id) else { return }
-                let writer = writer(for: session)
-                if var redaction = redactions.removeValue(forKey: id) {
-                    for ready in redaction.finish() { try writer?.append(ready, session: id) }
-                }
-                writer?.close(session: id, at: time)
-                if case .perSession = configuration.output, let writer {
-                    files.perSession[id] = nil
-                    finishFile(writer)
-                }
-            }
-        } catch {
-            if !stopRecordingToAClosedStandardOutput(error) {
-                logger.error("recording failed", metadata: ["error": "\(error)"])
-            }
-        }
-    }
-
-    /// Standard output that fails (`-w -` and its reader went away) ends the
-    /// recording, once, not the proxy.
-    private func stopRecordingToAClosedStandardOutput(_ error: Error) -> Bool {
-        guard case .standardOutput = configuration.output else { return false }
-        if let current = files.current {
-            files.current = nil
-            files.finishedBytes += current.byteCount
-            logger.warning("standard output closed: recording stopped, the proxy goes on", metadata: ["error": "\(error)"])
-        }
-        return true
-    }
-
-    /// The events of session `id` that may be written now: `event` itself,
-    /// or — redacting — those no match still to come can change.
-    private func redacted(_ event: SessionEvent, session id: UInt64) -> [SessionEvent] {
-        guard let redactor else { return [event] }
-        return redactions[id, default: SessionRedaction(redactor: redactor)].pass(event)
-    }
-
-    /// The file a session's frames go to (created on first use in per-session mode).
-    private func writer(for session: Session) -> RecordingFileWriter? {
-        switch configuration.output {
-        case .file, .standardOutput:
-            return files.current
-        case .perSession(let directory):
-            if let writer = files.perSession[session.id] { return writer }
-            let number = String(session.id)
-            let name = Self.compactTime(session.opened) + "_" + String(repeating: "0", count: max(0, 6 - number.count)) + number + ".pcap"
-            do {
-                let writer = try RecordingFileWriter(
-                    path: directory + "/" + name,
-                    addressing: configuration.addressing,
-                    properties: configuration.properties,
-                    digestWorker: digestWorker
-                )
-                writer.redact = configuration.redactPatterns
-                files.perSession[session.id] = writer
-                return writer
-            } catch {
-                logger.error("cannot create a recording", metadata: ["error": "\(error)"])
-                return nil
-            }
-        }
-    }
-
-    private func flushAll() {
-        do {
-            try files.current?.flush()
-            for writer in files.perSession.values { try writer.flush() }
-        } catch {
-            if !stopRecordingToAClosedStandardOutput(error) {
-                logger.error("recording flush failed", metadata: ["error": "\(error)"])
-            }
-        }
-        recordedBytes.store(files.finishedBytes + (files.current?.byteCount ?? 0) + files.perSession.values.reduce(0) { $0 + $1.byteCount }, ordering: .relaxed)
-    }
-
-    private func rotateIfDue() {
-        guard let current = files.current, configuration.rotates else { return }
-        let bySize = configuration.rotateBytes.map { current.byteCount >= $0 } ?? false
-        let byAge = configuration.rotateInterval.map { files.openedAt.duration(to: ContinuousClock.now) >= $0 } ?? false
-        guard bySize || byAge else { return }
-        let continuations = current.continuations
-        finishFile(current)
-        do {
-            try openNextFile(continuing: continuations)
-        } catch {
-            logger.error("cannot open the next recording file", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Opens the next file of the set; sessions still live continue in it
-    /// where the previous file left them (no new handshake, sequence numbers
-    /// go on), so the set reads as one capture and each file as a capture
-    /// that started mid-flow.
-    private func openNextFile(continuing continuations: [SessionContinuation]) throws {
-        guard let path = files.namer?.next() else { return }
-        let writer = try RecordingFileWriter(
-            path: path,
-            addressing: configuration.addressing,
-            properties: configuration.properties,
-            digestWorker: digestWorker
-        )
-        writer.redact = configuration.redactPatterns
-        if case .standardOutput(let manifest) = configuration.output { writer.manifestPath = manifest }
-        writer.continue(continuations)
-        files.current = writer
-        files.openedAt = ContinuousClock.now
-        files.written.append(path)
-        currentFileBox.withLockedValue { $0 = path }
-        if let ring = configuration.ringSize, files.written.count > ring {
-            let oldest = files.written.removeFirst()
-            // A -z command may have replaced the file with a compressed copy its manifest names.
-            if let renamed = (try? Manifest.load(forRecording: oldest))?.file, !renamed.contains("/") {
-                unlink(URL(fileURLWithPath: oldest).deletingLastPathComponent().appendingPathComponent(renamed).path)
-            }
-            unlink(oldest)
-            unlink(Manifest.path(forRecording: oldest))
-        }
-    }
-
-    private func finishFile(_ writer: RecordingFileWriter) {
-        do {
-            try writer.finish()
-        } catch {
-            logger.error("cannot finish a recording", metadata: ["file": "\(writer.path)", "error": "\(error)"])
-        }
-        // A finished writer reports its file's final size.
-        files.finishedBytes += writer.byteCount
-        if files.current === writer { files.current = nil }
-        logger.info("recording finished", metadata: ["file": "\(writer.path)", "sessions": "\(writer.sessionCount)"])
-        if let command = configuration.postRotateCommand {
-            runPostRotate(command, file: writer.path)
-        }
-    }
-
-    private func closeAll() {
-        for (id, var redaction) in redactions {
-            guard let session = files.live[id] else { continue }
-            do {
-                for ready in redaction.finish() {
-                    try writer(for: session)?.append(ready, session: id)
-                }
-            } catch {
-                logger.error("recording failed", metadata: ["error": "\(error)"])
-            }
-        }
-        redactions.removeAll()
-        if let current = files.current { finishFile(current) }
-        for writer in files.perSession.values { finishFile(writer) }
-        files.perSession.removeAll()
-        recordedBytes.store(files.finishedBytes, ordering: .relaxed)
-    }
-
-    /// Runs `-z` on a finished file. When the command replaces the file
-    /// with a compressed copy beside it (`gzip`, `zstd --rm`), the manifest
-    /// is updated to name that copy.
-    private func runPostRotate(_ command: String, file: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command + " \"$1\"", "sh", file]
-        let group = postRotateCommands
-        let logger = logger
-        process.terminationHandler = { process in
-            if process.terminationStatus != 0 {
-                logger.warning("-z command failed", metadata: ["command": "\(command)", "file": "\(file)", "status": "\(process.terminationStatus)"])
-            }
-            Self.nameReplacement(ofRecording: file, logger: logger)
-            group.leave()
-        }
-        group.enter()
-        do {
-            try process.run()
-        } catch {
-            group.leave()
-            logger.error("-z command failed to start", metadata: ["command": "\(command)", "error": "\(error)"])
-        }
-    }
-
-    /// When `file` is gone and exactly one `FILE.SUFFIX` (other than its
-    /// manifest) lies beside it, the manifest names that file instead.
-    private static func nameReplacement(ofRecording file: String, logger: Logger) {
-        guard !FileManager.default.fileExists(atPath: file) else { return }
-        let url = URL(fileURLWithPath: file)
-        let name = url.lastPathComponent
-        let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)) ?? []).filter {
-            $0.hasPrefix(name + ".") && !$0.hasSuffix(".json") && !$0.hasSuffix(".partial")
-        }
-        guard candidates.count == 1, var manifest = try? Manifest.load(forRecording: file) else { return }
-        manifest.file = candidates[0]
-        do {
-            try manifest.write(forRecording: file)
-        } catch {
-            logger.error("cannot update the manifest", metadata: ["file": "\(file)", "error": "\(error)"])
-        }
-    }
-
     private static func date(_ instant: ContinuousClock.Instant) -> Date {
         let (seconds, attoseconds) = ContinuousClock.now.duration(to: instant).components
         return Date(timeIntervalSinceNow: max(0, TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18))
@@ -439,7 +314,7 @@ public final class Recorder: SessionSink, @unchecked Sendable {
 }
 
 /// The writer thread's files.
-private struct FileSet {
+struct FileSet {
     var namer: FileNamer?
     var current: RecordingFileWriter?
     var openedAt = ContinuousClock.now
@@ -447,6 +322,14 @@ private struct FileSet {
     var live: [UInt64: Session] = [:]
     var written: [String] = []
     var finishedBytes: Int64 = 0
+    /// Files a failed write cut short, and files the disk refused a
+    /// manifest: their manifests are written (again) at the end, counting
+    /// everything their sessions lost.
+    var failed: [RecordingFileWriter] = []
+    /// True once a failed write stopped recording.
+    var stopped = false
+    /// True once standard output's reader went away (`-w -`, EPIPE).
+    var outputClosed = false
 }
 
 /// Names the files of a recording: the path itself, or — when rotating —
@@ -464,15 +347,32 @@ struct FileNamer {
     mutating func next() -> String {
         defer { count += 1 }
         guard numbered else { return path }
-        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
-        let name = path[slash...]
-        let (stem, suffix): (Substring, Substring)
-        if let dot = name.lastIndex(of: "."), dot != name.startIndex {
-            (stem, suffix) = (path[..<dot], path[dot...])
-        } else {
-            (stem, suffix) = (path[...], "")
-        }
+        let (stem, suffix) = parts
         let number = String(count)
         return stem + "_" + String(repeating: "0", count: max(0, 5 - number.count)) + number + suffix
+    }
+
+    /// True for the name (without folder) of a file of this set, or of a
+    /// file's manifest: `STEM_` and at least five digits, then `EXT` (and `.json`).
+    func isMember(_ name: String) -> Bool {
+        let (stem, suffix) = parts
+        let stemName = stem.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? String(stem)
+        var rest = Substring(name)
+        guard rest.hasPrefix(stemName + "_") else { return false }
+        rest = rest.dropFirst(stemName.count + 1)
+        let digits = rest.prefix { $0.isASCII && $0.isNumber }
+        guard digits.count >= 5 else { return false }
+        rest = rest.dropFirst(digits.count)
+        return rest == suffix || rest == suffix + ".json"
+    }
+
+    /// The path split before the name's last dot (`dir/rec`, `.pcap`).
+    private var parts: (stem: Substring, suffix: Substring) {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        let name = path[slash...]
+        if let dot = name.lastIndex(of: "."), dot != name.startIndex {
+            return (path[..<dot], path[dot...])
+        }
+        return (path[...], "")
     }
 }

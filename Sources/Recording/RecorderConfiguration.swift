@@ -1,3 +1,4 @@
+import Foundation
 
 /// How a `Recorder` writes: one file (optionally rotated, tcpdump-style) or
 /// one file per session, and what it does when the disk falls behind.
@@ -44,6 +45,10 @@ public struct RecorderConfiguration: Sendable {
     public var addressing: SyntheticAddressing
     /// Written into every manifest (fault plan, seed, …).
     public var properties: [String: String]
+    /// Replace a file that is already where a recording's file goes (as
+    /// tcpdump's `-w` does); when false, such a file is left alone and
+    /// creating it fails.
+    public var overwrite: Bool
 
     public init(
         output: Output,
@@ -56,7 +61,8 @@ public struct RecorderConfiguration: Sendable {
         queueCapacity: Int = 32 << 20,
         flushInterval: Duration = .milliseconds(100),
         addressing: SyntheticAddressing = SyntheticAddressing(),
-        properties: [String: String] = [:]
+        properties: [String: String] = [:],
+        overwrite: Bool = true
     ) {
         self.output = output
         self.rotateBytes = rotateBytes
@@ -69,10 +75,32 @@ public struct RecorderConfiguration: Sendable {
         self.flushInterval = flushInterval
         self.addressing = addressing
         self.properties = properties
+        self.overwrite = overwrite
     }
 
     var rotates: Bool {
         if case .standardOutput = output { return false }
         return rotateBytes != nil || rotateInterval != nil
+    }
+
+    /// Files of an earlier recording that this one would replace: the `-w`
+    /// file and its manifest, or — when rotating — every file of a set with
+    /// the same name (`NAME_00000.pcap`, …) and their manifests. Per-session
+    /// files are named by time and session id and replace nothing.
+    package var existingFiles: [String] {
+        guard case .file(let path) = output else { return [] }
+        guard rotates else {
+            return [path, Manifest.path(forRecording: path)].filter(Self.isFile)
+        }
+        let namer = FileNamer(path: path, numbered: true)
+        let directory = (path as NSString).deletingLastPathComponent
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
+        return names.sorted().filter(namer.isMember).map { directory.isEmpty ? $0 : directory + "/" + $0 }.filter(Self.isFile)
+    }
+
+    /// Something other than a directory is at `path`.
+    private static func isFile(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
     }
 }

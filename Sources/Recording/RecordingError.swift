@@ -4,4 +4,6 @@ public typealias RecordingError = TapedeckError<RecordingErrorCode>
 public enum RecordingErrorCode: String, Sendable {
     /// A `--redact` pattern is unusable.
     case invalidRedaction
+    /// An earlier recording is where this one would be written.
+    case exists
 }

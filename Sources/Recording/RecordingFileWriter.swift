@@ -3,6 +3,11 @@ import PcapFile
 /// Writes sessions into one recording: a pcap file of synthesized TCP flows
 /// (`FrameSynthesizer`) and, when finished, its manifest.
 ///
+/// When a write fails (disk full, I/O error), the pcap is cut back to its
+/// last whole record (`failure` says why) and every later write throws;
+/// `finish()` then writes a manifest of what the file holds, read back from
+/// it, with the bytes each session lost counted as unrecorded.
+///
 /// Threading: one owner at a time (it drives a `PcapWriter`). Sessions are
 /// keyed by `Session.id`; their events must arrive in the order they happened.
 package final class RecordingFileWriter {
@@ -20,9 +25,20 @@ package final class RecordingFileWriter {
     private let pcap: PcapWriter
     private let scratch = FrameScratch()
     private var live: [UInt64: LiveSession] = [:]
-    private var finished: [SessionSummary] = []
+    private var finished: [FinishedSession] = []
+    /// Bytes of each session, by direction, that the file does not hold.
+    private var unrecorded: [UInt64: [Int]] = [:]
     private var lastTimestamp = Timestamp(nanosecondsSinceEpoch: 0)
-    private var isFinished = false
+    public private(set) var isFinished = false
+    /// True once the manifest has been written (a full disk can refuse it).
+    public private(set) var manifestWritten = false
+    /// Payload bytes the failed write took with it (0 while writing goes well).
+    public private(set) var bytesLostInCut = 0
+
+    struct FinishedSession {
+        var id: UInt64
+        var summary: SessionSummary
+    }
 
     /// A class, so that an event costs one dictionary lookup.
     private final class LiveSession {
@@ -39,14 +55,15 @@ package final class RecordingFileWriter {
         path: String,
         addressing: SyntheticAddressing = SyntheticAddressing(),
         properties: [String: String] = [:],
-        digestWorker: DigestWorker? = nil
+        digestWorker: DigestWorker? = nil,
+        overwrite: Bool = true
     ) throws {
         self.path = path
         self.addressing = addressing
         self.properties = properties
         self.digestWorker = digestWorker
-        self.pcap = try PcapWriter(path: path)
-        self.manifestPath = Manifest.path(forRecording: path)
+        self.pcap = try PcapWriter(path: path, overwrite: overwrite)
+        self.manifestPath = path == "-" ? nil : Manifest.path(forRecording: path)
     }
 
     deinit {
@@ -56,6 +73,9 @@ package final class RecordingFileWriter {
     /// The pcap's size so far, staged bytes included.
     public var byteCount: Int64 { pcap.byteOffset }
     public var sessionCount: Int { live.count + finished.count }
+    /// Why writing stopped, once a write failed; the file then ends with the
+    /// last whole record it held.
+    public var failure: PcapError? { pcap.failure }
 
     /// Starts a session: its handshake frames at `session.opened`.
     public func open(_ session: Session, initialSequenceNumbers: (client: UInt32, server: UInt32)? = nil) throws {
@@ -95,7 +115,15 @@ package final class RecordingFileWriter {
     /// events imply).
     public func close(session id: UInt64, at time: Timestamp, end: SessionEnd? = nil) {
         guard let entry = live.removeValue(forKey: id) else { return }
-        finished.append(entry.tally.summary(end: end, closedAt: time, wire: entry.synthesizer.flow))
+        finished.append(FinishedSession(id: id, summary: entry.tally.summary(end: end, closedAt: time, wire: entry.synthesizer.flow)))
+    }
+
+    /// Counts `bytes` that `direction` of session `id` sent but this file
+    /// does not hold (they were lost with a failed write, or sent after
+    /// recording stopped). Sessions the file does not know are ignored.
+    public func addUnrecorded(_ bytes: Int, direction: Direction, session id: UInt64) {
+        guard bytes > 0, live[id] != nil || finished.contains(where: { $0.id == id }) else { return }
+        unrecorded[id, default: [0, 0]][direction == .clientToServer ? 0 : 1] += bytes
     }
 
     public func flush() throws {
@@ -103,19 +131,101 @@ package final class RecordingFileWriter {
     }
 
     /// Closes sessions still open (as `.open`), closes the pcap and writes the
-    /// manifest. Only the first call does anything.
+    /// manifest. Only the first call does anything. After a failed write the
+    /// manifest lists what the file holds (read back from it), and the
+    /// failure is thrown once the manifest is written — or the manifest's own
+    /// error when the disk refused it too (`manifestWritten` is then false).
     @discardableResult
     public func finish() throws -> Manifest {
-        let name = String(path.split(separator: "/").last ?? Substring(path))
-        guard !isFinished else { return Manifest(file: name, sessions: finished, properties: properties, redact: redact) }
+        guard !isFinished else { return manifest }
         isFinished = true
         for id in live.keys.sorted() {
             close(session: id, at: live[id]!.tally.lastActivity)
         }
-        try pcap.close()
-        let manifest = Manifest(file: name, sessions: finished.sorted { $0.index < $1.index }, properties: properties, redact: redact)
-        if let manifestPath { try manifest.write(to: manifestPath) }
+        var firstError: Error?
+        do {
+            try pcap.close()
+        } catch {
+            firstError = error
+        }
+        // Standard output cannot be read back: its manifest counts what
+        // the writer was given.
+        if pcap.failure != nil, !pcap.writesStandardOutput {
+            keepOnlyWhatTheFileHolds()
+        }
+        do {
+            try writeManifest()
+        } catch {
+            firstError = firstError ?? error
+        }
+        if let firstError { throw firstError }
         return manifest
+    }
+
+    /// Writes (or writes again, with what is unrecorded by now) the manifest
+    /// of a finished file, to `manifestPath` (when nil, nowhere).
+    @discardableResult
+    public func writeManifest() throws -> Manifest {
+        let manifest = self.manifest
+        if let manifestPath { try manifest.write(to: manifestPath) }
+        manifestWritten = true
+        return manifest
+    }
+
+    private var manifest: Manifest {
+        let name = String(path.split(separator: "/").last ?? Substring(path))
+        let sessions = finished.map { entry in
+            var summary = entry.summary
+            if let lost = unrecorded[entry.id] {
+                summary.clientToServer.unrecordedBytes = lost[0]
+                summary.serverToClient.unrecordedBytes = lost[1]
+            }
+            return summary
+        }
+        return Manifest(file: name, sessions: sessions.sorted { $0.index < $1.index }, properties: properties, redact: redact)
+    }
+
+    /// After a failed write: the sessions as the file holds them, read back
+    /// from it (the summaries kept so far count bytes that were staged but
+    /// never reached the disk). What each session lost is counted as
+    /// unrecorded; sessions of which nothing reached the file are left out.
+    private func keepOnlyWhatTheFileHolds() {
+        let held = Self.sessionsHeld(in: path)
+        var kept: [FinishedSession] = []
+        for var entry in finished {
+            let summary = entry.summary
+            let wire = summary.wire ?? [summary.client, summary.server]
+            var found = held[WireKey(client: wire[0], server: wire[1])]
+            if found == nil, var reversed = held[WireKey(client: wire[1], server: wire[0])] {
+                (reversed.clientToServer, reversed.serverToClient) = (reversed.serverToClient, reversed.clientToServer)
+                found = reversed
+            }
+            let inFile = found.map { [$0.clientToServer.bytes, $0.serverToClient.bytes] } ?? [0, 0]
+            for (side, direction) in [(0, Direction.clientToServer), (1, .serverToClient)] {
+                let expected = side == 0 ? summary.clientToServer.bytes : summary.serverToClient.bytes
+                let lost = max(0, expected - inFile[side])
+                bytesLostInCut += lost
+                addUnrecorded(lost, direction: direction, session: entry.id)
+            }
+            guard let found else { continue }
+            entry.summary.clientToServer = found.clientToServer
+            entry.summary.serverToClient = found.serverToClient
+            entry.summary.end = found.end
+            entry.summary.durationNanoseconds = max(0, found.start.nanosecondsSinceEpoch + found.durationNanoseconds - summary.start.nanosecondsSinceEpoch)
+            kept.append(entry)
+        }
+        finished = kept
+    }
+
+    /// The sessions in the pcap at `path`, by the addresses their frames carry.
+    private static func sessionsHeld(in path: String) -> [WireKey: SessionSummary] {
+        var summaries = SessionSummaries()
+        try? StreamReassembler.read(paths: [path]) { summaries.take($0) }
+        var held: [WireKey: SessionSummary] = [:]
+        for summary in summaries.closed {
+            held[WireKey(client: summary.client, server: summary.server)] = summary
+        }
+        return held
     }
 
     /// Timestamps never go backwards within a file (readers and tcpreplay expect that).

@@ -25,13 +25,16 @@ public struct RecordingReader {
         }
     }
 
-    /// Reads every file in order as one capture (see `StreamReassembler.read(paths:)`).
+    /// Reads every file in order as one capture (see `StreamReassembler.read(paths:)`);
+    /// a file cut short part-way through a record is read up to it and
+    /// reported to `truncated`.
     public func read(
         progress: ((_ path: String, _ bytesRead: Int64) -> Void)? = nil,
+        truncated: (PcapError) -> Void = { _ in },
         emit: (ReassemblyEvent) throws -> Void
     ) throws {
         var reversed: Set<Int> = []
-        try StreamReassembler.read(paths: paths, filter: filter, progress: progress) { event in
+        try StreamReassembler.read(paths: paths, filter: filter, progress: progress, truncated: truncated) { event in
             switch event {
             case .opened(var session):
                 let wire = WireKey(client: session.client, server: session.server)

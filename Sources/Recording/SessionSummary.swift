@@ -8,16 +8,38 @@ public struct DirectionSummary: Hashable, Sendable, Codable {
     public var sha256: String
     /// Bytes lost from the capture (counted, not included in `bytes` or the hash).
     public var gapBytes: Int
+    /// Bytes the peer sent that the recording does not hold because writing
+    /// it failed (disk full, I/O error): after the last byte in `bytes`.
+    /// Written to a manifest only when not 0.
+    public var unrecordedBytes: Int
 
-    public init(bytes: Int, sha256: String, gapBytes: Int) {
+    public init(bytes: Int, sha256: String, gapBytes: Int, unrecordedBytes: Int = 0) {
         self.bytes = bytes
         self.sha256 = sha256
         self.gapBytes = gapBytes
+        self.unrecordedBytes = unrecordedBytes
     }
 
     enum CodingKeys: String, CodingKey {
         case bytes, sha256
         case gapBytes = "gap_bytes"
+        case unrecordedBytes = "unrecorded_bytes"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        bytes = try container.decode(Int.self, forKey: .bytes)
+        sha256 = try container.decode(String.self, forKey: .sha256)
+        gapBytes = try container.decode(Int.self, forKey: .gapBytes)
+        unrecordedBytes = try container.decodeIfPresent(Int.self, forKey: .unrecordedBytes) ?? 0
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(bytes, forKey: .bytes)
+        try container.encode(sha256, forKey: .sha256)
+        try container.encode(gapBytes, forKey: .gapBytes)
+        if unrecordedBytes != 0 { try container.encode(unrecordedBytes, forKey: .unrecordedBytes) }
     }
 }
 
@@ -124,6 +146,33 @@ public struct SessionTally {
             wire: wireEndpoints,
             startedMidFlow: session.startedMidFlow
         )
+    }
+}
+
+/// Summaries of the sessions a capture holds, built from its reassembly
+/// events as they come (what `tapedeck inspect` shows).
+package struct SessionSummaries {
+    private let hashing: Bool
+    private var tallies: [Int: SessionTally] = [:]
+    /// The sessions closed so far, in the order they closed.
+    public private(set) var closed: [SessionSummary] = []
+
+    /// `hashing: false` leaves `sha256` empty (see `SessionTally`).
+    public init(hashing: Bool = true) {
+        self.hashing = hashing
+    }
+
+    public mutating func take(_ event: ReassemblyEvent) {
+        switch event {
+        case .opened(let session):
+            tallies[session.index] = SessionTally(session: session, hashing: hashing)
+        case .event(let index, let sessionEvent):
+            tallies[index]?.record(sessionEvent)
+        case .closed(let index, let time, let end):
+            if let tally = tallies.removeValue(forKey: index) {
+                closed.append(tally.summary(end: end, closedAt: time))
+            }
+        }
     }
 }
 

@@ -34,21 +34,29 @@ extension StreamReassembler {
 
     /// Reads `paths` in order as one capture (a rotated set) and finishes it.
     ///
-    /// When a file fails (missing, unreadable, torn), the sessions read so far
-    /// are finished — every `opened` gets its `closed` — and then that
-    /// `PcapError` is thrown; files after it are not read. Errors thrown by
-    /// `emit` end the read at once.
+    /// A file cut short part-way through a record (a crash, a kill, someone
+    /// else's capture) is read up to that record, which is reported to
+    /// `truncated` (a `PcapError` with code `.truncated` naming the file and
+    /// where its whole records end), and reading goes on with the next file.
+    ///
+    /// When a file fails otherwise (missing, unreadable, garbage), the
+    /// sessions read so far are finished — every `opened` gets its `closed` —
+    /// and then that `PcapError` is thrown; files after it are not read.
+    /// Errors thrown by `emit` end the read at once.
     public static func read(
         paths: [String],
         filter: String? = nil,
         limits: Limits = Limits(),
         progress: ((_ path: String, _ bytesRead: Int64) -> Void)? = nil,
+        truncated: (PcapError) -> Void = { _ in },
         emit: (ReassemblyEvent) throws -> Void
     ) throws {
         var reassembler = StreamReassembler(limits: limits)
         for path in paths {
             do {
                 try reassembler.read(path: path, filter: filter, progress: progress, emit: emit)
+            } catch let error as PcapError where error.code == .truncated {
+                truncated(error)
             } catch let error as PcapError {
                 try reassembler.finish(emit: emit)
                 throw error

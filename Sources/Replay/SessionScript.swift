@@ -10,16 +10,9 @@ import Recording
 /// captured frame when the capture started mid-flow), in nanoseconds.
 public struct SessionScript: Sendable {
     public struct Step: Sendable {
-        public enum Action: Sendable {
-            /// Bytes the side sent.
-            case data(ByteBuffer)
-            /// The side shut down its write half (FIN).
-            case halfClose
-            /// The side reset the connection (RST).
-            case reset
-            /// Bytes the capture lost: the session cannot be played past here.
-            case gap(bytes: Int)
-        }
+        /// What the side did: sent bytes, half-closed, reset, or (a gap)
+        /// sent bytes the capture lost, past which the session cannot be played.
+        public typealias Action = SessionEvent.Kind
 
         /// Nanoseconds since the session opened.
         public var offset: Int64
@@ -98,31 +91,27 @@ extension SessionScript {
     /// Reads every session of a recording (or a capture Tapedeck did not
     /// make, or a rotated set read as one) into scripts, in the order the
     /// sessions opened. Sessions that carried no bytes at all are kept: a
-    /// client that connects and leaves is a session too.
+    /// client that connects and leaves is a session too. A file cut short
+    /// part-way through a record (a crash while it was written) is read up
+    /// to that record and reported to `truncated`.
     public static func load(
         paths: [String],
         filter: String? = nil,
-        progress: ((_ path: String, _ bytesRead: Int64) -> Void)? = nil
+        progress: ((_ path: String, _ bytesRead: Int64) -> Void)? = nil,
+        truncated: (PcapError) -> Void = { _ in }
     ) throws -> [SessionScript] {
         let reader = try RecordingReader(paths: paths, filter: filter)
         var open: [Int: SessionScript] = [:]
         var finished: [SessionScript] = []
-        try reader.read(progress: progress) { event in
+        try reader.read(progress: progress, truncated: truncated) { event in
             switch event {
             case .opened(let session):
                 open[session.index] = SessionScript(session: session, steps: [], end: .open)
             case .event(let index, let sessionEvent):
                 guard var script = open[index] else { return }
                 let offset = max(0, script.session.opened.duration(to: sessionEvent.time).clampedNanoseconds)
-                let action: Step.Action
-                switch sessionEvent.kind {
-                case .data(let buffer): action = .data(buffer)
-                case .halfClose: action = .halfClose
-                case .reset: action = .reset
-                case .gap(let bytes): action = .gap(bytes: bytes)
-                }
                 open[index] = nil
-                script.steps.append(Step(offset: offset, direction: sessionEvent.direction, action: action))
+                script.steps.append(Step(offset: offset, direction: sessionEvent.direction, action: sessionEvent.kind))
                 open[index] = script
             case .closed(let index, _, let end):
                 guard var script = open.removeValue(forKey: index) else { return }

@@ -30,12 +30,16 @@ extension ServerBootstrap {
 }
 
 /// Binds every endpoint in order; on the first failure closes the channels
-/// already bound and rethrows it.
+/// already bound and rethrows it (a system error as `ENDPOINT: REASON`).
 package func bindListeners(_ endpoints: [Endpoint], _ bind: (Endpoint) async throws -> Channel) async throws -> [Channel] {
     var bound: [Channel] = []
     do {
         for endpoint in endpoints {
-            bound.append(try await bind(endpoint))
+            do {
+                bound.append(try await bind(endpoint))
+            } catch let error as IOError {
+                throw SocketError(.bind, "\(endpoint): \(String(cString: strerror(error.errnoCode)))")
+            }
         }
     } catch {
         for channel in bound { try? await channel.close() }

@@ -54,10 +54,16 @@ struct InspectCommand: ParsableCommand {
             }
             // A damaged file still shows the sessions read before the damage,
             // then the error; one that could not be read at all shows nothing.
+            // (A file cut short part-way through a record is not damaged:
+            // it is read to the cut, with a warning, and exits 0.)
             var failure: Error?
             let summaries = summarize(hashing: format == .json, failure: &failure)
             if let failure, !Self.readPartly(failure) {
                 throw failure
+            }
+            // A --session the capture does not hold is an error, as in `replay serve`.
+            if failure == nil, let missing = input.sessions.first(where: { index in !summaries.contains { $0.index == index } }) {
+                throw InspectError.noSuchSession(missing)
             }
             switch format {
             case .table:
@@ -73,30 +79,18 @@ struct InspectCommand: ParsableCommand {
 
     private static func readPartly(_ error: Error) -> Bool {
         guard let error = error as? PcapError else { return false }
-        return error.code == .truncated || error.code == .read
+        return error.code == .read
     }
 
     /// The table shows no hashes, so only JSON pays for SHA-256.
     private func summarize(hashing: Bool, failure: inout Error?) -> [SessionSummary] {
-        var tallies: [Int: SessionTally] = [:]
-        var summaries: [SessionSummary] = []
+        var summaries = SessionSummaries(hashing: hashing)
         do {
-            try input.read { event in
-                switch event {
-                case .opened(let session):
-                    tallies[session.index] = SessionTally(session: session, hashing: hashing)
-                case .event(let index, let sessionEvent):
-                    tallies[index]?.record(sessionEvent)
-                case .closed(let index, let time, let end):
-                    if let tally = tallies.removeValue(forKey: index) {
-                        summaries.append(tally.summary(end: end, closedAt: time))
-                    }
-                }
-            }
+            try input.read { summaries.take($0) }
         } catch {
             failure = error
         }
-        return summaries.sorted { $0.index < $1.index }
+        return summaries.closed.sorted { $0.index < $1.index }
     }
 
     private func dumpBytes(of direction: Direction) throws {

@@ -14,8 +14,14 @@ struct RecordCommand: AsyncParsableCommand {
             Every byte is forwarded both ways, with back-pressure and half-close intact, \
             and written as a clean TCP flow that Wireshark opens (Unix sockets get stable \
             synthetic addresses; the manifest FILE.json names them). Files are created \
-            with mode 0600. SIGINT/SIGTERM stop accepting, give live sessions --grace to \
-            finish, and close every file; a SIGKILL loses at most the last 100 ms.
+            with mode 0600, once every listener is bound; an earlier recording at -w is \
+            refused unless --overwrite. SIGINT/SIGTERM stop accepting, give live sessions \
+            --grace to finish, and close every file; a SIGKILL loses at most the last 100 ms.
+
+            When the disk fails (full, I/O error), the file is cut back to its last whole \
+            record and recording stops while the proxy goes on forwarding (with -W, the \
+            oldest file is freed and recording goes on in a new one); the exit status is \
+            then 3.
 
             Examples:
               tapedeck record --listen :6380 --upstream :6379 -w redis.pcap

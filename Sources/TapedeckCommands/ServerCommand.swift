@@ -29,8 +29,20 @@ struct ServerCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Where the API listens: HOST:PORT, :PORT or unix:/path. Loopback by default; the API has no authentication.", valueName: "endpoint"), transform: parseEndpoint)
+    @Option(help: ArgumentHelp("Where the API listens: HOST:PORT, :PORT or unix:/path. Loopback by default; any local process may use the API unless --api-token-file is given.", valueName: "endpoint"), transform: parseEndpoint)
     var api: Endpoint = .ip(.loopbackV4, port: 8474)
+
+    @Option(help: ArgumentHelp("A name clients may use in the Host header besides IP addresses and localhost (repeatable). Other names are refused, against DNS rebinding.", valueName: "name"))
+    var apiHost: [String] = []
+
+    @Option(help: ArgumentHelp("Require 'Authorization: Bearer TOKEN' on every request, TOKEN being this file's first line ('tapedeck ctl --api-token-file FILE' sends it).", valueName: "file"))
+    var apiTokenFile: String?
+
+    @Option(help: ArgumentHelp("Close an API connection that has no request under way for this many seconds.", valueName: "seconds"))
+    var apiIdleTimeout: Double = 60
+
+    @Option(help: ArgumentHelp("The folder recordings started through the API go to; their names may not leave it.", valueName: "dir"))
+    var recordingsDir: String = "recordings"
 
     @Option(help: ArgumentHelp("Proxies (and toxics) to create at startup: a JSON array.", valueName: "file"))
     var config: String?
@@ -40,17 +52,30 @@ struct ServerCommand: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    func validate() throws {
+        guard apiIdleTimeout > 0, apiIdleTimeout.isFinite else {
+            throw ValidationError("--api-idle-timeout must be a positive number of seconds, not \(apiIdleTimeout)")
+        }
+    }
+
     func run() async throws {
         try await reportingFailures {
             try await serve()
         }
     }
 
+    /// The token in `--api-token-file`: its first line, which may not be empty.
+    private func token() throws -> String? {
+        guard let apiTokenFile else { return nil }
+        return try CtlConnection.token(from: apiTokenFile)
+    }
+
     private func serve() async throws {
         let logger = logging.makeLogger(label: "tapedeck")
         let seed = self.seed ?? UInt64.random(in: .min ... .max)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let registry = ProxyRegistry(group: group, seed: seed, logger: logger)
+        let access = APIAccess(hostNames: Set(apiHost), token: try token())
+        let registry = ProxyRegistry(group: group, seed: seed, recordingsDirectory: recordingsDir, logger: logger)
         do {
             if let config {
                 try await populate(registry, from: config)
@@ -58,7 +83,7 @@ struct ServerCommand: AsyncParsableCommand {
             // Hummingbird's own lines (a bind error among them) are reported here as one line.
             var serverLogger = logger
             serverLogger.logLevel = max(logger.logLevel, .critical)
-            let application = ControlServer.application(registry: registry, on: api, logger: serverLogger) { address in
+            let application = ControlServer.application(registry: registry, on: api, access: access, idleTimeout: .milliseconds(Int64(apiIdleTimeout * 1000)), logger: serverLogger) { address in
                 logger.info("api listening", metadata: ["api.address": "\(address)", "seed": "\(seed)"])
             }
             // Shutdown runs backwards: the API stops answering, then every proxy stops.

@@ -17,12 +17,20 @@ struct RouteHarness {
         var error: String? { object["error"] as? String }
     }
 
-    let registry = ProxyRegistry(group: MultiThreadedEventLoopGroup.singleton, seed: 7, logger: Logger(label: "test"))
+    let registry: ProxyRegistry
 
-    /// Runs `body` with a client of a fresh API; every proxy is stopped afterwards.
-    static func with<Value: Sendable>(_ body: @Sendable (RouteHarness, any TestClientProtocol) async throws -> Value) async throws -> Value {
-        let harness = RouteHarness()
-        let application = Application(router: ControlRoutes.router(registry: harness.registry))
+    /// Runs `body` with a client of a fresh API that records into
+    /// `recordings` (a folder of its own when nil) and checks `access`;
+    /// every proxy is stopped afterwards.
+    static func with<Value: Sendable>(
+        recordings: String? = nil,
+        access: APIAccess = APIAccess(),
+        _ body: @Sendable (RouteHarness, any TestClientProtocol) async throws -> Value
+    ) async throws -> Value {
+        let directory = recordings ?? NSTemporaryDirectory() + "/tapedeck-recordings-\(UUID().uuidString)"
+        let harness = RouteHarness(registry: ProxyRegistry(group: MultiThreadedEventLoopGroup.singleton, seed: 7, recordingsDirectory: directory, logger: Logger(label: "test")))
+        defer { if recordings == nil { try? FileManager.default.removeItem(atPath: directory) } }
+        let application = Application(router: ControlRoutes.router(registry: harness.registry, access: access))
         defer { _ = harness }
         do {
             let value = try await application.test(.router) { client in try await body(harness, client) }

@@ -55,7 +55,12 @@ struct ServerProcessTests {
         #expect(hostFirst.standardOutput == list.standardOutput)
         let inspected = try await ctl(["inspect"] + host + ["echo"])
         #expect(String(decoding: inspected.standardOutput, as: UTF8.self).contains("latency_downstream"))
-        #expect(try await ctl(["toxic", "remove"] + host + ["--toxic-name", "latency_downstream", "echo"]).status == 0)
+        let removed = try await ctl(["toxic", "remove"] + host + ["--toxic-name", "latency_downstream", "echo"])
+        #expect(removed.status == 0, "\(removed.standardError)")
+        #expect(String(decoding: removed.standardOutput, as: UTF8.self) == "removed toxic latency_downstream (latency, downstream) from proxy echo\n")
+        let removedAgain = try await ctl(["toxic", "remove"] + host + ["--toxic-name", "latency_downstream", "echo"])
+        #expect(removedAgain.status == 2)
+        #expect(removedAgain.errorLines.count == 1 && removedAgain.errorLines.first?.contains("toxic not found") == true, "\(removedAgain.standardError)")
 
         #expect(try await ctl(["toggle"] + host + ["echo"]).status == 0)
         #expect(throws: BlockingClient.Failure.self) { close(try BlockingClient.connect(listen, timeout: .seconds(2))) }
@@ -75,7 +80,7 @@ struct ServerProcessTests {
         defer { directory.remove() }
         let echo = try await EchoServer.start()
         defer { Task { await echo.stop() } }
-        let server = try RunningServer()
+        let server = try RunningServer(["--recordings-dir", directory.path])
         let host = ["--host", "http://127.0.0.1:\(server.port)"]
         func ctl(_ arguments: [String]) async throws -> ChildProcess.Result {
             try await BlockingSocket.onThread { try ChildProcess.run(tapedeck, ["ctl"] + arguments, timeoutSeconds: 30) }
@@ -95,11 +100,11 @@ struct ServerProcessTests {
         let listen = try Endpoint(parsing: try #require(json(created)["listen"] as? String))
 
         let path = directory.file("ctl.pcap")
-        let started = try await ctl(["record", "start"] + host + ["--path", path, "echo"])
+        let started = try await ctl(["record", "start"] + host + ["--path", "ctl.pcap", "echo"])
         #expect(started.status == 0, "\(started.standardError)")
         #expect(json(started)["recording"] as? Bool == true)
         #expect(json(started)["path"] as? String == path)
-        let twice = try await ctl(["record", "start"] + host + ["--path", path, "echo"])
+        let twice = try await ctl(["record", "start"] + host + ["--path", "ctl.pcap", "echo"])
         #expect(twice.status == 2)
         #expect(twice.errorLines.count == 1 && twice.errorLines.first?.contains("409: proxy is already recording") == true, "\(twice.standardError)")
 
@@ -134,7 +139,7 @@ struct ServerProcessTests {
 
         // A recording still running when the server stops is closed cleanly.
         let last = directory.file("at-shutdown.pcap")
-        #expect(try await ctl(["record", "start"] + host + ["-w", last, "echo"]).status == 0)
+        #expect(try await ctl(["record", "start"] + host + ["-w", "at-shutdown.pcap", "echo"]).status == 0)
         #expect(try await BlockingClient.exchange(listen, send: [1, 2, 3], halfClose: true) == [1, 2, 3])
         try await waitForNoSessions()
         #expect(try server.stop() == 0)

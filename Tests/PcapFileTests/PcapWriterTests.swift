@@ -156,3 +156,54 @@ import Testing
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+/// Records reach the file whole: every write the kernel sees ends on a
+/// record boundary, whatever mix of small (staged) and large (written from
+/// the caller's buffer) frames comes.
+@Suite struct PcapWriterBoundaryTests {
+    @Test func everyWriteEndsOnARecordBoundary() throws {
+        var template = Array((NSTemporaryDirectory() + "tapedeck-pcap-XXXXXX").utf8CString)
+        let directory = String(cString: try #require(mkdtemp(&template)))
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/whole.pcap"
+        let writer = try PcapWriter(path: path, stagingCapacity: 20_000)
+        var boundaries: Set<Int> = [24]
+        var end = 24
+        var sizesSeen: Set<Int> = []
+        var state: UInt64 = 7
+        for index in 0..<400 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let length = index % 7 == 0 ? 16_384 + Int(state >> 48) : 54 + Int(state >> 52)
+            let frame = [UInt8](repeating: UInt8(truncatingIfNeeded: index), count: length)
+            try writer.write(timestamp: Timestamp(seconds: 1_764_000_000, nanoseconds: Int64(index)), frame: frame)
+            end += 16 + length
+            boundaries.insert(end)
+            let size = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+            #expect(boundaries.contains(size), "after record \(index) the file is \(size) bytes, inside a record")
+            sizesSeen.insert(size)
+        }
+        #expect(sizesSeen.count > 40, "records reach the file as they come, not only at flushes")
+        try writer.close()
+        let size = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(size == end)
+        var count = 0
+        try PcapReader(path: path).forEach { _ in count += 1 }
+        #expect(count == 400)
+    }
+
+    @Test func aFileThatExistsIsLeftAloneUnlessOverwriting() throws {
+        var template = Array((NSTemporaryDirectory() + "tapedeck-pcap-XXXXXX").utf8CString)
+        let directory = String(cString: try #require(mkdtemp(&template)))
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/keep.pcap"
+        FileManager.default.createFile(atPath: path, contents: Data("earlier".utf8))
+
+        let error = try #require(throws: PcapError.self) { _ = try PcapWriter(path: path, overwrite: false) }
+
+        #expect(error.code == .exists)
+        #expect(FileManager.default.contents(atPath: path) == Data("earlier".utf8))
+        let writer = try PcapWriter(path: path)
+        try writer.close()
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 24)
+    }
+}

@@ -1,9 +1,11 @@
 import Foundation
+import Recording
 import TapedeckTestSupport
 import Testing
 
-/// Files that are not captures, or not whole ones: one clear line naming the
-/// file and exit status 2, never a crash.
+/// Files that are not captures: one clear line naming the file and exit
+/// status 2, never a crash. Captures cut short part-way through a record
+/// (a crash, a kill) are read up to the cut, with one warning, exit 0.
 @Suite struct BadInputTests {
     /// A bad file, made in a temporary directory.
     struct BadFile: Sendable, CustomTestStringConvertible {
@@ -29,14 +31,16 @@ import Testing
         }
     }
 
-    static let badFiles: [BadFile] = [.missing, .empty, .garbage] + ["redis.pcap", "http4.pcapng", "http6-any.pcap"].flatMap { capture in
-        [
-            .truncated(capture, keep: 10),            // inside the file header
-            .truncated(capture, keep: 30),            // inside the first packet's header
-            .truncated(capture, keep: 4_000),         // inside a packet, sessions read before it
-            .truncated(capture, dropping: 1),         // the last packet one byte short
-        ]
-    }
+    static let badFiles: [BadFile] = [.missing, .empty, .garbage, .truncated("http4.pcapng", keep: 30)]
+        + ["redis.pcap", "http4.pcapng", "http6-any.pcap"].map { .truncated($0, keep: 10) }  // inside the file header
+
+    static let cutFiles: [BadFile] = [.truncated("redis.pcap", keep: 30), .truncated("http6-any.pcap", keep: 30)]  // inside the first record's header
+        + ["redis.pcap", "http4.pcapng", "http6-any.pcap"].flatMap { capture in
+            [
+                .truncated(capture, keep: 4_000),     // inside a packet, sessions read before it
+                .truncated(capture, dropping: 1),     // the last packet one byte short
+            ]
+        }
 
     @Test(arguments: badFiles)
     func inspectFailsWithOneLineNamingTheFile(_ bad: BadFile) throws {
@@ -76,6 +80,43 @@ import Testing
         } else {
             #expect(result.errorLines.count == 1, "\(result.standardError)")
         }
+    }
+
+    @Test(arguments: cutFiles)
+    func inspectReadsACutFileToTheCutWithOneWarning(_ cut: BadFile) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("cut.pcap")
+        try cut.make(path)
+
+        for format in ["table", "json"] {
+            let result = try TapedeckBinary.run(["inspect", path, "--format", format])
+
+            #expect(result.status == 0, "\(format): \(result.standardError)")
+            #expect(result.errorLines.count == 1, "\(format): \(result.standardError)")
+            #expect(result.errorLines.first?.hasPrefix("tapedeck: warning: \(path): cut short part-way through a record") == true, "\(result.standardError)")
+            #expect(result.standardError.contains("tapedeck convert \(path) -w"), "without a manifest, how to get one")
+        }
+    }
+
+    @Test(arguments: cutFiles)
+    func convertWritesWhatCameBeforeTheCut(_ cut: BadFile) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("cut.pcap")
+        try cut.make(path)
+        let output = directory.file("out.pcap")
+
+        let result = try TapedeckBinary.run(["convert", path, "-w", output])
+
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.errorLines.first?.hasPrefix("tapedeck: warning: \(path): cut short") == true, "\(result.standardError)")
+        #expect(result.errorLines.last?.hasPrefix("tapedeck: wrote ") == true, "\(result.standardError)")
+        let inspected = try TapedeckBinary.inspectJSON([path])
+        #expect(try TShark.problems(output) == [])
+        let manifest = try #require(try Manifest.load(forRecording: output))
+        #expect(manifest.sessions.map(\.clientToServer.bytes) == inspected.map(\.clientToServer.bytes))
+        #expect(manifest.sessions.map(\.serverToClient.sha256) == inspected.map(\.serverToClient.sha256))
     }
 
     /// A file header and nothing else is a capture with no packets, not damage.

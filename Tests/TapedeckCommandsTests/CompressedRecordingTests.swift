@@ -66,14 +66,18 @@ import Testing
     }
 
     /// A compressed file cut short or damaged: the sessions before the damage,
-    /// then one line naming the file and what is wrong, and exit status 2.
+    /// then one line naming the file and what is wrong. Data cut short after
+    /// whole records is read to the cut with a warning and exit status 0, as
+    /// an uncompressed file cut short is (the zstd copy of this small file is
+    /// one block: cut, it yields no record at all, and that is an error);
+    /// damaged data is an error, exit status 2.
     @Test(arguments: [
-        ("gzip", "cut", "the gzip data ends early: the file was cut short"),
-        ("zstd", "cut", "the zstd data ends early: the file was cut short"),
-        ("gzip", "damaged", "the gzip data is corrupt"),
-        ("zstd", "damaged", "the zstd data is corrupt"),
+        ("gzip", "cut", "warning: ", "the gzip data ends early: the file was cut short", Int32(0)),
+        ("zstd", "cut", "", "the zstd data ends early: the file was cut short", Int32(2)),
+        ("gzip", "damaged", "", "the gzip data is corrupt", Int32(2)),
+        ("zstd", "damaged", "", "the zstd data is corrupt", Int32(2)),
     ])
-    func aDamagedCompressedFileIsOneLine(tool: String, damage: String, message: String) throws {
+    func aDamagedCompressedFileIsOneLine(tool: String, damage: String, kind: String, message: String, status: Int32) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let input = try StandardStreamTests.compressed(Self.recording, tool, in: directory)
@@ -88,8 +92,34 @@ import Testing
 
         let result = try TapedeckBinary.run(["inspect", path, "--format", "json"])
         #expect(!result.crashed)
-        #expect(result.status == 2)
+        #expect(result.status == status)
         #expect(result.errorLines.count == 1, "\(result.standardError)")
-        #expect(result.errorLines.first?.hasPrefix("tapedeck: \(path): \(message)") == true, "\(result.standardError)")
+        #expect(result.errorLines.first?.hasPrefix("tapedeck: \(kind)\(path): \(message)") == true, "\(result.standardError)")
+    }
+
+    /// A recording torn part-way through a record (a kill), then compressed
+    /// whole, or piped in: read to the torn record with one warning that
+    /// says where the whole records end, exit status 0, as the plain file is.
+    @Test(arguments: ["gzip", "zstd", "stdin"])
+    func aTornRecordingReadsToTheCutCompressedOrPiped(how: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let whole = try Data(contentsOf: URL(fileURLWithPath: Self.recording))
+        let torn = directory.file("torn.pcap")
+        try whole.prefix(whole.count * 2 / 3).write(to: URL(fileURLWithPath: torn))
+        let plain = try TapedeckBinary.run(["inspect", torn, "--format", "json"])
+        #expect(plain.status == 0, "\(plain.standardError)")
+
+        let input = try StandardStreamTests.compressed(torn, how == "stdin" ? "plain" : how, in: directory)
+        let result = how == "stdin"
+            ? try TapedeckBinary.run(["inspect", "-", "--format", "json"], standardInput: input)
+            : try TapedeckBinary.run(["inspect", input, "--format", "json"])
+        #expect(!result.crashed)
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput == plain.standardOutput)
+        #expect(result.errorLines.count == 1, "\(result.standardError)")
+        let line = result.errorLines.first ?? ""
+        #expect(line.hasPrefix("tapedeck: warning: \(how == "stdin" ? "standard input" : input): cut short part-way through a record at byte "), "\(line)")
+        #expect(line.contains(how == "stdin" ? "whole records (libpcap" : "of the decompressed data"), "\(line)")
     }
 }

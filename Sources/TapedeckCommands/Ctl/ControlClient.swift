@@ -17,6 +17,8 @@ struct ControlClient: Sendable {
     }
 
     let base: URL
+    /// Sent as `Authorization: Bearer TOKEN` when set.
+    var token: String? = nil
 
     /// Every proxy, by name.
     func proxies() async throws -> [String: ProxyView] {
@@ -49,8 +51,11 @@ struct ControlClient: Sendable {
         try await send("PATCH", Self.path(toxic: toxic, of: proxy), body: patch)
     }
 
-    func removeToxic(_ toxic: String, from proxy: String) async throws {
+    /// The toxic as it was just before it was removed.
+    func removeToxic(_ toxic: String, from proxy: String) async throws -> FaultDefinition {
+        let removed: FaultDefinition = try await send("GET", Self.path(toxic: toxic, of: proxy))
         try await exchange("DELETE", Self.path(toxic: toxic, of: proxy))
+        return removed
     }
 
     /// Tapedeck only, as are the recording and session routes below.
@@ -98,6 +103,9 @@ struct ControlClient: Sendable {
         var request = URLRequest(url: URL(string: base.absoluteString.trimmingCharacters(in: ["/"]) + path)!)
         request.httpMethod = method
         request.timeoutInterval = 30
+        if let token {
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        }
         if let body {
             request.httpBody = try JSONEncoder().encode(body)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")

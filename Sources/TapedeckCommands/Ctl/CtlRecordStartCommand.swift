@@ -12,9 +12,9 @@ struct CtlRecordStartCommand: AsyncParsableCommand {
             """
     )
     @OptionGroup var connection: CtlConnection
-    @Option(name: [.customShort("w"), .customLong("path")], help: ArgumentHelp("Write every session to this pcap file (and its manifest FILE.json).", valueName: "file"))
+    @Option(name: [.customShort("w"), .customLong("path")], help: ArgumentHelp("Write every session to this new pcap file (and its manifest FILE.json): a name inside the server's --recordings-dir.", valueName: "name"))
     var path: String?
-    @Option(help: ArgumentHelp("Write one pcap per session into this directory instead.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Write one pcap per session into this new folder of the server's --recordings-dir instead.", valueName: "name"))
     var perSession: String?
     @Option(name: [.customShort("C"), .customLong("rotate-size")], help: ArgumentHelp("Rotate the file at this size (a bare number means millions of bytes, as in tcpdump; or 512KiB, 100MB).", valueName: "size"), transform: SizeArgument.option("--rotate-size", bareUnit: 1_000_000, minimum: 1))
     var rotateSize: SizeArgument?
@@ -40,8 +40,8 @@ struct CtlRecordStartCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let request = RecordingRequest(
-                path: path.map(Self.absolute),
-                perSessionDirectory: perSession.map(Self.absolute),
+                path: path,
+                perSessionDirectory: perSession,
                 rotateBytes: rotateSize.map { Int($0.bytes) },
                 rotateSeconds: rotateInterval.map { Double($0.duration.components.seconds) + Double($0.duration.components.attoseconds) / 1e18 },
                 ringSize: ring,
@@ -50,10 +50,5 @@ struct CtlRecordStartCommand: AsyncParsableCommand {
             )
             try CtlCommand.printJSON(try await connection.client.startRecording(request, on: name))
         }
-    }
-
-    /// The server writes the file: a relative path is made absolute here.
-    static func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 }

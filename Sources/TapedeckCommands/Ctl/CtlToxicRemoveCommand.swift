@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// `tapedeck ctl toxic remove NAME --toxic-name TOXIC`.
 struct CtlToxicRemoveCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a toxic.", aliases: ["r", "delete", "d"])
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a toxic; prints what was removed.", aliases: ["r", "delete", "d"])
     @OptionGroup var connection: CtlConnection
     @Option(name: [.customShort("n"), .customLong("toxic-name")], help: "The toxic to remove.")
     var toxicName: String
@@ -10,7 +10,8 @@ struct CtlToxicRemoveCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            try await connection.client.removeToxic(toxicName, from: name)
+            let removed = try await connection.client.removeToxic(toxicName, from: name)
+            print("removed toxic \(removed.name ?? toxicName) (\(removed.type ?? "?"), \(removed.stream ?? "downstream")) from proxy \(name)")
         }
     }
 }

@@ -75,7 +75,10 @@ struct PlaybackOptions: ParsableArguments {
     func loadScripts(logger: Logger) throws -> [SessionScript] {
         let progress = ReadProgress(files: files)
         defer { progress.finish() }
-        let scripts = try SessionScript.load(paths: files, filter: filter, progress: progress.update)
+        let scripts = try SessionScript.load(paths: files, filter: filter, progress: progress.update) { cut in
+            progress.finish()
+            logger.warning("\(CaptureInput.describe(cut))")
+        }
         guard !scripts.isEmpty else {
             throw ReplayError(.noSession, "no TCP or Unix-socket session in \(files.joined(separator: ", "))\(filter.map { " matching '\($0)'" } ?? "")")
         }

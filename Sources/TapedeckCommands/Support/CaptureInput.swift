@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import PcapFile
 import Recording
 
 /// The captures a command reads: one file, or a rotated set read as one.
@@ -24,11 +26,15 @@ struct CaptureInput: ParsableArguments {
 
     /// Reads the captures and reports events with each session's real
     /// endpoints: a Tapedeck recording's manifest names Unix sockets again,
-    /// and says which sessions started before the capture did.
+    /// and says which sessions started before the capture did. A file cut
+    /// short part-way through a record is read up to the cut, with a warning.
     func read(emit: (ReassemblyEvent) throws -> Void) throws {
         let progress = ReadProgress(files: files)
         defer { progress.finish() }
-        try RecordingReader(paths: files, filter: filter).read(progress: progress.update) { event in
+        try RecordingReader(paths: files, filter: filter).read(progress: progress.update, truncated: { cut in
+            progress.finish()
+            printError("warning: \(Self.describe(cut))")
+        }) { event in
             switch event {
             case .opened(let session):
                 guard wants(session.index) else { return }
@@ -37,6 +43,16 @@ struct CaptureInput: ParsableArguments {
             }
             try emit(event)
         }
+    }
+
+    /// A cut file, as a warning says it: where, and that what came before
+    /// was read; without a manifest, how to get a clean copy with one.
+    static func describe(_ cut: PcapError) -> String {
+        var text = "\(cut); everything before the cut was read"
+        if !FileManager.default.fileExists(atPath: Manifest.path(forRecording: cut.path)) {
+            text += " (tapedeck convert \(cut.path) -w CLEAN.pcap writes a whole copy with its manifest)"
+        }
+        return text
     }
 }
 

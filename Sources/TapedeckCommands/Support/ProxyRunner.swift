@@ -1,3 +1,4 @@
+import ArgumentParser
 import Faults
 import Foundation
 import Logging
@@ -9,7 +10,11 @@ import ServiceLifecycle
 
 /// Runs a proxy (recording or not) until SIGINT/SIGTERM, then shuts it down
 /// in order: stop accepting, give live sessions the grace period, close
-/// them, write out the recording, exit 0.
+/// them, write out the recording, exit 0 — or 3 when the disk failed and
+/// the recording is missing traffic, so scripts notice.
+///
+/// Files are created only once every listener is bound: a port in use
+/// leaves an earlier recording as it was.
 struct ProxyRunner {
     let options: ProxyOptions
     let recording: RecorderConfiguration?
@@ -28,10 +33,8 @@ struct ProxyRunner {
                 recording.properties["faults"] = Self.json(configuration.faults)
                 recording.properties["seed"] = String(seed)
             }
-            if case .perSession(let directory) = recording.output {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            }
-            recorder = try Recorder(configuration: recording, logger: logger)
+            try Self.refuseToReplace(recording)
+            recorder = try Recorder(unstarted: recording, logger: logger)
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let proxy = ProxyServer(configuration: configuration, group: group, sink: recorder, logger: logger)
@@ -41,6 +44,17 @@ struct ProxyRunner {
             recorder?.finish()
             try? await group.shutdownGracefully()
             throw ProxyError(.listen, "cannot listen: \(error)")
+        }
+        if let recorder {
+            do {
+                try Self.prepareFiles(recorder.configuration)
+                try recorder.start()
+            } catch {
+                await proxy.shutdown(grace: .zero)
+                recorder.finish()
+                try? await group.shutdownGracefully()
+                throw error
+            }
         }
 
         // Shutdown runs backwards through this list: the notice is logged,
@@ -64,6 +78,48 @@ struct ProxyRunner {
             "upstream.failures": "\(totals.upstreamFailures)",
             "faults.fired": "\(totals.faultsFired)",
         ])
+        if let recorder, recorder.lostRecording {
+            printError(Self.loss(recorder))
+            throw ExitCode(3)
+        }
+    }
+
+    /// An earlier recording where this one would go is an error, unless
+    /// `--overwrite` asked for it to be replaced.
+    static func refuseToReplace(_ recording: RecorderConfiguration) throws {
+        guard case .file(let path) = recording.output else { return }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw RecordingError(.exists, "-w \(path) is a directory; name a file in it (or use --per-session \(path))")
+        }
+        guard !recording.overwrite else { return }
+        let existing = recording.existingFiles
+        guard let first = existing.first else { return }
+        let more = existing.count > 1 ? " and \(existing.count - 1) more" : ""
+        throw RecordingError(.exists, "-w \(path): an earlier recording is there (\(first)\(more)); pass --overwrite to replace it, or choose another name")
+    }
+
+    /// Once the listeners are bound: the --per-session directory is made,
+    /// and with --overwrite the earlier recording's files go (all of a
+    /// rotated set, so the new set is not mixed with the old one).
+    static func prepareFiles(_ recording: RecorderConfiguration) throws {
+        if case .perSession(let directory) = recording.output {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        if recording.overwrite {
+            for file in recording.existingFiles {
+                try? FileManager.default.removeItem(atPath: file)
+            }
+        }
+    }
+
+    /// The line at exit when the recording is missing traffic.
+    static func loss(_ recorder: Recorder) -> String {
+        let lost = byteText(recorder.unrecordedBytes.load(ordering: .relaxed))
+        if let reason = recorder.stopReason {
+            return "recording stopped early, \(lost) of traffic not recorded: \(reason)"
+        }
+        return "recording incomplete, \(lost) of traffic not recorded: the disk failed and recording went on in a new file (see the log)"
     }
 
     static func status(_ snapshot: ProxyStatistics.Snapshot, recorder: Recorder?) -> String {
@@ -74,10 +130,17 @@ struct ProxyRunner {
         ]
         if let recorder {
             var recorded = "recorded \(byteText(Int(recorder.recordedBytes.load(ordering: .relaxed))))"
-            let file = recorder.currentFile
-            if !file.isEmpty { recorded += " \(file)" }
-            let dropped = recorder.droppedBytes.load(ordering: .relaxed)
-            if dropped > 0 { recorded += " (dropped \(byteText(dropped)))" }
+            let unrecorded = recorder.unrecordedBytes.load(ordering: .relaxed)
+            if let reason = recorder.stopReason {
+                let cause = reason.errorNumber.map { String(cString: strerror($0)) } ?? reason.message
+                recorded = "recording STOPPED (\(cause)): \(byteText(unrecorded)) unrecorded"
+            } else {
+                let file = recorder.currentFile
+                if !file.isEmpty { recorded += " \(file)" }
+                let dropped = recorder.droppedBytes.load(ordering: .relaxed)
+                if dropped > 0 { recorded += " (dropped \(byteText(dropped)))" }
+                if unrecorded > 0 { recorded += " (unrecorded \(byteText(unrecorded)))" }
+            }
             parts.append(recorded)
         }
         parts.append("upstream failures \(snapshot.upstreamFailures)")

@@ -38,6 +38,9 @@ struct RecordingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Server port written for Unix sockets whose path names none.", valueName: "port"))
     var unixPort: UInt16 = SyntheticAddressing.defaultUnixPort
 
+    @Flag(help: "Replace an existing recording at -w (with -C/-G: every file of its set).")
+    var overwrite = false
+
     func validate() throws {
         switch (file, perSession) {
         case (nil, nil): throw ValidationError("say where to record: -w FILE or --per-session DIR")
@@ -73,7 +76,8 @@ struct RecordingOptions: ParsableArguments {
             redactPatterns: redact,
             backlogPolicy: onBacklog,
             addressing: SyntheticAddressing(unixPort: unixPort),
-            properties: properties
+            properties: properties,
+            overwrite: overwrite
         )
     }
 }

@@ -1,0 +1,105 @@
+import Foundation
+import Recording
+import TapedeckTestSupport
+import Testing
+
+/// `tapedeck record` killed with SIGKILL at random instants while traffic
+/// flows: every file it leaves is read by tshark, `inspect` and `replay
+/// serve`, and every byte in it is one a client sent.
+@Suite(.serialized) struct RecordKillTests {
+    /// What one client sent, by its local port.
+    final class Sent: @unchecked Sendable {
+        private let lock = NSLock()
+        private var byPort: [UInt16: [UInt8]] = [:]
+
+        func add(_ bytes: [UInt8], port: UInt16) {
+            lock.withLock { byPort[port, default: []] += bytes }
+        }
+
+        func bytes(port: UInt16) -> [UInt8]? {
+            lock.withLock { byPort[port] }
+        }
+    }
+
+    /// Clients exchanging random amounts (a few bytes to 100 kB) until `deadline`.
+    private static func traffic(_ listen: Endpoint, clients: Int, seed: UInt64, sent: Sent, until deadline: ContinuousClock.Instant) async {
+        await withTaskGroup(of: Void.self) { group in
+            for client in 0..<clients {
+                group.addTask {
+                    try? await BlockingSocket.onThread {
+                        var generator = SeededGenerator(seed: seed &+ UInt64(client))
+                        while ContinuousClock.now < deadline {
+                            guard let socket = try? BlockingSocket(connectingTo: listen), let port = socket.localPort else { return }
+                            for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                                let size = Bool.random(using: &generator) ? Int.random(in: 1...300, using: &generator) : Int.random(in: 1...100_000, using: &generator)
+                                let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                                sent.add(bytes, port: port)
+                                guard (try? socket.send(bytes)) != nil, (try? socket.read(exactly: size)) != nil else { return }
+                            }
+                            socket.shutdownWrite()
+                            _ = try? socket.readToEnd()
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func sigkillAtRandomInstantsLeavesFilesEveryReaderTakes() async throws {
+        let upstream = try TapedeckProcess.sampleServer()
+        defer { upstream.process.stop() }
+        var generator = SeededGenerator(seed: 1212)
+        var torn = 0
+        var recordsSeen = 0
+        for run in 0..<20 {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let path = directory.file("killed.pcap")
+            let (recorder, listen) = try TapedeckProcess.proxy(["record", "--listen", "127.0.0.1:0", "--upstream", upstream.endpoint, "-w", path, "--quiet"])
+            let sent = Sent()
+            let killAfter = Duration.milliseconds(Int.random(in: 50...600, using: &generator))
+            let deadline = ContinuousClock.now + killAfter
+            async let flowing: Void = Self.traffic(listen, clients: 4, seed: UInt64(run) * 100, sent: sent, until: deadline + .milliseconds(300))
+            try await Task.sleep(until: deadline)
+            recorder.signal(SIGKILL)
+            #expect(try recorder.waitForExit() == 128 + SIGKILL)
+            await flowing
+
+            let layout = try PcapRecords.layout(path)
+            recordsSeen += layout.records
+            if layout.isTorn { torn += 1 }
+            // tshark: every whole record; it exits 0 unless a kill cut a large write short.
+            let tshark = try ChildProcess.run("/usr/bin/tshark", ["-r", path, "-T", "fields", "-e", "frame.number"])
+            let frames = String(decoding: tshark.standardOutput, as: UTF8.self).split(separator: "\n").count
+            #expect(frames == layout.records, "run \(run): tshark read \(frames) of \(layout.records) records")
+            #expect(tshark.status == (layout.isTorn ? 2 : 0), "run \(run): \(tshark.standardError)")
+
+            let inspect = try TapedeckBinary.run(["inspect", path, "--format", "json"])
+            #expect(inspect.status == 0, "run \(run): \(inspect.standardError)")
+            #expect(inspect.errorLines.count == (layout.isTorn ? 1 : 0), "run \(run): \(inspect.standardError)")
+
+            // Every session's bytes are the start of what its client sent.
+            let streams = try RecordedStream.read([path])
+            for stream in streams {
+                let expected = sent.bytes(port: stream.clientPort) ?? []
+                #expect(expected.starts(with: stream.clientToServer), "run \(run) port \(stream.clientPort): client bytes differ from what was sent")
+                #expect(expected.starts(with: stream.serverToClient), "run \(run) port \(stream.clientPort): echoed bytes differ from what was sent")
+            }
+
+            // replay serve takes the file and answers the first session's client.
+            if let first = streams.first {
+                let (replay, endpoint) = try TapedeckProcess.proxy(["replay", "serve", path, "--listen", "127.0.0.1:0"])
+                let reply = try await BlockingClient.exchange(endpoint, send: first.clientToServer, halfClose: true, timeout: .seconds(5))
+                #expect(first.serverToClient.starts(with: reply), "run \(run): replay serve answered bytes that were not recorded")
+                #expect(reply.isEmpty == first.serverToClient.isEmpty, "run \(run): replay serve answered \(reply.count) of \(first.serverToClient.count) bytes")
+                replay.signal(SIGTERM)
+                #expect(try replay.waitForExit() == 0, "run \(run)")
+            }
+        }
+        #expect(recordsSeen > 200, "the kills came while traffic was recorded")
+        // A kill inside a large write can cut it (the readers take that);
+        // between writes, which is nearly always, it cannot.
+        #expect(torn <= 4, "\(torn) of 20 files torn")
+        print("RecordKillTests: \(recordsSeen) records in 20 files, \(torn) torn by a kill inside a write")
+    }
+}
