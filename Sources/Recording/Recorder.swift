@@ -76,9 +76,16 @@ public final class Recorder: SessionSink, @unchecked Sendable {
                 throw RecordingError(.invalidRedaction, "--redact '\(pattern)' is not a valid regular expression: \(error)")
             }
         }
-        if case .file(let path) = configuration.output {
+        switch configuration.output {
+        case .file(let path):
             files.namer = FileNamer(path: path, numbered: configuration.rotates)
             try openNextFile(continuing: [])
+        case .perSession(let directory):
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw RecordingError(.output, "cannot create the directory \(directory): \(PlainReason.of(error))")
+            }
         }
         let thread = Thread { [self] in
             nameCurrentThread("tapedeck-writer")

@@ -4,4 +4,7 @@ public typealias RecordingError = TapedeckError<RecordingErrorCode>
 public enum RecordingErrorCode: String, Sendable {
     /// A `--redact` pattern is unusable.
     case invalidRedaction
+    /// Where recordings go cannot be made (a directory on a read-only file
+    /// system, without permission).
+    case output
 }

@@ -32,13 +32,13 @@ struct ReplayOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Replay only packets matching this BPF expression ('tcp port 5432').", valueName: "expression"))
     var filter: String?
 
-    @Option(help: ArgumentHelp("Time factor: 2 plays twice as fast, 0.5 half as fast, 0 does not wait at all.", valueName: "factor"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Time factor: 2 plays twice as fast, 0.5 half as fast, 0 does not wait at all.", valueName: "factor"))
     var speed: Double = 1
 
-    @Option(help: ArgumentHelp("Cut every idle period longer than this to this.", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Cut every idle period longer than this to this.", valueName: "duration"), transform: DurationArgument.parse)
     var maxGap: DurationArgument?
 
-    @Option(help: ArgumentHelp("The peer's turn is over when its recorded bytes have arrived or, after some came, after this much silence.", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The peer's turn is over when its recorded bytes have arrived or, after some came, after this much silence.", valueName: "duration"), transform: DurationArgument.parse)
     var turnIdle: DurationArgument = DurationArgument(argument: "50ms")!
 
     @Flag(help: "Compare the peer's bytes with the recording; log the first difference as a hex diff.")
@@ -115,7 +115,7 @@ struct ReplayOptions: ParsableArguments {
         do {
             try encoder.encode(value).write(to: URL(fileURLWithPath: report))
         } catch {
-            throw ReplayError(.output, "cannot write the report to \(report): \(error.localizedDescription)")
+            throw ReplayError(.output, "cannot write the report to \(report): \(PlainReason.of(error))")
         }
     }
 }
@@ -148,8 +148,8 @@ struct ReplayServeCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("listen"),
-        help: ArgumentHelp("Where clients connect: HOST:PORT, [IPv6]:PORT, :PORT (loopback) or unix:/path. Repeatable.", valueName: "endpoint"),
-        transform: parseEndpoint
+        help: ArgumentHelp("Where clients connect: IP:PORT, [IPv6]:PORT, localhost:PORT or :PORT (127.0.0.1), or unix:/path. Repeatable.", valueName: "endpoint"),
+        transform: parseListener
     )
     var listeners: [Endpoint] = []
 
@@ -159,7 +159,7 @@ struct ReplayServeCommand: AsyncParsableCommand {
     @Option(help: "Which recorded session answers a connection: the next in recorded order, or the one whose first client bytes match best.")
     var match: Match = .order
 
-    @Option(name: .customLong("session"), help: ArgumentHelp("Answer every connection with this session (its index, as `tapedeck inspect` lists it).", valueName: "index"))
+    @Option(name: .customLong("session"), parsing: .unconditional, help: ArgumentHelp("Answer every connection with this session (its index, as `tapedeck inspect` lists it).", valueName: "index"))
     var session: Int?
 
     @Flag(help: "Start over when every session has been used (otherwise later connections are closed).")
@@ -195,7 +195,7 @@ struct ReplayServeCommand: AsyncParsableCommand {
                 try await server.start()
             } catch {
                 try? await group.shutdownGracefully()
-                throw ReplayError(.listen, "cannot listen: \(error)")
+                throw error
             }
             let signal = await waitForTerminationSignal()
             logger.info("shutting down", metadata: ["signal": "\(signal == SIGINT ? "SIGINT" : "SIGTERM")"])
@@ -242,22 +242,22 @@ struct ReplayDriveCommand: AsyncParsableCommand {
 
     @OptionGroup var replay: ReplayOptions
 
-    @Option(help: ArgumentHelp("The server to drive: HOST:PORT, [IPv6]:PORT, :PORT or unix:/path.", valueName: "endpoint"), transform: parseEndpoint)
+    @Option(help: ArgumentHelp("The server to drive: HOST:PORT (an IP address or a host name), [IPv6]:PORT, :PORT or unix:/path.", valueName: "endpoint"), transform: parseEndpoint)
     var target: Endpoint
 
-    @Option(name: .customLong("session"), help: ArgumentHelp("Only the session with this index (repeatable).", valueName: "index"))
+    @Option(name: .customLong("session"), parsing: .unconditionalSingleValue, help: ArgumentHelp("Only the session with this index (repeatable).", valueName: "index"))
     var sessions: [Int] = []
 
-    @Option(help: ArgumentHelp("At most this many sessions at once.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("At most this many sessions at once.", valueName: "n"))
     var concurrency: Int?
 
-    @Option(name: .customLong("loop"), help: ArgumentHelp("Play the whole recording this many times.", valueName: "n"))
+    @Option(name: .customLong("loop"), parsing: .unconditional, help: ArgumentHelp("Play the whole recording this many times.", valueName: "n"))
     var passes: Int = 1
 
-    @Option(help: ArgumentHelp("How long to wait for a server answer of which nothing has come.", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How long to wait for a server answer of which nothing has come.", valueName: "duration"), transform: DurationArgument.parse)
     var replyTimeout: DurationArgument = DurationArgument(argument: "5s")!
 
-    @Option(help: ArgumentHelp("How long to wait for a connection to the target.", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How long to wait for a connection to the target.", valueName: "duration"), transform: DurationArgument.parse)
     var connectTimeout: DurationArgument = DurationArgument(argument: "5s")!
 
     @Option(name: .customShort("w"), help: ArgumentHelp("Record the replayed traffic to this pcap (with its manifest).", valueName: "file"))
@@ -298,6 +298,13 @@ struct ReplayDriveCommand: AsyncParsableCommand {
             }
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let driver = ReplayDriver(scripts: scripts, configuration: configuration, group: group, sink: recorder, logger: logger)
+            do {
+                try await driver.prepare()
+            } catch {
+                recorder?.finish()
+                try? await group.shutdownGracefully()
+                throw error
+            }
             let showProgress = !quiet && StatusLine.shared.isTerminal
             let report = await driver.run { progress in
                 guard showProgress else { return }

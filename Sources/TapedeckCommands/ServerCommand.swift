@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import Proxy
 import Recording
+import Sockets
 import ServiceLifecycle
 
 /// `tapedeck server`: the Toxiproxy-compatible control API.
@@ -29,13 +30,13 @@ struct ServerCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Where the API listens: HOST:PORT, :PORT or unix:/path. Loopback by default; the API has no authentication.", valueName: "endpoint"), transform: parseEndpoint)
+    @Option(help: ArgumentHelp("Where the API listens: HOST:PORT, :PORT or unix:/path. Loopback by default; the API has no authentication.", valueName: "endpoint"), transform: parseListener)
     var api: Endpoint = .ip(.loopbackV4, port: 8474)
 
     @Option(help: ArgumentHelp("Proxies (and toxics) to create at startup: a JSON array.", valueName: "file"))
     var config: String?
 
-    @Option(help: "Fixes every random choice of the toxics (toxicity, jitter, drops). Random by default.")
+    @Option(parsing: .unconditional, help: "Fixes every random choice of the toxics (toxicity, jitter, drops). Random by default.", transform: parseUnsigned)
     var seed: UInt64?
 
     @OptionGroup var logging: LoggingOptions
@@ -58,14 +59,14 @@ struct ServerCommand: AsyncParsableCommand {
             // Hummingbird's own lines (a bind error among them) are reported here as one line.
             var serverLogger = logger
             serverLogger.logLevel = max(logger.logLevel, .critical)
-            let application = ControlServer.application(registry: registry, on: api, logger: serverLogger) { address in
+            let application = ControlServer.application(registry: registry, on: try api.listenable(), logger: serverLogger) { address in
                 logger.info("api listening", metadata: ["api.address": "\(address)", "seed": "\(seed)"])
             }
             // Shutdown runs backwards: the API stops answering, then every proxy stops.
             do {
                 try await ServiceGroup.runUntilSignalled([registry, application, ShutdownNotice(logger: logger, grace: nil)], logger: logger)
             } catch {
-                throw ProxyError(.listen, "cannot serve the API on \(api): \(error)")
+                throw ProxyError(.listen, "cannot serve the API on \(api): \(PlainReason.of(error))")
             }
         } catch {
             await registry.shutdown(grace: .zero)
@@ -80,7 +81,7 @@ struct ServerCommand: AsyncParsableCommand {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw ProxyError(.configuration, "cannot read the config file \(path): \(error.localizedDescription)")
+            throw ProxyError(.configuration, "cannot read the config file \(path): \(PlainReason.of(error))")
         }
         do {
             let definitions = try ControlRoutes.decode([ProxyDefinition].self, from: data)

@@ -28,9 +28,6 @@ struct ProxyRunner {
                 recording.properties["faults"] = Self.json(configuration.faults)
                 recording.properties["seed"] = String(seed)
             }
-            if case .perSession(let directory) = recording.output {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            }
             recorder = try Recorder(configuration: recording, logger: logger)
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
@@ -40,7 +37,7 @@ struct ProxyRunner {
         } catch {
             recorder?.finish()
             try? await group.shutdownGracefully()
-            throw ProxyError(.listen, "cannot listen: \(error)")
+            throw error
         }
 
         // Shutdown runs backwards through this list: the notice is logged,
