@@ -55,12 +55,24 @@ public final class ProxyServer: Sendable {
         self.logger = logger
     }
 
-    /// Resolves the upstream (a host name) and binds every listener.
+    /// Resolves the upstream (a host name), binds every listener and
+    /// accepts connections. Throws as `prepare` does.
+    public func start() async throws {
+        try await prepare()
+        startAccepting()
+    }
+
+    /// Resolves the upstream (a host name) and binds every listener, not
+    /// accepting yet: clients that connect wait in the listen backlog until
+    /// `startAccepting`. A command checks this way that it can listen
+    /// before it creates files (a recording) it would otherwise clobber.
+    ///
     /// Throws a `ProxyError` naming the address and the cause: `.upstream`
     /// when the upstream has no address, `.configuration` for a listener
     /// that cannot be one, `.listen` for the first bind that failed (address
-    /// in use, permission denied), after closing the listeners already bound.
-    public func start() async throws {
+    /// in use, a running process on the Unix socket, permission denied),
+    /// after closing the listeners already bound.
+    public func prepare() async throws {
         do {
             try await connector.prepare()
         } catch let error as SocketError {
@@ -73,8 +85,14 @@ public final class ProxyServer: Sendable {
             throw ProxyError(error.code == .address ? .configuration : .listen, error.message)
         }
         state.withLockedValue { $0.serverChannels = bound }
-        for channel in bound {
-            logger.info("listening", metadata: ["listener.address": "\(Endpoint(channel.localAddress) ?? .unix(path: "?"))", "upstream.address": "\(configuration.upstream)"])
+    }
+
+    /// Accepts on every listener `prepare` bound.
+    public func startAccepting() {
+        for channel in state.withLockedValue({ $0.serverChannels }) {
+            channel.setOption(.autoRead, value: true).whenSuccess { [logger, configuration] in
+                logger.info("listening", metadata: ["listener.address": "\(Endpoint(channel.localAddress) ?? .unix(path: "?"))", "upstream.address": "\(configuration.upstream)"])
+            }
         }
     }
 
@@ -191,6 +209,7 @@ public final class ProxyServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.autoRead, value: false)
             .serverChannelInitializer { [logger] channel in
                 channel.eventLoop.makeCompletedFuture {
                     // Out of file descriptors: pause accepting for a moment instead of spinning.

@@ -105,7 +105,9 @@ package enum PlainReason {
         case .fileReadCorruptFile: return "the file is damaged or not in the expected format"
         case .fileReadTooLarge: return "the file is too large"
         case .fileWriteInvalidFileName, .fileReadInvalidFileName: return "the file name is not valid"
-        default: return lowercasingFirst(error.localizedDescription)
+        case .fileWriteUnknown: return "the file could not be written"
+        case .fileReadUnknown: return "the file could not be read"
+        default: return "the file operation failed"
         }
     }
 

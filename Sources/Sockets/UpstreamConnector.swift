@@ -103,6 +103,11 @@ package final class UpstreamConnector: Sendable {
         }
     }
 
+    private enum Lookup {
+        case joined(EventLoopFuture<[SocketAddress]>)
+        case started(EventLoopPromise<[SocketAddress]>)
+    }
+
     /// The address that answered goes first for the connections to come.
     private func preferring(_ address: SocketAddress) {
         state.withLockedValue { state in
@@ -115,13 +120,18 @@ package final class UpstreamConnector: Sendable {
     /// Resolves again, joining a lookup under way, and keeps what it found;
     /// a failed lookup keeps the addresses there were.
     private func lookUp(on eventLoop: EventLoop) -> EventLoopFuture<[SocketAddress]> {
-        let promise = eventLoop.makePromise(of: [SocketAddress].self)
-        let joined = state.withLockedValue { state -> EventLoopFuture<[SocketAddress]>? in
-            if let lookup = state.lookup { return lookup }
+        let promise: EventLoopPromise<[SocketAddress]>
+        switch state.withLockedValue({ state -> Lookup in
+            if let running = state.lookup { return .joined(running) }
+            let promise = eventLoop.makePromise(of: [SocketAddress].self)
             state.lookup = promise.futureResult
-            return nil
+            return .started(promise)
+        }) {
+        case .joined(let running):
+            return running.hop(to: eventLoop)
+        case .started(let started):
+            promise = started
         }
-        if let joined { return joined.hop(to: eventLoop) }
         promise.completeWithTask { try await self.find(again: true) }
         return promise.futureResult.always { [state] result in
             state.withLockedValue { state in

@@ -21,24 +21,28 @@ struct ProxyRunner {
         if !configuration.faults.isEmpty {
             logger.info("faults", metadata: ["faults": "\(Self.json(configuration.faults))", "seed": "\(seed)"])
         }
-        var recorder: Recorder?
-        if var recording {
-            // The manifest says which faults were in force, and with which seed.
-            if !configuration.faults.isEmpty {
-                recording.properties["faults"] = Self.json(configuration.faults)
-                recording.properties["seed"] = String(seed)
-            }
-            recorder = try Recorder(configuration: recording, logger: logger)
-        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let proxy = ProxyServer(configuration: configuration, group: group, sink: recorder, logger: logger)
+        let proxy = ProxyServer(configuration: configuration, group: group, logger: logger)
+        // Listen first: a command that cannot (another instance there) must
+        // not have truncated a file on the way.
+        var recorder: Recorder?
         do {
-            try await proxy.start()
+            try await proxy.prepare()
+            if var recording {
+                // The manifest says which faults were in force, and with which seed.
+                if !configuration.faults.isEmpty {
+                    recording.properties["faults"] = Self.json(configuration.faults)
+                    recording.properties["seed"] = String(seed)
+                }
+                recorder = try Recorder(configuration: recording, logger: logger)
+                proxy.setSink(recorder)
+            }
         } catch {
-            recorder?.finish()
+            await proxy.shutdown(grace: .zero)
             try? await group.shutdownGracefully()
             throw error
         }
+        proxy.startAccepting()
 
         // Shutdown runs backwards through this list: the notice is logged,
         // the status line goes, the proxy stops accepting and drains, and
