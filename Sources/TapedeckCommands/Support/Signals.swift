@@ -20,13 +20,19 @@ extension ServiceGroup {
 }
 
 /// Logs the start of a graceful shutdown, between the services that stop
-/// first and those that stop after it.
+/// first and those that stop after it. When the group stops because a
+/// service failed (the API cannot listen), it says nothing: the failure is
+/// the one line the user reads.
 struct ShutdownNotice: Service {
     let logger: Logger
     let grace: DurationArgument?
 
     func run() async throws {
-        try? await gracefulShutdown()
+        do {
+            try await gracefulShutdown()
+        } catch {
+            return
+        }
         var metadata: Logger.Metadata = [:]
         if let grace { metadata["grace"] = "\(grace)" }
         logger.info("shutting down", metadata: metadata)
