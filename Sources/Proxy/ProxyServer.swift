@@ -67,22 +67,23 @@ public final class ProxyServer: Sendable {
     /// `startAccepting`. A command checks this way that it can listen
     /// before it creates files (a recording) it would otherwise clobber.
     ///
-    /// Throws a `ProxyError` naming the address and the cause: `.upstream`
-    /// when the upstream has no address, `.configuration` for a listener
+    /// Throws a `ProxyError` naming the address and the cause, after
+    /// closing the listeners already bound: `.configuration` for a listener
     /// that cannot be one, `.listen` for the first bind that failed (address
     /// in use, a running process on the Unix socket, permission denied),
-    /// after closing the listeners already bound.
+    /// `.upstream` when the upstream has no address.
     public func prepare() async throws {
-        do {
-            try await connector.prepare()
-        } catch let error as SocketError {
-            throw ProxyError(.upstream, error.message)
-        }
         let bound: [Channel]
         do {
             bound = try await bindListeners(configuration.listeners, bind)
         } catch let error as SocketError {
             throw ProxyError(error.code == .address ? .configuration : .listen, error.message)
+        }
+        do {
+            try await connector.prepare()
+        } catch {
+            for channel in bound { try? await channel.close() }
+            throw ProxyError(.upstream, (error as? SocketError)?.message ?? "\(error)")
         }
         state.withLockedValue { $0.serverChannels = bound }
     }

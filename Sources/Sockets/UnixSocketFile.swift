@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import NIOCore
 import Recording
 
@@ -21,7 +22,7 @@ enum UnixSocketFile {
         guard status.st_mode & S_IFMT == S_IFSOCK else {
             throw SocketError(.listen, "the path exists and is not a socket; remove it or choose another path")
         }
-        switch probe(path) {
+        switch isListedAsListening(path) ? .answered : probe(path) {
         case .refused:
             guard unlink(path) == 0 || errno == ENOENT else {
                 throw SocketError(.listen, "cannot remove the stale socket file: \(PlainReason.errno(errno))")
@@ -31,6 +32,35 @@ enum UnixSocketFile {
         case .failed(let code):
             throw SocketError(.listen, "cannot tell whether a process listens there: \(PlainReason.errno(code))")
         }
+    }
+
+    /// True when Linux lists a socket listening on `path` in this network
+    /// namespace (`/proc/net/unix`: flag `__SO_ACCEPTCON`, the path it was
+    /// bound to). Asking the list first spares a live listener the probe's
+    /// connection, which it would take for a client (and a proxy would
+    /// record). False elsewhere, and for a listener the list does not show
+    /// (another namespace, the path spelt otherwise): the probe decides.
+    private static func isListedAsListening(_ path: String) -> Bool {
+        guard let list = try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8) else { return false }
+        let wanted = canonical(path)
+        for line in list.split(separator: "\n").dropFirst() {
+            // Num RefCount Protocol Flags Type St Inode Path
+            let fields = line.split(separator: " ", maxSplits: 7, omittingEmptySubsequences: true)
+            guard fields.count == 8, fields[3] == "00010000" else { continue }
+            if canonical(String(fields[7])) == wanted { return true }
+        }
+        return false
+    }
+
+    /// `path` with its directory's symbolic links and `.`/`..` resolved.
+    private static func canonical(_ path: String) -> String {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { path[..<$0].isEmpty ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard let resolved = realpath(directory, nil) else { return path }
+        defer { free(resolved) }
+        let base = String(cString: resolved)
+        return (base.hasSuffix("/") ? base : base + "/") + name
     }
 
     private enum Probe {

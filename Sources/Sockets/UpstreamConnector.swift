@@ -136,7 +136,8 @@ package final class UpstreamConnector: Sendable {
         return promise.futureResult.always { [state] result in
             state.withLockedValue { state in
                 state.lookup = nil
-                if case .success(let found) = result { state.addresses = found }
+                // The same addresses keep their order (the one that answered first).
+                if case .success(let found) = result, Set(found) != Set(state.addresses) { state.addresses = found }
             }
         }
     }
@@ -157,10 +158,17 @@ package final class UpstreamConnector: Sendable {
         }
         do {
             let found = try await resolver.addresses(of: name, port: port)
-            logger.info(again ? "\(role) resolved again" : "\(role) resolved", metadata: [
+            let metadata: Logger.Metadata = [
                 "\(role).address": "\(endpoint)",
                 "\(role).addresses": "\(found.compactMap(Endpoint.init).map(\.description).joined(separator: " "))",
-            ])
+            ]
+            if !again {
+                logger.info("\(role) resolved", metadata: metadata)
+            } else if Set(found) != Set(addresses) {
+                logger.info("\(role) resolved again, to other addresses", metadata: metadata)
+            } else {
+                logger.debug("\(role) resolved again, to the same addresses", metadata: metadata)
+            }
             return found
         } catch {
             let failure = SocketError(.resolve, "cannot resolve \(role) \(endpoint): \(PlainReason.of(error))")

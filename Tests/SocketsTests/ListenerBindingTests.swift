@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Recording
@@ -34,7 +35,8 @@ import Glibc
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let endpoint = Endpoint.unix(path: directory.file("live.sock"))
-        let first = try await Self.bootstrap(group).bind(to: endpoint)
+        let accepted = NIOLockedValueBox(0)
+        let first = try await ServerBootstrap.smallServer(group: group) { _ in accepted.withLockedValue { $0 += 1 } }.bind(to: endpoint)
 
         let message = await Self.failure { try await Self.bootstrap(group).bind(to: endpoint) }
 
@@ -42,6 +44,8 @@ import Glibc
         #expect(FileManager.default.fileExists(atPath: directory.file("live.sock")))
         let client = try BlockingClient.connect(endpoint, timeout: .seconds(2))
         close(client)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(accepted.withLockedValue { $0 } == 1, "the owner saw only the test's client: Linux's socket list answered, not a probe")
         try await first.close()
         try await group.shutdownGracefully()
     }

@@ -36,16 +36,22 @@ import Glibc
         let upstream = try TapedeckProcess.sampleServer()
         defer { upstream.process.stop() }
         let path = directory.file("proxy.sock")
-        let (first, listen) = try TapedeckProcess.proxy(["proxy", "--listen", "unix:\(path)", "--upstream", upstream.endpoint, "--quiet"])
-        defer { first.stop() }
+        let recording = directory.file("first.pcap")
+        let (first, listen) = try TapedeckProcess.proxy(["record", "--listen", "unix:\(path)", "--upstream", upstream.endpoint, "-w", recording, "--quiet"])
+        defer { if first.process.isRunning { first.stop() } }
+        #expect(try await BlockingClient.exchange(listen, send: Array("before".utf8), halfClose: true) == Array("before".utf8))
 
-        let second = try TapedeckBinary.run(["record", "--listen", "unix:\(path)", "--upstream", upstream.endpoint, "-w", directory.file("second.pcap"), "--quiet"])
+        // Started again by mistake, with the same socket and the same file.
+        let second = try TapedeckBinary.run(["record", "--listen", "unix:\(path)", "--upstream", upstream.endpoint, "-w", recording, "--quiet"])
 
         #expect(second.status == 2 && !second.crashed, "\(second.standardError)")
         #expect(second.errorLines == ["tapedeck: cannot listen on unix:\(path): already in use by a running process"])
         #expect(FileManager.default.fileExists(atPath: path), "the live socket file is still there")
-        #expect(try await BlockingClient.exchange(listen, send: Array("still here".utf8), halfClose: true) == Array("still here".utf8))
-        #expect(first.process.isRunning)
+        #expect(try await BlockingClient.exchange(listen, send: Array("after".utf8), halfClose: true) == Array("after".utf8))
+        first.signal(SIGTERM)
+        #expect(try first.waitForExit() == 0)
+        let sessions = try TapedeckBinary.inspectJSON([recording])
+        #expect(sessions.map(\.clientToServer.bytes) == [6, 5], "the first instance's recording is whole, with no session of the second's making")
     }
 
     @Test func aStaleUnixSocketLeftByAKilledInstanceIsReplaced() async throws {
