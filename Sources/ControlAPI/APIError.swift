@@ -68,8 +68,8 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
 
 extension APIError {
     /// The body Toxiproxy sends with an error status.
-    struct Body: Codable {
-        var error: String
-        var status: Int
+    public struct Body: Sendable, Codable {
+        public var error: String
+        public var status: Int
     }
 }

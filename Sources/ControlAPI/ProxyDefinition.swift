@@ -4,8 +4,9 @@ import Recording
 /// A proxy as a client sends it to `POST /proxies`, `POST /populate` or the
 /// config file: `{"name", "listen", "upstream", "enabled"}`, plus (a Tapedeck
 /// extension) `"toxics"`. Every field is optional here so that a missing one
-/// is reported the way Toxiproxy words it.
-public struct ProxyDefinition: Sendable, Decodable {
+/// is reported the way Toxiproxy words it; a client sends only the fields it
+/// sets (`{"enabled": false}` disables a proxy).
+public struct ProxyDefinition: Sendable, Codable {
     public var name: String?
     public var listen: String?
     public var upstream: String?
@@ -28,13 +29,15 @@ public struct ProxyDefinition: Sendable, Decodable {
     }
 }
 
-/// A proxy as the API shows it.
-public struct ProxyView: Sendable, Encodable {
+/// A proxy as the API shows it. Its toxics are read as stated, unchecked,
+/// so a client reads Toxiproxy's too (a toxic type Tapedeck does not have,
+/// a bandwidth of 0).
+public struct ProxyView: Sendable, Codable {
     public var name: String
     public var listen: String
     public var upstream: String
     public var enabled: Bool
-    public var toxics: [Fault]
+    public var toxics: [FaultDefinition]
 }
 
 extension Endpoint {

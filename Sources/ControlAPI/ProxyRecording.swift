@@ -10,7 +10,7 @@ import Recording
 /// as `tapedeck record` takes it (`-w`, `--per-session`, `-C`, `-G`, `-W`,
 /// `--redact`, `--on-backlog`). Unknown fields are refused, so a typo is
 /// not silently ignored.
-public struct RecordingRequest: Sendable, Decodable {
+public struct RecordingRequest: Sendable, Codable {
     /// One pcap for every session (and its manifest `PATH.json`); absolute.
     public var path: String?
     /// One pcap per session in this directory (created if missing); absolute.
@@ -233,7 +233,7 @@ final class ProxyRecording: Sendable {
 }
 
 /// A proxy's recording as `GET`, `POST` and `DELETE /proxies/{name}/recording` show it.
-public struct RecordingView: Sendable, Encodable {
+public struct RecordingView: Sendable, Codable {
     public var proxy: String
     /// True while sessions are being recorded.
     public var recording: Bool
@@ -268,14 +268,16 @@ public struct RecordingView: Sendable, Encodable {
 }
 
 /// A live session as `GET /proxies/{name}/sessions` shows it.
-struct SessionView: Sendable, Encodable {
-    var id: UInt64
-    var client: String
-    var upstream: String
-    var opened: String
-    var bytesClientToServer: Int
-    var bytesServerToClient: Int
-    var recording: Bool
+public struct SessionView: Sendable, Codable {
+    public var id: UInt64
+    public var client: String
+    public var upstream: String
+    /// RFC 3339, as `started` in ``RecordingView``.
+    public var opened: String
+    public var bytesClientToServer: Int
+    public var bytesServerToClient: Int
+    /// Whether the session is being written to the proxy's recording.
+    public var recording: Bool
 
     init(_ session: LiveSession) {
         id = session.id

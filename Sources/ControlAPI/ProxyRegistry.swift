@@ -30,7 +30,7 @@ public actor ProxyRegistry {
         var enabled: Bool { server != nil }
 
         var view: ProxyView {
-            ProxyView(name: name, listen: listen.description, upstream: upstream.description, enabled: enabled, toxics: toxics)
+            ProxyView(name: name, listen: listen.description, upstream: upstream.description, enabled: enabled, toxics: toxics.map(FaultDefinition.init))
         }
     }
 

@@ -1,4 +1,4 @@
-/// Toxiproxy's toxic JSON.
+/// Toxiproxy's toxic JSON, read and written as a ``FaultDefinition``.
 ///
 /// Decoding follows Toxiproxy's `AddToxicJson`: `type` is required; `name`
 /// defaults to `<type>_<stream>`, `stream` to `downstream` (case-insensitive),
@@ -8,66 +8,33 @@
 /// 250 µs); sizes must be whole numbers. Encoding writes every attribute of
 /// the type, whole numbers as JSON integers.
 extension Fault: Codable {
-    private enum CodingKeys: String, CodingKey {
-        case name, type, stream, toxicity, attributes
+    public init(from decoder: any Decoder) throws {
+        try self.init(FaultDefinition(from: decoder))
     }
 
-    public init(from decoder: any Decoder) throws {
-        let container: KeyedDecodingContainer<CodingKeys>
-        do {
-            container = try decoder.container(keyedBy: CodingKeys.self)
-        } catch {
-            throw FaultError(.malformed, "a fault must be a JSON object with a \"type\"")
-        }
-        let typeName = try Self.decodeString(container, .type) ?? ""
+    public func encode(to encoder: any Encoder) throws {
+        try FaultDefinition(self).encode(to: encoder)
+    }
+
+    /// Checks a toxic as a client stated it and fills in Toxiproxy's defaults.
+    public init(_ definition: FaultDefinition) throws(FaultError) {
+        let typeName = definition.type ?? ""
         guard let type = FaultType(rawValue: typeName) else {
             let known = FaultType.allCases.map(\.rawValue).joined(separator: ", ")
             throw FaultError(.unknownType, "unknown fault type \"\(typeName)\"; expected one of \(known)")
         }
-        let streamName = try Self.decodeString(container, .stream) ?? FaultStream.downstream.rawValue
+        let streamName = definition.stream ?? FaultStream.downstream.rawValue
         guard let stream = FaultStream(rawValue: streamName.lowercased()) else {
             throw FaultError(.invalidStream, "unknown stream \"\(streamName)\"; expected upstream or downstream")
         }
-        let toxicity: Double
-        do {
-            toxicity = try container.decodeIfPresent(Double.self, forKey: .toxicity) ?? 1
-        } catch {
-            throw FaultError(.invalidToxicity, "toxicity must be a number between 0 and 1")
-        }
-        let attributes = try FaultAttributes(from: container)
-        let name = try Self.decodeString(container, .name)
         // Toxiproxy builds the default name from the stream as written.
         let defaultName = "\(typeName)_\(streamName)"
         try self.init(
-            FaultKind(type: type, attributes: attributes),
+            FaultKind(type: type, attributes: FaultAttributes(values: definition.attributes)),
             stream: stream,
-            toxicity: toxicity,
-            name: (name?.isEmpty ?? true) ? defaultName : name
+            toxicity: definition.toxicity ?? 1,
+            name: (definition.name?.isEmpty ?? true) ? defaultName : definition.name
         )
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(name, forKey: .name)
-        try container.encode(kind.type.rawValue, forKey: .type)
-        try container.encode(stream.rawValue, forKey: .stream)
-        try container.encode(toxicity, forKey: .toxicity)
-        var attributes = container.nestedContainer(keyedBy: AttributeKey.self, forKey: .attributes)
-        for (key, value) in kind.attributes {
-            if value.rounded() == value, abs(value) < 9e15 {
-                try attributes.encode(Int64(value), forKey: AttributeKey(key))
-            } else {
-                try attributes.encode(value, forKey: AttributeKey(key))
-            }
-        }
-    }
-
-    private static func decodeString(_ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> String? {
-        do {
-            return try container.decodeIfPresent(String.self, forKey: key)
-        } catch {
-            throw FaultError(.malformed, "\"\(key.stringValue)\" must be a string")
-        }
     }
 
     /// Applies a Toxiproxy update (`PATCH /proxies/{p}/toxics/{t}`): the
@@ -82,7 +49,7 @@ extension Fault: Codable {
 
 /// The body of a Toxiproxy toxic update: `{"attributes": {...}, "toxicity": 0.5}`,
 /// both optional. Apply it with ``Fault/applying(_:)``.
-public struct FaultPatch: Sendable, Hashable, Decodable {
+public struct FaultPatch: Sendable, Hashable, Codable {
     public var toxicity: Double?
     var attributes: FaultAttributes
 
@@ -90,19 +57,44 @@ public struct FaultPatch: Sendable, Hashable, Decodable {
         case toxicity, attributes
     }
 
+    /// - Parameter attributes: in Toxiproxy's units, as ``FaultDefinition`` has them.
+    public init(toxicity: Double? = nil, attributes: [String: Double] = [:]) {
+        self.toxicity = toxicity
+        self.attributes = FaultAttributes(values: attributes)
+    }
+
     public init(from decoder: any Decoder) throws {
-        let container: KeyedDecodingContainer<CodingKeys>
+        let container = try decoder.faultObject(keyedBy: CodingKeys.self, else: "a fault update must be a JSON object")
+        toxicity = try container.decodeToxicity(forKey: .toxicity)
+        attributes = try FaultAttributes(from: container)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(toxicity, forKey: .toxicity)
+        try attributes.encode(into: &container, forKey: .attributes)
+    }
+}
+
+extension Decoder {
+    /// The JSON object being decoded; anything else is a malformed ``FaultError`` saying `message`.
+    func faultObject<Key: CodingKey>(keyedBy type: Key.Type, else message: String) throws(FaultError) -> KeyedDecodingContainer<Key> {
         do {
-            container = try decoder.container(keyedBy: CodingKeys.self)
+            return try container(keyedBy: type)
         } catch {
-            throw FaultError(.malformed, "a fault update must be a JSON object")
+            throw FaultError(.malformed, message)
         }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// A toxicity, when one is given; anything but a number is a ``FaultError``.
+    func decodeToxicity(forKey key: Key) throws(FaultError) -> Double? {
         do {
-            toxicity = try container.decodeIfPresent(Double.self, forKey: .toxicity)
+            return try decodeIfPresent(Double.self, forKey: key)
         } catch {
             throw FaultError(.invalidToxicity, "toxicity must be a number between 0 and 1")
         }
-        attributes = try FaultAttributes(from: container)
     }
 }
 
@@ -138,6 +130,18 @@ struct FaultAttributes: Sendable, Hashable {
                 throw FaultError(.invalidAttribute, "attribute \"\(attribute.stringValue)\" must be a number")
             }
             values[attribute.stringValue] = value
+        }
+    }
+
+    /// Writes the attributes as a JSON object, in key order, whole numbers as integers.
+    func encode<Key: CodingKey>(into container: inout KeyedEncodingContainer<Key>, forKey key: Key) throws {
+        var attributes = container.nestedContainer(keyedBy: AttributeKey.self, forKey: key)
+        for (name, value) in values.sorted(by: { $0.key < $1.key }) {
+            if value.rounded() == value, abs(value) < 9e15 {
+                try attributes.encode(Int64(value), forKey: AttributeKey(name))
+            } else {
+                try attributes.encode(value, forKey: AttributeKey(name))
+            }
         }
     }
 

@@ -96,6 +96,11 @@ public final class ReplayServer: Sendable {
         }
     }
 
+    /// True between `start` and `shutdown`.
+    public var isListening: Bool {
+        state.withLockedValue { !$0.channels.isEmpty }
+    }
+
     /// The listeners' endpoints, a port 0 resolved.
     public var endpoints: [Endpoint] {
         state.withLockedValue { $0.channels }.compactMap { Endpoint($0.localAddress) }

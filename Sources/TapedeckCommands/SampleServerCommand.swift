@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Recording
 import SampleServer
+import ServiceLifecycle
 
 /// `tapedeck sample-server`: a built-in upstream for demos and tests.
 struct SampleServerCommand: AsyncParsableCommand {
@@ -19,8 +21,17 @@ struct SampleServerCommand: AsyncParsableCommand {
             let server = try await EchoServer.start(on: listen)
             // Unbuffered, so a script reading the port sees it at once.
             FileHandle.standardOutput.write(Data("echo server listening on \(server.endpoint)\n".utf8))
-            _ = await waitForTerminationSignal()
-            await server.stop()
+            try await ServiceGroup.runUntilSignalled([SampleServerService(server: server)], logger: Logger(label: "tapedeck"))
         }
+    }
+}
+
+/// The echo server until SIGINT or SIGTERM.
+private struct SampleServerService: Service {
+    let server: EchoServer
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await server.stop()
     }
 }

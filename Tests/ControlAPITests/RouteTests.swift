@@ -1,4 +1,5 @@
 import ControlAPI
+import Faults
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -104,6 +105,22 @@ struct RouteTests {
             #expect(gone.error == "toxic not found")
             #expect(try await client.call(.delete, "/proxies/db/toxics/latency_downstream").status == .notFound)
         }
+    }
+
+    /// What `tapedeck ctl` reads: Tapedeck's answers, and Toxiproxy's, whose
+    /// toxics may be of a type Tapedeck does not have.
+    @Test func proxyViewsReadBack() async throws {
+        try await RouteHarness.with { _, client in
+            _ = try await client.call(.post, "/proxies", #"{"name":"db","upstream":"127.0.0.1:1"}"#)
+            _ = try await client.call(.post, "/proxies/db/toxics", #"{"type":"latency","attributes":{"latency":100}}"#)
+            let listed = try await client.call(.get, "/proxies")
+            let proxies = try JSONDecoder().decode([String: ProxyView].self, from: Data(listed.body.utf8))
+            #expect(proxies["db"]?.upstream == "127.0.0.1:1")
+            #expect(proxies["db"]?.toxics == [FaultDefinition(try Fault(.latency(latency: .milliseconds(100))))])
+        }
+        let toxiproxy = #"{"name":"redis","listen":"127.0.0.1:26379","upstream":"127.0.0.1:6379","enabled":true,"toxics":[{"attributes":{"foo":1},"name":"custom","type":"chaos","stream":"downstream","toxicity":1}]}"#
+        let view = try JSONDecoder().decode(ProxyView.self, from: Data(toxiproxy.utf8))
+        #expect(view.toxics.map(\.type) == ["chaos"])
     }
 
     @Test(arguments: [

@@ -50,6 +50,9 @@ struct ServerProcessTests {
 
         let list = try await ctl(["list"] + host)
         #expect(String(decoding: list.standardOutput, as: UTF8.self).contains("echo\t\(listen)\t\(echo.endpoint)\ttrue\t1"))
+        let hostFirst = try await ctl(host + ["list"])
+        #expect(hostFirst.status == 0, "\(hostFirst.standardError)")
+        #expect(hostFirst.standardOutput == list.standardOutput)
         let inspected = try await ctl(["inspect"] + host + ["echo"])
         #expect(String(decoding: inspected.standardOutput, as: UTF8.self).contains("latency_downstream"))
         #expect(try await ctl(["toxic", "remove"] + host + ["--toxic-name", "latency_downstream", "echo"]).status == 0)

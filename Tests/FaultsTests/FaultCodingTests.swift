@@ -117,6 +117,28 @@ struct FaultCodingTests {
         #expect(throws: FaultError.self) { try latency.applying(bad) }
     }
 
+    @Test func definitionReadsWhatAnotherServerShowsAndSendsOnlyWhatIsSet() throws {
+        // Toxiproxy may show toxics Tapedeck refuses: a type of its own, a rate of 0.
+        let shown = #"{"name":"stall","type":"chaos","stream":"upstream","toxicity":0.3,"attributes":{"rate":0}}"#
+        let definition = try JSONDecoder().decode(FaultDefinition.self, from: Data(shown.utf8))
+        #expect(definition == FaultDefinition(name: "stall", type: "chaos", stream: "upstream", toxicity: 0.3, attributes: ["rate": 0]))
+        #expect(try object(String(decoding: try JSONEncoder().encode(definition), as: UTF8.self)) == object(shown))
+        #expect(throws: FaultError.self) { try Fault(definition) }
+
+        let request = FaultDefinition(type: "latency", stream: "downstream", attributes: ["latency": 100])
+        let sent = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
+        #expect(try object(sent) == object(#"{"type":"latency","stream":"downstream","attributes":{"latency":100}}"#))
+        #expect(try JSONDecoder().decode(Fault.self, from: Data(sent.utf8)) == Fault(.latency(latency: .milliseconds(100))))
+    }
+
+    @Test func patchEncodesWhatItChanges() throws {
+        let patch = FaultPatch(toxicity: 0.5, attributes: ["jitter": 2.5])
+        let sent = try JSONEncoder().encode(patch)
+        #expect(try object(String(decoding: sent, as: UTF8.self)) == object(#"{"toxicity":0.5,"attributes":{"jitter":2.5}}"#))
+        #expect(try JSONDecoder().decode(FaultPatch.self, from: sent) == patch)
+        #expect(String(decoding: try JSONEncoder().encode(FaultPatch()), as: UTF8.self) == #"{"attributes":{}}"#)
+    }
+
     @Test func initializerValidates() {
         #expect(throws: FaultError.self) { try Fault(.bandwidth(rate: BytesPerSecond(0))) }
         #expect(throws: FaultError.self) { try Fault(.latency(latency: .milliseconds(-1))) }

@@ -1,0 +1,64 @@
+import ArgumentParser
+import ControlAPI
+import Foundation
+
+/// `tapedeck ctl record start NAME --path FILE | --per-session DIR`.
+struct CtlRecordStartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start",
+        abstract: "Start recording the sessions a proxy opens from now on.",
+        discussion: """
+            Prints the recording's state as JSON. Fails with 409 when the proxy records already.
+            """
+    )
+    @OptionGroup var connection: CtlConnection
+    @Option(name: [.customShort("w"), .customLong("path")], help: ArgumentHelp("Write every session to this pcap file (and its manifest FILE.json).", valueName: "file"))
+    var path: String?
+    @Option(help: ArgumentHelp("Write one pcap per session into this directory instead.", valueName: "dir"))
+    var perSession: String?
+    @Option(name: [.customShort("C"), .customLong("rotate-size")], help: ArgumentHelp("Rotate the file at this size (a bare number means millions of bytes, as in tcpdump; or 512KiB, 100MB).", valueName: "size"), transform: { text in
+        guard let size = SizeArgument(argument: text, bareUnit: 1_000_000), size.bytes > 0 else {
+            throw ValidationError("--rotate-size \(text) is not a size such as 100MB")
+        }
+        return size
+    })
+    var rotateSize: SizeArgument?
+    @Option(name: [.customShort("G"), .customLong("rotate-interval")], help: ArgumentHelp("Rotate the file when it has been open this long (30s, 5m, 1h).", valueName: "duration"))
+    var rotateInterval: DurationArgument?
+    @Option(name: [.customShort("W"), .customLong("ring")], help: ArgumentHelp("With rotation: keep only the newest N files.", valueName: "count"))
+    var ring: Int?
+    @Option(help: ArgumentHelp("Mask matches of this regular expression with '*' in the recording (repeatable).", valueName: "regex"))
+    var redact: [String] = []
+    @Option(help: ArgumentHelp("When the disk falls behind: backpressure (lossless) or drop (the recording shows a gap).", valueName: "policy"))
+    var onBacklog: String?
+    @Argument(help: "The proxy to record.")
+    var name: String
+
+    func validate() throws {
+        switch (path, perSession) {
+        case (nil, nil): throw ValidationError("say where to record: --path FILE or --per-session DIR")
+        case (.some, .some): throw ValidationError("--path and --per-session exclude each other")
+        default: break
+        }
+    }
+
+    func run() async throws {
+        try await reportingFailures {
+            let request = RecordingRequest(
+                path: path.map(Self.absolute),
+                perSessionDirectory: perSession.map(Self.absolute),
+                rotateBytes: rotateSize.map { Int($0.bytes) },
+                rotateSeconds: rotateInterval.map { Double($0.duration.components.seconds) + Double($0.duration.components.attoseconds) / 1e18 },
+                ringSize: ring,
+                redact: redact,
+                onBacklog: onBacklog
+            )
+            try CtlCommand.printJSON(try await connection.client.startRecording(request, on: name))
+        }
+    }
+
+    /// The server writes the file: a relative path is made absolute here.
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+}

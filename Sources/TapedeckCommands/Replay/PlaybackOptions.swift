@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Recording
+import Replay
+
+/// What `replay serve` and `replay drive` both take: the recordings to
+/// play, their timing, how live bytes are compared with them, the faults,
+/// the report file and logging.
+struct PlaybackOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp("Recordings or captures (pcap or pcapng), read in order as one.", valueName: "file"))
+    var files: [String] = []
+
+    @Option(help: ArgumentHelp("Replay only packets matching this BPF expression ('tcp port 5432').", valueName: "expression"))
+    var filter: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Time factor: 2 plays twice as fast, 0.5 half as fast, 0 does not wait at all.", valueName: "factor"))
+    var speed: Double = 1
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Cut every idle period longer than this to this.", valueName: "duration"), transform: DurationArgument.parse)
+    var maxGap: DurationArgument?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The peer's turn is over when its recorded bytes have arrived or, after some came, after this much silence.", valueName: "duration"), transform: DurationArgument.parse)
+    var turnIdle: DurationArgument = DurationArgument(argument: "50ms")!
+
+    @Flag(help: "Compare the peer's bytes with the recording; log the first difference as a hex diff.")
+    var strict = false
+
+    @Option(
+        name: .customLong("ignore-bytes"),
+        help: ArgumentHelp("Do not compare these bytes: [client:|server:]OFFSET:LENGTH of that side's stream. Repeatable.", valueName: "range"),
+        transform: { text in try IgnoreRule(parsingRange: text) }
+    )
+    var ignoreBytes: [IgnoreRule] = []
+
+    @Option(
+        name: .customLong("ignore"),
+        help: ArgumentHelp("Do not compare recorded bytes matching this regular expression (ids, timestamps). Repeatable.", valueName: "regex"),
+        transform: { text in try IgnoreRule(parsingPattern: text) }
+    )
+    var ignorePatterns: [IgnoreRule] = []
+
+    @Option(help: ArgumentHelp("Also write the report as JSON to this file.", valueName: "file"))
+    var report: String?
+
+    @OptionGroup(title: "Faults") var faults: FaultOptions
+
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("name at least one recording or capture to replay") }
+        if !(speed >= 0) || !speed.isFinite { throw ValidationError("--speed \(speed) must be 0 or more") }
+        for file in files where !FileManager.default.isReadableFile(atPath: file) {
+            throw ValidationError("cannot read \(file)")
+        }
+    }
+
+    var timing: ReplayTiming {
+        ReplayTiming(speed: speed, maxGap: maxGap?.duration, turnIdle: turnIdle.duration)
+    }
+
+    func comparison(policy: MismatchPolicy) -> ReplayComparison {
+        ReplayComparison(strict: strict, policy: policy, ignore: ignoreBytes + ignorePatterns)
+    }
+
+    func replayFaults(logger: Logger) throws -> ReplayFaults {
+        let seed = faults.seed ?? UInt64.random(in: .min ... .max)
+        let list = try faults.faults()
+        if !list.isEmpty {
+            logger.info("faults", metadata: ["faults": "\(ProxyRunner.json(list))", "seed": "\(seed)"])
+        }
+        return ReplayFaults(faults: list, seed: seed)
+    }
+
+    /// Reads the sessions, with progress on a terminal for large files.
+    func loadScripts(logger: Logger) throws -> [SessionScript] {
+        let progress = ReadProgress(files: files)
+        defer { progress.finish() }
+        let scripts = try SessionScript.load(paths: files, filter: filter, progress: progress.update)
+        guard !scripts.isEmpty else {
+            throw ReplayError(.noSession, "no TCP or Unix-socket session in \(files.joined(separator: ", "))\(filter.map { " matching '\($0)'" } ?? "")")
+        }
+        for script in scripts {
+            if let (_, offset) = script.firstGap {
+                logger.warning("the capture lost bytes of this session; it will fail at that point", metadata: [
+                    "session.index": "\(script.session.index)", "stream.offset": "\(offset)",
+                ])
+            }
+        }
+        return scripts
+    }
+
+    func writeReport<Report: Encodable>(_ value: Report) throws {
+        guard let report else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        do {
+            try encoder.encode(value).write(to: URL(fileURLWithPath: report))
+        } catch {
+            throw ReplayError(.output, "cannot write the report to \(report): \(PlainReason.of(error))")
+        }
+    }
+}
