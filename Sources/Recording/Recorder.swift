@@ -106,9 +106,16 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     /// Creates the first file (in single-file mode: the header reaches the
     /// disk, or this throws) and starts the writer thread.
     package func start() throws {
-        if case .file(let path) = configuration.output {
+        switch configuration.output {
+        case .file(let path):
             files.namer = FileNamer(path: path, numbered: configuration.rotates)
             try openNextFile(continuing: [])
+        case .perSession(let directory):
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw RecordingError(.output, "cannot create the directory \(directory): \(PlainReason.of(error))")
+            }
         }
         condition.lock()
         started = true

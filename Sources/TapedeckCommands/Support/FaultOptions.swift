@@ -8,45 +8,45 @@ struct FaultOptions: ParsableArguments {
         case upstream, downstream, both
     }
 
-    @Option(help: ArgumentHelp("Delay every chunk by this much (100ms).", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Delay every chunk by this much (100ms).", valueName: "duration"), transform: DurationArgument.parse)
     var latency: DurationArgument?
 
-    @Option(help: ArgumentHelp("With --latency: vary each delay uniformly by up to this much either way.", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --latency: vary each delay uniformly by up to this much either way.", valueName: "duration"), transform: DurationArgument.parse)
     var jitter: DurationArgument?
 
-    @Option(help: ArgumentHelp("Limit each connection to this rate per direction (1MB/s, 100KiB/s).", valueName: "rate"), transform: { text in
+    @Option(parsing: .unconditional, help: ArgumentHelp("Limit each connection to this rate per direction (1MB/s, 100KiB/s).", valueName: "rate"), transform: { text in
         guard let rate = RateArgument(argument: text) else {
-            throw ValidationError("--bandwidth \(text) is not a rate such as 1MB/s or 100KiB/s")
+            throw ValidationError(text.hasPrefix("-") ? "a rate cannot be negative" : "not a rate such as 1MB/s or 100KiB/s")
         }
         return rate
     })
     var bandwidth: RateArgument?
 
-    @Option(help: ArgumentHelp("Cut chunks into writes of about this many bytes.", valueName: "size"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Cut chunks into writes of about this many bytes.", valueName: "size"), transform: SizeArgument.parse)
     var slice: SizeArgument?
 
-    @Option(help: ArgumentHelp("Drop each chunk with this probability (0.01).", valueName: "probability"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Drop each chunk with this probability (0.01).", valueName: "probability"))
     var drop: Double?
 
-    @Option(help: ArgumentHelp("Forward exactly this many bytes per direction, then close.", valueName: "size"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Forward exactly this many bytes per direction, then close.", valueName: "size"), transform: SizeArgument.parse)
     var limitData: SizeArgument?
 
-    @Option(help: ArgumentHelp("Reset the connection (RST) this long after its first bytes.", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Reset the connection (RST) this long after its first bytes.", valueName: "duration"), transform: DurationArgument.parse)
     var resetAfter: DurationArgument?
 
-    @Option(help: ArgumentHelp("Stop forwarding, and close after this long (0 = never).", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop forwarding, and close after this long (0 = never).", valueName: "duration"), transform: DurationArgument.parse)
     var timeout: DurationArgument?
 
-    @Option(help: ArgumentHelp("Delay the close by this much after the end of stream.", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Delay the close by this much after the end of stream.", valueName: "duration"), transform: DurationArgument.parse)
     var slowClose: DurationArgument?
 
-    @Option(help: ArgumentHelp("Probability that the faults apply to a connection (decided per connection).", valueName: "0…1"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Probability that the faults apply to a connection (decided per connection).", valueName: "0…1"))
     var toxicity: Double = 1
 
     @Option(help: "Which direction the faults act on: upstream (client→server), downstream or both.")
     var stream: Stream = .both
 
-    @Option(help: ArgumentHelp("Seed every random choice (jitter, drops, toxicity), so two runs make the same ones.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed every random choice (jitter, drops, toxicity), so two runs make the same ones.", valueName: "n"), transform: parseUnsigned)
     var seed: UInt64?
 
     func validate() throws {

@@ -26,36 +26,33 @@ struct ProxyRunner {
         if !configuration.faults.isEmpty {
             logger.info("faults", metadata: ["faults": "\(Self.json(configuration.faults))", "seed": "\(seed)"])
         }
-        var recorder: Recorder?
-        if var recording {
-            // The manifest says which faults were in force, and with which seed.
-            if !configuration.faults.isEmpty {
-                recording.properties["faults"] = Self.json(configuration.faults)
-                recording.properties["seed"] = String(seed)
-            }
-            try Self.refuseToReplace(recording)
-            recorder = try Recorder(unstarted: recording, logger: logger)
-        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let proxy = ProxyServer(configuration: configuration, group: group, sink: recorder, logger: logger)
+        let proxy = ProxyServer(configuration: configuration, group: group, logger: logger)
+        // Listen first: a command that cannot (a port in use, another
+        // instance on the socket) must leave an earlier recording as it was.
+        var recorder: Recorder?
         do {
-            try await proxy.start()
+            try await proxy.prepare()
+            if var recording {
+                // The manifest says which faults were in force, and with which seed.
+                if !configuration.faults.isEmpty {
+                    recording.properties["faults"] = Self.json(configuration.faults)
+                    recording.properties["seed"] = String(seed)
+                }
+                try Self.refuseToReplace(recording)
+                let unstarted = try Recorder(unstarted: recording, logger: logger)
+                try Self.prepareFiles(recording)
+                try unstarted.start()
+                recorder = unstarted
+                proxy.setSink(unstarted)
+            }
         } catch {
+            await proxy.shutdown(grace: .zero)
             recorder?.finish()
             try? await group.shutdownGracefully()
-            throw ProxyError(.listen, "cannot listen: \(error)")
+            throw error
         }
-        if let recorder {
-            do {
-                try Self.prepareFiles(recorder.configuration)
-                try recorder.start()
-            } catch {
-                await proxy.shutdown(grace: .zero)
-                recorder.finish()
-                try? await group.shutdownGracefully()
-                throw error
-            }
-        }
+        proxy.startAccepting()
 
         // Shutdown runs backwards through this list: the notice is logged,
         // the status line goes, the proxy stops accepting and drains, and
