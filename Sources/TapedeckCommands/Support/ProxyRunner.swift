@@ -96,13 +96,11 @@ struct ProxyRunner {
         throw RecordingError(.exists, "-w \(path): an earlier recording is there (\(first)\(more)); pass --overwrite to replace it, or choose another name")
     }
 
-    /// Once the listeners are bound: the --per-session directory is made,
-    /// and with --overwrite the earlier recording's files go (all of a
-    /// rotated set, so the new set is not mixed with the old one).
+    /// Once the listeners are bound, with --overwrite: the earlier
+    /// recording's files go (all of a rotated set, so the new set is not
+    /// mixed with the old one). The recorder makes a --per-session
+    /// directory itself.
     static func prepareFiles(_ recording: RecorderConfiguration) throws {
-        if case .perSession(let directory) = recording.output {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        }
         if recording.overwrite {
             for file in recording.existingFiles {
                 try? FileManager.default.removeItem(atPath: file)
