@@ -24,6 +24,8 @@ public enum ControlServer {
         switch api {
         case .ip(let host, let port):
             address = .hostname(host.description, port: Int(port))
+        case .host(let name, let port):
+            address = .hostname(name, port: Int(port))
         case .unix(let path):
             address = .unixDomainSocket(path: path)
         }

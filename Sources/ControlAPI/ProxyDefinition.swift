@@ -41,12 +41,14 @@ public struct ProxyView: Sendable, Codable {
 }
 
 extension Endpoint {
-    /// Parses `listen` and `upstream` as clients send them; a bad one is a 400.
+    /// Parses `listen` and `upstream` as clients send them; a bad one is a
+    /// 400. An upstream may be a host name (resolved when the proxy starts);
+    /// whether a listener may be one is for the proxy to say.
     static func api(_ text: String, field: String) throws(APIError) -> Endpoint {
         do {
             return try Endpoint(parsing: text)
         } catch {
-            throw .badRequest("\(field): \(error.description) (hostnames other than localhost are not resolved; use an IP address or unix:/path)")
+            throw .badRequest("\(field): \(error.description)")
         }
     }
 }

@@ -210,12 +210,9 @@ public actor ProxyRegistry {
         let recorder: Recorder
         do {
             try FileManager.default.createDirectory(atPath: recordingsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            if case .perSession(let directory) = configuration.output {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            }
             recorder = try Recorder(configuration: configuration, logger: logger)
         } catch {
-            throw .badRequest("cannot record to \(request.path ?? request.perSessionDirectory ?? ""): \(Self.reason(error))")
+            throw .badRequest("cannot record to \(request.path ?? request.perSessionDirectory ?? ""): \(PlainReason.of(error))")
         }
         let recording = ProxyRecording(recorder: recorder)
         entries[position].recording = recording
@@ -263,10 +260,6 @@ public actor ProxyRegistry {
                 continuation.resume()
             }
         }
-    }
-
-    private static func reason(_ error: Error) -> String {
-        (error as? LocalizedError)?.errorDescription.flatMap { $0.isEmpty ? nil : $0 } ?? "\(error)"
     }
 
     // MARK: Toxics
@@ -354,8 +347,11 @@ public actor ProxyRegistry {
         let server = ProxyServer(configuration: configuration, group: group, sink: entry.recording?.sink, logger: logger)
         do {
             try await server.start()
+        } catch let error as ProxyError where error.code != .listen {
+            // An upstream no one knows, a listener that cannot be one: the request's fault.
+            throw .badRequest(error.message)
         } catch {
-            throw APIError(.internalServerError, "listen \(entry.listen): \(error)")
+            throw APIError(.internalServerError, "\(error)")
         }
         return server
     }

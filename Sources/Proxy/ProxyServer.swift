@@ -31,9 +31,9 @@ public final class ProxyServer: Sendable {
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
     private let currentFaults: NIOLockedValueBox<[Fault]>
-    /// The upstream's address, made once (nil when it cannot be: a Unix
-    /// path too long, which the connect then reports).
-    private let upstreamAddress: SocketAddress?
+    /// The upstream's address (a literal's, made once) or addresses (a
+    /// host name's, resolved at start and again when none answers).
+    private let connector: UpstreamConnector
 
     private struct State {
         var serverChannels: [Channel] = []
@@ -49,19 +49,51 @@ public final class ProxyServer: Sendable {
     public init(configuration: ProxyConfiguration, group: EventLoopGroup, sink: SessionSink? = nil, logger: Logger) {
         self.configuration = configuration
         self.currentFaults = NIOLockedValueBox(configuration.faults)
-        self.upstreamAddress = try? configuration.upstream.socketAddress()
+        self.connector = UpstreamConnector(endpoint: configuration.upstream, role: "upstream", logger: logger)
         self.group = group
         self.currentSink = NIOLockedValueBox(sink)
         self.logger = logger
     }
 
-    /// Binds every listener. Throws the first bind error (address in use,
-    /// permission denied), after closing the listeners already bound.
+    /// Resolves the upstream (a host name), binds every listener and
+    /// accepts connections. Throws as `prepare` does.
     public func start() async throws {
-        let bound = try await bindListeners(configuration.listeners, bind)
+        try await prepare()
+        startAccepting()
+    }
+
+    /// Resolves the upstream (a host name) and binds every listener, not
+    /// accepting yet: clients that connect wait in the listen backlog until
+    /// `startAccepting`. A command checks this way that it can listen
+    /// before it creates files (a recording) it would otherwise clobber.
+    ///
+    /// Throws a `ProxyError` naming the address and the cause, after
+    /// closing the listeners already bound: `.configuration` for a listener
+    /// that cannot be one, `.listen` for the first bind that failed (address
+    /// in use, a running process on the Unix socket, permission denied),
+    /// `.upstream` when the upstream has no address.
+    public func prepare() async throws {
+        let bound: [Channel]
+        do {
+            bound = try await bindListeners(configuration.listeners, bind)
+        } catch let error as SocketError {
+            throw ProxyError(error.code == .address ? .configuration : .listen, error.message)
+        }
+        do {
+            try await connector.prepare()
+        } catch {
+            for channel in bound { try? await channel.close() }
+            throw ProxyError(.upstream, (error as? SocketError)?.message ?? "\(error)")
+        }
         state.withLockedValue { $0.serverChannels = bound }
-        for channel in bound {
-            logger.info("listening", metadata: ["listener.address": "\(Endpoint(channel.localAddress) ?? .unix(path: "?"))", "upstream.address": "\(configuration.upstream)"])
+    }
+
+    /// Accepts on every listener `prepare` bound.
+    public func startAccepting() {
+        for channel in state.withLockedValue({ $0.serverChannels }) {
+            channel.setOption(.autoRead, value: true).whenSuccess { [logger, configuration] in
+                logger.info("listening", metadata: ["listener.address": "\(Endpoint(channel.localAddress) ?? .unix(path: "?"))", "upstream.address": "\(configuration.upstream)"])
+            }
         }
     }
 
@@ -178,10 +210,11 @@ public final class ProxyServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelInitializer { channel in
+            .serverChannelOption(.autoRead, value: false)
+            .serverChannelInitializer { [logger] channel in
                 channel.eventLoop.makeCompletedFuture {
                     // Out of file descriptors: pause accepting for a moment instead of spinning.
-                    try channel.pipeline.syncOperations.addHandler(AcceptPause())
+                    try channel.pipeline.syncOperations.addHandler(AcceptPause(logger: logger))
                 }
             }
             .childChannelOption(.allowRemoteHalfClosure, value: true)
@@ -227,55 +260,62 @@ public final class ProxyServer: Sendable {
         }
         try client.pipeline.syncOperations.addHandler(clientGlue)
 
-        let bootstrap = ClientBootstrap(group: client.eventLoop)
-            .connectTimeout(TimeAmount(configuration.connectTimeout))
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    legs.upstream = channel
-                    try channel.pipeline.syncOperations.addHandler(CaptureTap(session: session, direction: .serverToClient))
-                    if let faults = faultHandler(.downstream, session: id, legs: legs) {
-                        try channel.pipeline.syncOperations.addHandler(faults)
-                    }
-                    try channel.pipeline.syncOperations.addHandler(upstreamGlue)
-                }
-            }
-        let connecting: EventLoopFuture<Channel>
-        if let upstreamAddress {
-            connecting = bootstrap.connect(to: upstreamAddress)
-        } else {
-            switch upstream {
-            case .ip(let address, let port):
-                connecting = bootstrap.connect(host: address.description, port: Int(port))
-            case .unix(let path):
-                connecting = bootstrap.connect(unixDomainSocketPath: path)
-            }
-        }
-
-        connecting.assumeIsolated().whenComplete { [self] result in
+        // The upstream leg's handlers go in once it has connected (on this
+        // loop, before its first read): of a host name's addresses, several
+        // may be tried at once, and only the one that answers is the leg.
+        connector.connect(on: client.eventLoop, timeout: configuration.connectTimeout).assumeIsolated().whenComplete { [self] result in
             switch result {
             case .failure(let error):
-                statistics.upstreamFailures.wrappingIncrement(ordering: .relaxed)
-                logger.warning("upstream unavailable; resetting the client", metadata: ["upstream.address": "\(upstream)", "error": "\(error)"])
+                upstreamFailed(error, logger: logger)
                 // A refusal can come back inside the accept, before the
                 // client's channel is active: the gate resets it when it is.
                 gate.reset()
                 sessionEnded(id)
-            case .success(let upstreamChannel) where !gate.clientIsPresent:
+            case .success(let (upstreamChannel, _)) where !gate.clientIsPresent:
                 // The client went away (a reset) while the upstream was
-                // connecting: its handlers are gone, so there is no session
-                // to join; the upstream sees a reset.
+                // connecting: there is no session to join; the upstream
+                // sees a reset.
                 logger.debug("client left before the upstream answered", metadata: ["client.address": "\(clientEndpoint)"])
                 resetAndClose(upstreamChannel)
                 sessionEnded(id)
-            case .success(let upstreamChannel):
+            case .success(let (upstreamChannel, address)):
+                do {
+                    legs.upstream = upstreamChannel
+                    let pipeline = upstreamChannel.pipeline.syncOperations
+                    try pipeline.addHandler(CaptureTap(session: session, direction: .serverToClient))
+                    if let faults = faultHandler(.downstream, session: id, legs: legs) {
+                        try pipeline.addHandler(faults)
+                    }
+                    try pipeline.addHandler(upstreamGlue)
+                } catch {
+                    logger.error("cannot set up the upstream connection; resetting the client", metadata: ["error": "\(error)"])
+                    resetAndClose(upstreamChannel)
+                    gate.reset()
+                    sessionEnded(id)
+                    return
+                }
+                if case .host = upstream, let connected = Endpoint(address) {
+                    // Recordings hold the address actually connected to.
+                    session.session.server = connected
+                }
                 state.withLockedValue { $0.sessions[id]?.append(upstreamChannel) }
                 session.open()
                 logger.debug("session opened", metadata: ["client.address": "\(clientEndpoint)"])
                 gate.open()
             }
         }
+    }
+
+    /// Counts and logs an upstream connection that could not be made: out
+    /// of file descriptors is this process's trouble, not the upstream's,
+    /// and is said so, with the limit.
+    private func upstreamFailed(_ error: Error, logger: Logger) {
+        if PlainReason.isOutOfDescriptors(error) {
+            logger.warning("\(PlainReason.of(error)); resetting the client", metadata: ["upstream.address": "\(configuration.upstream)"])
+            return
+        }
+        statistics.upstreamFailures.wrappingIncrement(ordering: .relaxed)
+        logger.warning("upstream unavailable; resetting the client", metadata: ["upstream.address": "\(configuration.upstream)", "error": "\(PlainReason.of(error))"])
     }
 
     /// One direction's fault handler, or nil when the proxy has no faults.

@@ -6,7 +6,9 @@ import Recording
 ///
 /// Threading: lives on the session's event loop (both legs share it).
 final class ProxySession {
-    let session: Session
+    /// Its server becomes the address connected to when the upstream is a
+    /// host name; it is final once the session opens.
+    var session: Session
     let sink: SessionSink?
     private let tally: LiveSessionTally
     private let statistics: ProxyStatistics

@@ -1,13 +1,18 @@
-/// One side of a session: an IP address and port, or a Unix socket path.
+/// One side of a session: an IP address and port, a host name and port, or
+/// a Unix socket path.
 ///
 /// Written one way everywhere: `HOST:PORT`, `[IPv6]:PORT`, `:PORT`
 /// (loopback) and `unix:/path/to.sock`.
 public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
     case ip(IPAddress, port: UInt16)
+    /// A host name (`api.internal`, `localhost`), resolved when connecting.
+    /// Sessions and recordings never hold one: they hold the address
+    /// actually connected to.
+    case host(String, port: UInt16)
     case unix(path: String)
 
-    /// Parses the textual form. `localhost` means 127.0.0.1; other names are
-    /// not resolved here.
+    /// Parses the textual form; a host name is kept as written (`.host`),
+    /// not resolved here. An empty host means 127.0.0.1.
     public init(parsing text: String) throws(EndpointParseError) {
         if text.hasPrefix("unix:") {
             let path = String(text.dropFirst("unix:".count))
@@ -38,26 +43,37 @@ public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
         guard let port = UInt16(portText) else {
             throw EndpointParseError(text: text, reason: "'\(portText)' is not a port number (0-65535)")
         }
-        let address: IPAddress
-        if host.isEmpty || host == "localhost" {
-            address = .loopbackV4
-        } else if let parsed = IPAddress(String(host)) {
-            address = parsed
+        if host.isEmpty {
+            self = .ip(.loopbackV4, port: port)
+        } else if let address = IPAddress(String(host)) {
+            self = .ip(address, port: port)
+        } else if Self.isHostName(host) {
+            self = .host(host.lowercased(), port: port)
         } else {
-            throw EndpointParseError(text: text, reason: "'\(host)' is not an IP address")
+            throw EndpointParseError(text: text, reason: "'\(host)' is neither an IP address nor a host name")
         }
-        self = .ip(address, port: port)
+    }
+
+    /// Letters, digits, '-', '_' and '.', as DNS and /etc/hosts names are written.
+    private static func isHostName(_ text: Substring) -> Bool {
+        text.utf8.count <= 253 && !text.hasPrefix(".") && !text.hasPrefix("-") && text.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_.".unicodeScalars.contains(scalar))
+        }
     }
 
     public var port: UInt16? {
-        if case .ip(_, let port) = self { return port }
-        return nil
+        switch self {
+        case .ip(_, let port), .host(_, let port): return port
+        case .unix: return nil
+        }
     }
 
     public var description: String {
         switch self {
         case .ip(let address, let port):
             return address.isIPv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
+        case .host(let name, let port):
+            return "\(name):\(port)"
         case .unix(let path):
             return "unix:\(path)"
         }

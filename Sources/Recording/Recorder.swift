@@ -115,8 +115,12 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         case .standardOutput:
             files.namer = FileNamer(path: "-", numbered: false)
             try openNextFile(continuing: [])
-        case .perSession:
-            break
+        case .perSession(let directory):
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw RecordingError(.output, "cannot create the directory \(directory): \(PlainReason.of(error))")
+            }
         }
         condition.lock()
         started = true

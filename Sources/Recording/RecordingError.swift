@@ -6,4 +6,7 @@ public enum RecordingErrorCode: String, Sendable {
     case invalidRedaction
     /// An earlier recording is where this one would be written.
     case exists
+    /// Where recordings go cannot be made (a directory on a read-only file
+    /// system, without permission).
+    case output
 }

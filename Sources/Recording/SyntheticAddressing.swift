@@ -58,14 +58,14 @@ public struct SyntheticAddressing: Hashable, Sendable {
                 return (.v6(0, 0xFFFF_0000_0000 | UInt64(v4)), port)
             }
             return (address, port)
+        case .host(let name, let port):
+            // Not a real address (sessions hold the address connected to):
+            // a synthetic one per name, as for a Unix path.
+            return (synthetic(naming: name, ipv6: ipv6), port)
         case .unix(let path):
             switch role {
             case .server:
-                let hash = Self.fnv1a(path)
-                let address: IPAddress = ipv6
-                    ? .v6(Self.ipv6Prefix | 1, hash)
-                    : .v4(0x7F55_0000 | UInt32(truncatingIfNeeded: hash & 0xFFFF))
-                return (address, port(forUnixPath: path))
+                return (synthetic(naming: path, ipv6: ipv6), port(forUnixPath: path))
             case .client:
                 // 2^16 addresses times 28,232 ports before an IPv4 4-tuple repeats.
                 let port = UInt16(32768 + (sessionID >> 16) % 28232)
@@ -75,6 +75,12 @@ public struct SyntheticAddressing: Hashable, Sendable {
                 return (address, port)
             }
         }
+    }
+
+    /// The stable synthetic server address of a Unix path (or a name).
+    private func synthetic(naming name: String, ipv6: Bool) -> IPAddress {
+        let hash = Self.fnv1a(name)
+        return ipv6 ? .v6(Self.ipv6Prefix | 1, hash) : .v4(0x7F55_0000 | UInt32(truncatingIfNeeded: hash & 0xFFFF))
     }
 
     /// fd54:6170:6564::/48 — a unique local prefix ("Taped").

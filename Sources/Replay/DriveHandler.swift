@@ -91,7 +91,19 @@ final class DriveHandler: ChannelInboundHandler {
         )
     }
 
+    /// Added to a channel already connected (as `ReplayDriver` does), it
+    /// starts at once.
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { begin(context: context) }
+    }
+
     func channelActive(context: ChannelHandlerContext) {
+        begin(context: context)
+        context.fireChannelActive()
+    }
+
+    private func begin(context: ChannelHandlerContext) {
+        guard self.context == nil else { return }
         self.context = context
         if let sink {
             let local = Endpoint(context.channel.localAddress) ?? .unix(path: "?")
@@ -102,7 +114,6 @@ final class DriveHandler: ChannelInboundHandler {
             logger.warning("the capture started after this session did: replaying from its first captured byte")
         }
         play { $0.start(at: $1) }
-        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

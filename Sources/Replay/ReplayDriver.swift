@@ -55,6 +55,8 @@ public final class ReplayDriver: Sendable {
     private let group: EventLoopGroup
     private let sink: SessionSink?
     private let logger: Logger
+    /// The target's address (a literal's) or addresses (a host name's).
+    private let target: UpstreamConnector
     /// Sessions connected or connecting now.
     private let live = NIOLockedValueBox(0)
     /// Up to this many live sessions, sends are timed by spinning the last
@@ -70,6 +72,15 @@ public final class ReplayDriver: Sendable {
         self.group = group
         self.sink = sink
         self.logger = logger
+        self.target = UpstreamConnector(endpoint: configuration.target, role: "target", logger: logger)
+    }
+
+    /// Makes the target's address, or resolves its host name. Throws when
+    /// it has none (a name no one knows, a Unix path too long), naming the
+    /// target and the cause. `run` does this itself when it has not been
+    /// done, and counts every session as failing to connect.
+    public func prepare() async throws {
+        try await target.prepare()
     }
 
     /// Plays every pass; returns when every session has ended.
@@ -196,38 +207,40 @@ public final class ReplayDriver: Sendable {
         let live = self.live
         live.withLockedValue { $0 += 1 }
         defer { live.withLockedValue { $0 -= 1 } }
-        let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(TimeAmount(configuration.connectTimeout))
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    let faults = configuration.faults
-                    if faults.canChange || !faults.faults.isEmpty {
-                        try sync.addHandler(FaultHandler(stream: .downstream, faults: faults.faults, seed: faults.seed, connectionID: id, onClose: { mode in
-                            channel.close(as: mode)
-                        }))
-                        try sync.addHandler(OutboundFaultHandler(stream: .upstream, faults: faults.faults, seed: faults.seed, connectionID: id))
-                    }
-                    try sync.addHandler(DriveHandler(
-                        script: script,
-                        timing: configuration.timing,
-                        comparison: configuration.comparison,
-                        anchor: anchor,
-                        target: configuration.target,
-                        sink: sink,
-                        sessionID: id,
-                        logger: handlerLogger,
-                        spinning: { live.withLockedValue { $0 } <= Self.spinningSessions },
-                        done: done
-                    ))
+        // The handlers go in once connected (on the loop, before the first
+        // read): of a host name's addresses, several may be tried at once.
+        let connected = target.connect(on: eventLoop, timeout: configuration.connectTimeout).flatMapThrowing { channel, address in
+            do {
+                let sync = channel.pipeline.syncOperations
+                let faults = configuration.faults
+                if faults.canChange || !faults.faults.isEmpty {
+                    try sync.addHandler(FaultHandler(stream: .downstream, faults: faults.faults, seed: faults.seed, connectionID: id, onClose: { mode in
+                        channel.close(as: mode)
+                    }))
+                    try sync.addHandler(OutboundFaultHandler(stream: .upstream, faults: faults.faults, seed: faults.seed, connectionID: id))
                 }
+                let server: Endpoint = if case .host = configuration.target { Endpoint(address) ?? configuration.target } else { configuration.target }
+                try sync.addHandler(DriveHandler(
+                    script: script,
+                    timing: configuration.timing,
+                    comparison: configuration.comparison,
+                    anchor: anchor,
+                    target: server,
+                    sink: sink,
+                    sessionID: id,
+                    logger: handlerLogger,
+                    spinning: { live.withLockedValue { $0 } <= Self.spinningSessions },
+                    done: done
+                ))
+            } catch {
+                channel.close(promise: nil)
+                throw error
             }
+        }
         do {
-            _ = try await bootstrap.connect(to: try configuration.target.socketAddress()).get()
+            try await connected.get()
         } catch {
-            logger.error("cannot connect to the target", metadata: ["target": "\(configuration.target)", "error": "\(error)"])
+            logger.error("cannot connect to the target", metadata: ["target": "\(configuration.target)", "error": "\(PlainReason.of(error))"])
             done.fail(error)
             return nil
         }

@@ -20,24 +20,52 @@ extension Endpoint {
         }
     }
 
-    /// The socket address to connect to, made without a name lookup (the
-    /// address is a literal): connecting by host name would run a resolver
-    /// query for every new connection.
-    package func socketAddress() throws -> SocketAddress {
+    /// The socket address of an IP literal or a Unix path, made without a
+    /// name lookup; nil for a host name, which only a resolver turns into
+    /// addresses (`UpstreamConnector`). Throws for a Unix path longer than
+    /// a socket address holds.
+    package func socketAddress() throws(SocketError) -> SocketAddress? {
+        do {
+            switch self {
+            case .ip(let address, let port):
+                return try SocketAddress(ipAddress: address.description, port: Int(port))
+            case .host:
+                return nil
+            case .unix(let path):
+                let length = path.utf8.count
+                guard length <= PlainReason.maximumUnixPathBytes else {
+                    throw SocketError(.address, "the path is \(length) bytes long; a Unix socket path may have at most \(PlainReason.maximumUnixPathBytes)")
+                }
+                return try SocketAddress(unixDomainSocketPath: path)
+            }
+        } catch let error as SocketError {
+            throw error
+        } catch {
+            throw SocketError(.address, PlainReason.of(error))
+        }
+    }
+
+    /// What a listener binds: an IP literal, `localhost` (127.0.0.1, as it
+    /// always was for a listener) or a Unix path. Any other host name is
+    /// refused: a listener binds an address of this machine, not a name.
+    package func listenable() throws(SocketError) -> Endpoint {
         switch self {
-        case .ip(let address, let port):
-            return try SocketAddress(ipAddress: address.description, port: Int(port))
-        case .unix(let path):
-            return try SocketAddress(unixDomainSocketPath: path)
+        case .host("localhost", let port):
+            return .ip(.loopbackV4, port: port)
+        case .host(let name, _):
+            throw SocketError(.address, "'\(name)' is a host name; a listener takes an IP address (or localhost, or :PORT) or unix:/path")
+        case .ip, .unix:
+            return self
         }
     }
 
     /// The endpoint a listener asked for `self` is bound to: port 0 resolved
     /// to the port the kernel chose.
     package func bound(by channel: Channel) -> Endpoint {
-        if case .ip(let address, _) = self, let port = channel.localAddress?.port {
+        let asked = (try? listenable()) ?? self
+        if case .ip(let address, _) = asked, let port = channel.localAddress?.port {
             return .ip(address, port: UInt16(port))
         }
-        return self
+        return asked
     }
 }

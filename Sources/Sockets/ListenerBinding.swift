@@ -10,22 +10,43 @@ import NIOPosix
 import Recording
 
 extension ServerBootstrap {
-    /// Binds to `endpoint` as every Tapedeck listener does: a stale Unix
-    /// socket file is replaced, and with `socketMode` the new one gets that
-    /// mode (closing the listener again if it cannot be set).
+    /// Binds to `endpoint` as every Tapedeck listener does: a Unix socket
+    /// file nothing answers on (one left by a process that died) is
+    /// replaced, a live one is left alone, and with `socketMode` the new one
+    /// gets that mode (closing the listener again if it cannot be set).
+    ///
+    /// Throws a `SocketError` naming the endpoint and the cause in plain
+    /// words (`cannot listen on 127.0.0.1:6380: address already in use`).
     package func bind(to endpoint: Endpoint, socketMode: mode_t? = nil) async throws -> Channel {
-        switch endpoint {
-        case .ip(let address, let port):
-            return try await bind(host: address.description, port: Int(port)).get()
-        case .unix(let path):
-            let channel = try await bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
-            if let socketMode, chmod(path, socketMode) != 0 {
-                let reason = String(cString: strerror(errno))
-                try? await channel.close()
-                throw SocketError(.socketMode, "cannot set mode \(String(socketMode, radix: 8)) on \(path): \(reason)")
-            }
-            return channel
+        func failure(_ reason: String, _ code: SocketErrorCode = .listen) -> SocketError {
+            SocketError(code, "cannot listen on \(endpoint): \(reason)")
         }
+        let address: SocketAddress?
+        do {
+            address = try endpoint.listenable().socketAddress()
+        } catch {
+            throw failure(error.message, error.code)
+        }
+        guard let address else { throw failure("not an address") }
+        if let path = address.pathname {
+            do {
+                try UnixSocketFile.removeIfStale(path)
+            } catch {
+                throw failure(error.message)
+            }
+        }
+        let channel: Channel
+        do {
+            channel = try await bind(to: address).get()
+        } catch {
+            throw failure(PlainReason.of(error))
+        }
+        if let socketMode, let path = address.pathname, chmod(path, socketMode) != 0 {
+            let reason = PlainReason.errno(errno)
+            try? await channel.close()
+            throw SocketError(.socketMode, "cannot set mode \(String(socketMode, radix: 8)) on \(path): \(reason)")
+        }
+        return channel
     }
 }
 
@@ -35,11 +56,7 @@ package func bindListeners(_ endpoints: [Endpoint], _ bind: (Endpoint) async thr
     var bound: [Channel] = []
     do {
         for endpoint in endpoints {
-            do {
-                bound.append(try await bind(endpoint))
-            } catch let error as IOError {
-                throw SocketError(.bind, "\(endpoint): \(String(cString: strerror(error.errnoCode)))")
-            }
+            bound.append(try await bind(endpoint))
         }
     } catch {
         for channel in bound { try? await channel.close() }

@@ -24,7 +24,7 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .customShort("w"), help: ArgumentHelp("The recording to write (its manifest goes beside it as FILE.json).", valueName: "file"))
     var output: String
 
-    @Option(help: ArgumentHelp("Server port written for Unix-socket sessions whose path names none.", valueName: "port"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Server port written for Unix-socket sessions whose path names none.", valueName: "port"), transform: parseUnsigned)
     var unixPort: UInt16 = SyntheticAddressing.defaultUnixPort
 
     func validate() throws {

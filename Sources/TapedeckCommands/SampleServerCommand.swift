@@ -13,7 +13,7 @@ struct SampleServerCommand: AsyncParsableCommand {
         shouldDisplay: false
     )
 
-    @Option(help: ArgumentHelp("Where to listen: HOST:PORT, :PORT or unix:/path.", valueName: "endpoint"), transform: parseEndpoint)
+    @Option(help: ArgumentHelp("Where to listen: HOST:PORT, :PORT or unix:/path.", valueName: "endpoint"), transform: parseListener)
     var listen: Endpoint
 
     func run() async throws {

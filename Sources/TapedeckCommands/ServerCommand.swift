@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import Proxy
 import Recording
+import Sockets
 import ServiceLifecycle
 
 /// `tapedeck server`: the Toxiproxy-compatible control API.
@@ -29,7 +30,7 @@ struct ServerCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Where the API listens: HOST:PORT, :PORT or unix:/path. Loopback by default; any local process may use the API unless --api-token-file is given.", valueName: "endpoint"), transform: parseEndpoint)
+    @Option(help: ArgumentHelp("Where the API listens: HOST:PORT, :PORT or unix:/path. Loopback by default; any local process may use the API unless --api-token-file is given.", valueName: "endpoint"), transform: parseListener)
     var api: Endpoint = .ip(.loopbackV4, port: 8474)
 
     @Option(help: ArgumentHelp("A name clients may use in the Host header besides IP addresses and localhost (repeatable). Other names are refused, against DNS rebinding.", valueName: "name"))
@@ -47,7 +48,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Proxies (and toxics) to create at startup: a JSON array.", valueName: "file"))
     var config: String?
 
-    @Option(help: "Fixes every random choice of the toxics (toxicity, jitter, drops). Random by default.")
+    @Option(parsing: .unconditional, help: "Fixes every random choice of the toxics (toxicity, jitter, drops). Random by default.", transform: parseUnsigned)
     var seed: UInt64?
 
     @OptionGroup var logging: LoggingOptions
@@ -83,14 +84,14 @@ struct ServerCommand: AsyncParsableCommand {
             // Hummingbird's own lines (a bind error among them) are reported here as one line.
             var serverLogger = logger
             serverLogger.logLevel = max(logger.logLevel, .critical)
-            let application = ControlServer.application(registry: registry, on: api, access: access, idleTimeout: .milliseconds(Int64(apiIdleTimeout * 1000)), logger: serverLogger) { address in
+            let application = ControlServer.application(registry: registry, on: try api.listenable(), access: access, idleTimeout: .milliseconds(Int64(apiIdleTimeout * 1000)), logger: serverLogger) { address in
                 logger.info("api listening", metadata: ["api.address": "\(address)", "seed": "\(seed)"])
             }
             // Shutdown runs backwards: the API stops answering, then every proxy stops.
             do {
                 try await ServiceGroup.runUntilSignalled([registry, application, ShutdownNotice(logger: logger, grace: nil)], logger: logger)
             } catch {
-                throw ProxyError(.listen, "cannot serve the API on \(api): \(error)")
+                throw ProxyError(.listen, "cannot serve the API on \(api): \(PlainReason.of(error))")
             }
         } catch {
             await registry.shutdown(grace: .zero)
@@ -105,7 +106,7 @@ struct ServerCommand: AsyncParsableCommand {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw ProxyError(.configuration, "cannot read the config file \(path): \(error.localizedDescription)")
+            throw ProxyError(.configuration, "cannot read the config file \(path): \(PlainReason.of(error))")
         }
         do {
             let definitions = try ControlRoutes.decode([ProxyDefinition].self, from: data)

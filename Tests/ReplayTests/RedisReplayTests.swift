@@ -45,7 +45,7 @@ struct RedisReplayTests {
             // No redis-server now: every answer comes from the recording.
             let server = try await MockServer.start(recording: path, listen: listen)
             let target: [String] = switch server.endpoint {
-            case .ip(_, let port): ["-p", "\(port)"]
+            case .ip(_, let port), .host(_, let port): ["-p", "\(port)"]
             case .unix(let socket): ["-s", socket]
             }
             var replayed: [String] = []

@@ -55,7 +55,7 @@ struct ReplayCommandTests {
         let reportPath = directory.file("report.json")
         let (process, endpoint) = try TapedeckProcess.proxy(["replay", "serve", Self.recording, "--listen", listen == "tcp" ? "127.0.0.1:0" : "unix:\(socket)", "--strict", "--report", reportPath])
         let target: [String] = switch endpoint {
-        case .ip(_, let port): ["-p", "\(port)"]
+        case .ip(_, let port), .host(_, let port): ["-p", "\(port)"]
         case .unix(let path): ["-s", path]
         }
         #expect(try RedisServer.cli(target + ["SET", "greeting", "recorded by tapedeck"]) == "OK")

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Recording
+import Sockets
 
 #if canImport(Glibc)
 import Glibc
@@ -53,12 +54,8 @@ public enum BlockingClient {
 
     /// A connected socket with send/receive timeouts set.
     public static func connect(_ endpoint: Endpoint, timeout: Duration = .seconds(10), receiveBufferSize: Int32? = nil) throws -> Int32 {
-        let address: SocketAddress
-        switch endpoint {
-        case .ip(let ip, let port):
-            address = try SocketAddress(ipAddress: ip.description, port: Int(port))
-        case .unix(let path):
-            address = try SocketAddress(unixDomainSocketPath: path)
+        guard let address = try endpoint.socketAddress() else {
+            throw Failure(description: "\(endpoint) is a host name; the blocking client connects to addresses only")
         }
         let fd = socket(Int32(address.protocol.rawValue), Int32(SOCK_STREAM.rawValue), 0)
         if var size = receiveBufferSize {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Recording
 import Replay
 
 /// What `replay serve` and `replay drive` both take: the recordings to
@@ -13,13 +14,13 @@ struct PlaybackOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Replay only packets matching this BPF expression ('tcp port 5432').", valueName: "expression"))
     var filter: String?
 
-    @Option(help: ArgumentHelp("Time factor: 2 plays twice as fast, 0.5 half as fast, 0 does not wait at all (default: 1).", valueName: "factor"), transform: RatioArgument.speed("--speed"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Time factor: 2 plays twice as fast, 0.5 half as fast, 0 does not wait at all (default: 1).", valueName: "factor"), transform: RatioArgument.speed("--speed"))
     var speed: Double = 1
 
-    @Option(help: ArgumentHelp("Cut every idle period longer than this to this.", valueName: "duration"), transform: DurationArgument.option("--max-gap"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Cut every idle period longer than this to this.", valueName: "duration"), transform: DurationArgument.option("--max-gap"))
     var maxGap: DurationArgument?
 
-    @Option(help: ArgumentHelp("The peer's turn is over when its recorded bytes have arrived or, after some came, after this much silence (default: 50ms).", valueName: "duration"), transform: DurationArgument.option("--turn-idle"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The peer's turn is over when its recorded bytes have arrived or, after some came, after this much silence (default: 50ms).", valueName: "duration"), transform: DurationArgument.option("--turn-idle"))
     var turnIdle: DurationArgument = DurationArgument(argument: "50ms")!
 
     @Flag(help: "Compare the peer's bytes with the recording; log the first difference as a hex diff.")
@@ -99,7 +100,7 @@ struct PlaybackOptions: ParsableArguments {
         do {
             try encoder.encode(value).write(to: URL(fileURLWithPath: report))
         } catch {
-            throw ReplayError(.output, "cannot write the report to \(report): \(error.localizedDescription)")
+            throw ReplayError(.output, "cannot write the report to \(report): \(PlainReason.of(error))")
         }
     }
 }

@@ -27,22 +27,22 @@ struct ReplayDriveCommand: AsyncParsableCommand {
 
     @OptionGroup var playback: PlaybackOptions
 
-    @Option(help: ArgumentHelp("The server to drive: HOST:PORT, [IPv6]:PORT, :PORT or unix:/path.", valueName: "endpoint"), transform: parseEndpoint)
+    @Option(help: ArgumentHelp("The server to drive: HOST:PORT (an IP address or a host name), [IPv6]:PORT, :PORT or unix:/path.", valueName: "endpoint"), transform: parseEndpoint)
     var target: Endpoint
 
-    @Option(name: .customLong("session"), help: ArgumentHelp("Only the session with this index (repeatable).", valueName: "index"))
+    @Option(name: .customLong("session"), parsing: .unconditionalSingleValue, help: ArgumentHelp("Only the session with this index (repeatable).", valueName: "index"))
     var sessions: [Int] = []
 
-    @Option(help: ArgumentHelp("At most this many sessions at once.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("At most this many sessions at once.", valueName: "n"))
     var concurrency: Int?
 
-    @Option(name: .customLong("loop"), help: ArgumentHelp("Play the whole recording this many times.", valueName: "n"))
+    @Option(name: .customLong("loop"), parsing: .unconditional, help: ArgumentHelp("Play the whole recording this many times.", valueName: "n"))
     var passes: Int = 1
 
-    @Option(help: ArgumentHelp("How long to wait for a server answer of which nothing has come (default: 5s).", valueName: "duration"), transform: DurationArgument.option("--reply-timeout"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How long to wait for a server answer of which nothing has come (default: 5s).", valueName: "duration"), transform: DurationArgument.option("--reply-timeout"))
     var replyTimeout: DurationArgument = DurationArgument(argument: "5s")!
 
-    @Option(help: ArgumentHelp("How long to wait for a connection to the target (default: 5s).", valueName: "duration"), transform: DurationArgument.option("--connect-timeout"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How long to wait for a connection to the target (default: 5s).", valueName: "duration"), transform: DurationArgument.option("--connect-timeout"))
     var connectTimeout: DurationArgument = DurationArgument(argument: "5s")!
 
     @Option(name: .customShort("w"), help: ArgumentHelp("Record the replayed traffic to this pcap (with its manifest).", valueName: "file"))
@@ -83,6 +83,13 @@ struct ReplayDriveCommand: AsyncParsableCommand {
             }
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let driver = ReplayDriver(scripts: scripts, configuration: configuration, group: group, sink: recorder, logger: logger)
+            do {
+                try await driver.prepare()
+            } catch {
+                recorder?.finish()
+                try? await group.shutdownGracefully()
+                throw error
+            }
             let showProgress = !quiet && StatusLine.shared.isTerminal
             let report = await driver.run { progress in
                 guard showProgress else { return }

@@ -35,8 +35,8 @@ struct ReplayServeCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("listen"),
-        help: ArgumentHelp("Where clients connect: HOST:PORT, [IPv6]:PORT, :PORT (loopback) or unix:/path. Repeatable.", valueName: "endpoint"),
-        transform: parseEndpoint
+        help: ArgumentHelp("Where clients connect: IP:PORT, [IPv6]:PORT, localhost:PORT or :PORT (127.0.0.1), or unix:/path. Repeatable.", valueName: "endpoint"),
+        transform: parseListener
     )
     var listeners: [Endpoint] = []
 
@@ -46,7 +46,7 @@ struct ReplayServeCommand: AsyncParsableCommand {
     @Option(help: "Which recorded session answers a connection: the next in recorded order, or the one whose first client bytes match best.")
     var match: Match = .order
 
-    @Option(name: .customLong("session"), help: ArgumentHelp("Answer every connection with this session (its index, as `tapedeck inspect` lists it).", valueName: "index"))
+    @Option(name: .customLong("session"), parsing: .unconditional, help: ArgumentHelp("Answer every connection with this session (its index, as `tapedeck inspect` lists it).", valueName: "index"))
     var session: Int?
 
     @Flag(help: "Start over when every session has been used (otherwise later connections are closed).")
@@ -82,7 +82,7 @@ struct ReplayServeCommand: AsyncParsableCommand {
                 try await server.start()
             } catch {
                 try? await group.shutdownGracefully()
-                throw ReplayError(.listen, "cannot listen: \(error)")
+                throw error
             }
             try await ServiceGroup.runUntilSignalled([ReplayService(server), ShutdownNotice(logger: logger, grace: nil)], logger: logger)
             try? await group.shutdownGracefully()

@@ -1,14 +1,29 @@
 import ArgumentParser
 import Faults
 import Recording
+import Sockets
 
-/// Parses an endpoint option, saying what is wrong with a bad one.
+/// Parses an endpoint to connect to (an upstream, a target): an IP
+/// address, a host name (resolved when connecting) or a Unix path, saying
+/// what is wrong with a bad one.
 func parseEndpoint(_ text: String) throws -> Endpoint {
     do {
         return try Endpoint(parsing: text)
     } catch {
         throw ValidationError(error.description)
     }
+}
+
+/// Parses an endpoint to listen on: an IP address, `localhost` (127.0.0.1)
+/// or a Unix path short enough for a socket address; not another host name.
+func parseListener(_ text: String) throws -> Endpoint {
+    let endpoint = try parseEndpoint(text)
+    do {
+        _ = try endpoint.listenable().socketAddress()
+    } catch {
+        throw ValidationError("invalid endpoint '\(text)': \(error.message)")
+    }
+    return endpoint
 }
 
 /// A duration on the command line: `250us`, `100ms`, `2s`, `1m`, `1.5h`, `0`;
@@ -48,7 +63,7 @@ struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertibl
         }
         let nanoseconds = (value * scale).rounded()
         guard nanoseconds <= Double(maximum.clampedNanoseconds), nanoseconds >= (positive ? 1 : 0) else {
-            throw OptionValueError(option: option, text: text, expected: expected, outOfRange: true)
+            throw OptionValueError(option: option, text: text, expected: expected, outOfRange: true, negative: nanoseconds < 0 ? "a duration" : nil)
         }
         return DurationArgument(duration: .nanoseconds(Int64(nanoseconds)), description: text)
     }
@@ -84,7 +99,7 @@ struct SizeArgument: Sendable, CustomStringConvertible {
         }
         let bytes = (value * Double(unit?.1 ?? bareUnit)).rounded()
         guard bytes <= Double(maximum), bytes >= Double(minimum) else {
-            throw OptionValueError(option: option, text: text, expected: expected, outOfRange: true)
+            throw OptionValueError(option: option, text: text, expected: expected, outOfRange: true, negative: bytes < 0 ? (suffix.isEmpty ? "a size" : "a rate") : nil)
         }
         return SizeArgument(bytes: Int64(bytes), description: text)
     }
@@ -115,24 +130,24 @@ struct RateArgument: Sendable, CustomStringConvertible {
 enum RatioArgument {
     /// `text` as a number within `range`, or exactly 0 when `orZero`; throws
     /// naming `option` and `expected` (what the option takes, in words).
-    static func parse(_ text: String, option: String, range: ClosedRange<Double>, orZero: Bool = false, expected: String) throws(OptionValueError) -> Double {
+    static func parse(_ text: String, option: String, range: ClosedRange<Double>, orZero: Bool = false, expected: String, noun: String) throws(OptionValueError) -> Double {
         guard let value = OptionNumber.parse(Substring(text)) else {
             throw OptionValueError(option: option, text: text, expected: expected, outOfRange: false)
         }
         guard range.contains(value) || (orZero && value == 0) else {
-            throw OptionValueError(option: option, text: text, expected: expected, outOfRange: true)
+            throw OptionValueError(option: option, text: text, expected: expected, outOfRange: true, negative: value < 0 ? noun : nil)
         }
         return value
     }
 
     /// A probability from 0 to 1 (`--drop`, `--toxicity`).
     static func probability(_ option: String) -> @Sendable (String) throws -> Double {
-        { text in try parse(text, option: option, range: 0...1, expected: "a probability from 0 to 1, such as 0.01") }
+        { text in try parse(text, option: option, range: 0...1, expected: "a probability from 0 to 1, such as 0.01", noun: "a probability") }
     }
 
     /// A replay's time factor: 0 (do not wait) or from 0.001 to 1000.
     static func speed(_ option: String) -> @Sendable (String) throws -> Double {
-        { text in try parse(text, option: option, range: 0.001...1000, orZero: true, expected: "0 (do not wait) or a factor from 0.001 to 1000, such as 0.5 or 2") }
+        { text in try parse(text, option: option, range: 0.001...1000, orZero: true, expected: "0 (do not wait) or a factor from 0.001 to 1000, such as 0.5 or 2", noun: "a factor") }
     }
 }
 
@@ -158,13 +173,26 @@ struct OptionValueError: Error, CustomStringConvertible, Sendable {
     var expected: String
     /// The value is of the right kind but outside the range.
     var outOfRange: Bool
+    /// What the value is, when it is below 0 (`a duration`): the message
+    /// then says that it cannot be negative.
+    var negative: String?
+
+    init(option: String, text: String, expected: String, outOfRange: Bool, negative: String? = nil) {
+        self.option = option
+        self.text = text
+        self.expected = expected
+        self.outOfRange = outOfRange
+        self.negative = negative
+    }
 
     var description: String {
         var shown = text.count > 40 ? String(text.prefix(40)) + "…" : text
         if shown.isEmpty || shown.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || (0x7f..<0xa0).contains($0.value) }) {
             shown = shown.debugDescription
         }
-        return outOfRange ? "\(option) \(shown) is out of range: it takes \(expected)" : "\(option) \(shown) is not \(expected)"
+        guard outOfRange else { return "\(option) \(shown) is not \(expected)" }
+        let why = negative.map { "\($0) cannot be negative; " } ?? ""
+        return "\(option) \(shown) is out of range: \(why)it takes \(expected)"
     }
 
     /// The `OptionValueError` a `transform:` threw, inside the error
@@ -181,4 +209,17 @@ struct OptionValueError: Error, CustomStringConvertible, Sendable {
         }
         return search(error, depth: 0)
     }
+}
+
+// Numeric options are declared with `parsing: .unconditional`, so a negative
+// value (`-C -1`) reaches their transform instead of reading as another
+// option, and is refused there, named: `-C -1 is out of range: a size
+// cannot be negative; it takes …`.
+
+/// A whole number from 0 to `Number.max` (a port, a seed).
+func parseUnsigned<Number: FixedWidthInteger & UnsignedInteger>(_ text: String) throws -> Number {
+    guard let number = Number(text) else {
+        throw ValidationError(text.hasPrefix("-") ? "the number cannot be negative" : "not a whole number from 0 to \(Number.max)")
+    }
+    return number
 }

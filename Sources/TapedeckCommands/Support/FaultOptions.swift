@@ -8,40 +8,40 @@ struct FaultOptions: ParsableArguments {
         case upstream, downstream, both
     }
 
-    @Option(help: ArgumentHelp("Delay every chunk by this much (100ms).", valueName: "duration"), transform: DurationArgument.option("--latency"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Delay every chunk by this much (100ms).", valueName: "duration"), transform: DurationArgument.option("--latency"))
     var latency: DurationArgument?
 
-    @Option(help: ArgumentHelp("With --latency: vary each delay uniformly by up to this much either way.", valueName: "duration"), transform: DurationArgument.option("--jitter"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --latency: vary each delay uniformly by up to this much either way.", valueName: "duration"), transform: DurationArgument.option("--jitter"))
     var jitter: DurationArgument?
 
-    @Option(help: ArgumentHelp("Limit each connection to this rate per direction (1MB/s, 100KiB/s).", valueName: "rate"), transform: RateArgument.option("--bandwidth"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Limit each connection to this rate per direction (1MB/s, 100KiB/s).", valueName: "rate"), transform: RateArgument.option("--bandwidth"))
     var bandwidth: RateArgument?
 
-    @Option(help: ArgumentHelp("Cut chunks into writes of about this many bytes.", valueName: "size"), transform: SizeArgument.option("--slice", minimum: 1))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Cut chunks into writes of about this many bytes.", valueName: "size"), transform: SizeArgument.option("--slice", minimum: 1))
     var slice: SizeArgument?
 
-    @Option(help: ArgumentHelp("Drop each chunk with this probability (0.01).", valueName: "probability"), transform: RatioArgument.probability("--drop"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Drop each chunk with this probability (0.01).", valueName: "probability"), transform: RatioArgument.probability("--drop"))
     var drop: Double?
 
-    @Option(help: ArgumentHelp("Forward exactly this many bytes per direction, then close.", valueName: "size"), transform: SizeArgument.option("--limit-data"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Forward exactly this many bytes per direction, then close.", valueName: "size"), transform: SizeArgument.option("--limit-data"))
     var limitData: SizeArgument?
 
-    @Option(help: ArgumentHelp("Reset the connection (RST) this long after its first bytes.", valueName: "duration"), transform: DurationArgument.option("--reset-after"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Reset the connection (RST) this long after its first bytes.", valueName: "duration"), transform: DurationArgument.option("--reset-after"))
     var resetAfter: DurationArgument?
 
-    @Option(help: ArgumentHelp("Stop forwarding, and close after this long (0 = never).", valueName: "duration"), transform: DurationArgument.option("--timeout"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop forwarding, and close after this long (0 = never).", valueName: "duration"), transform: DurationArgument.option("--timeout"))
     var timeout: DurationArgument?
 
-    @Option(help: ArgumentHelp("Delay the close by this much after the end of stream.", valueName: "duration"), transform: DurationArgument.option("--slow-close"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Delay the close by this much after the end of stream.", valueName: "duration"), transform: DurationArgument.option("--slow-close"))
     var slowClose: DurationArgument?
 
-    @Option(help: ArgumentHelp("Probability that the faults apply to a connection (decided per connection; default: 1).", valueName: "0…1"), transform: RatioArgument.probability("--toxicity"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Probability that the faults apply to a connection (decided per connection; default: 1).", valueName: "0…1"), transform: RatioArgument.probability("--toxicity"))
     var toxicity: Double = 1
 
     @Option(help: "Which direction the faults act on: upstream (client→server), downstream or both.")
     var stream: Stream = .both
 
-    @Option(help: ArgumentHelp("Seed every random choice (jitter, drops, toxicity), so two runs make the same ones.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed every random choice (jitter, drops, toxicity), so two runs make the same ones.", valueName: "n"), transform: parseUnsigned)
     var seed: UInt64?
 
     func validate() throws {

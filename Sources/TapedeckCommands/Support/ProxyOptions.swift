@@ -7,21 +7,21 @@ import Recording
 struct ProxyOptions: ParsableArguments {
     @Option(
         name: .customLong("listen"),
-        help: ArgumentHelp("Where clients connect: HOST:PORT, [IPv6]:PORT, :PORT (loopback) or unix:/path. Repeatable.", valueName: "endpoint"),
-        transform: parseEndpoint
+        help: ArgumentHelp("Where clients connect: IP:PORT, [IPv6]:PORT, localhost:PORT or :PORT (127.0.0.1), or unix:/path. Repeatable.", valueName: "endpoint"),
+        transform: parseListener
     )
     var listeners: [Endpoint] = []
 
-    @Option(help: ArgumentHelp("The service to forward to: HOST:PORT, [IPv6]:PORT, :PORT or unix:/path.", valueName: "endpoint"), transform: parseEndpoint)
+    @Option(help: ArgumentHelp("The service to forward to: HOST:PORT (an IP address or a host name, resolved at start and again when no address answers), [IPv6]:PORT, :PORT or unix:/path.", valueName: "endpoint"), transform: parseEndpoint)
     var upstream: Endpoint
 
-    @Option(help: ArgumentHelp("How long to wait for the upstream before resetting the client (default: 5s).", valueName: "duration"), transform: DurationArgument.option("--connect-timeout"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How long to wait for the upstream before resetting the client (default: 5s).", valueName: "duration"), transform: DurationArgument.option("--connect-timeout"))
     var connectTimeout: DurationArgument = DurationArgument(argument: "5s")!
 
     @Option(help: ArgumentHelp("Permissions of Unix listener sockets, in octal.", valueName: "mode"))
     var socketMode: String = "0600"
 
-    @Option(help: ArgumentHelp("On SIGINT/SIGTERM, how long live sessions may go on before they are closed (default: 5s).", valueName: "duration"), transform: DurationArgument.option("--grace"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("On SIGINT/SIGTERM, how long live sessions may go on before they are closed (default: 5s).", valueName: "duration"), transform: DurationArgument.option("--grace"))
     var grace: DurationArgument = DurationArgument(argument: "5s")!
 
     @Flag(help: "No live status line on the terminal.")

@@ -26,36 +26,33 @@ struct ProxyRunner {
         if !configuration.faults.isEmpty {
             logger.info("faults", metadata: ["faults": "\(Self.json(configuration.faults))", "seed": "\(seed)"])
         }
-        var recorder: Recorder?
-        if var recording {
-            // The manifest says which faults were in force, and with which seed.
-            if !configuration.faults.isEmpty {
-                recording.properties["faults"] = Self.json(configuration.faults)
-                recording.properties["seed"] = String(seed)
-            }
-            try Self.refuseToReplace(recording)
-            recorder = try Recorder(unstarted: recording, logger: logger)
-        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let proxy = ProxyServer(configuration: configuration, group: group, sink: recorder, logger: logger)
+        let proxy = ProxyServer(configuration: configuration, group: group, logger: logger)
+        // Listen first: a command that cannot (a port in use, another
+        // instance on the socket) must leave an earlier recording as it was.
+        var recorder: Recorder?
         do {
-            try await proxy.start()
+            try await proxy.prepare()
+            if var recording {
+                // The manifest says which faults were in force, and with which seed.
+                if !configuration.faults.isEmpty {
+                    recording.properties["faults"] = Self.json(configuration.faults)
+                    recording.properties["seed"] = String(seed)
+                }
+                try Self.refuseToReplace(recording)
+                let unstarted = try Recorder(unstarted: recording, logger: logger)
+                try Self.prepareFiles(recording)
+                try unstarted.start()
+                recorder = unstarted
+                proxy.setSink(unstarted)
+            }
         } catch {
+            await proxy.shutdown(grace: .zero)
             recorder?.finish()
             try? await group.shutdownGracefully()
-            throw ProxyError(.listen, "cannot listen: \(error)")
+            throw error
         }
-        if let recorder {
-            do {
-                try Self.prepareFiles(recorder.configuration)
-                try recorder.start()
-            } catch {
-                await proxy.shutdown(grace: .zero)
-                recorder.finish()
-                try? await group.shutdownGracefully()
-                throw error
-            }
-        }
+        proxy.startAccepting()
 
         // Shutdown runs backwards through this list: the notice is logged,
         // the status line goes, the proxy stops accepting and drains, and
@@ -99,13 +96,11 @@ struct ProxyRunner {
         throw RecordingError(.exists, "-w \(path): an earlier recording is there (\(first)\(more)); pass --overwrite to replace it, or choose another name")
     }
 
-    /// Once the listeners are bound: the --per-session directory is made,
-    /// and with --overwrite the earlier recording's files go (all of a
-    /// rotated set, so the new set is not mixed with the old one).
+    /// Once the listeners are bound, with --overwrite: the earlier
+    /// recording's files go (all of a rotated set, so the new set is not
+    /// mixed with the old one). The recorder makes a --per-session
+    /// directory itself.
     static func prepareFiles(_ recording: RecorderConfiguration) throws {
-        if case .perSession(let directory) = recording.output {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        }
         if recording.overwrite {
             for file in recording.existingFiles {
                 try? FileManager.default.removeItem(atPath: file)

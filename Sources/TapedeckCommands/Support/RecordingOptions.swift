@@ -17,13 +17,13 @@ struct RecordingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Write one self-contained pcap per session into this directory.", valueName: "dir"))
     var perSession: String?
 
-    @Option(name: .customShort("C"), help: ArgumentHelp("Rotate when a file reaches this size (a bare number means millions of bytes, as in tcpdump; or 512KiB, 100MB).", valueName: "size"), transform: SizeArgument.option("-C", bareUnit: 1_000_000, minimum: 1))
+    @Option(name: .customShort("C"), parsing: .unconditional, help: ArgumentHelp("Rotate when a file reaches this size (a bare number means millions of bytes, as in tcpdump; or 512KiB, 100MB).", valueName: "size"), transform: SizeArgument.option("-C", bareUnit: 1_000_000, minimum: 1))
     var rotateSize: SizeArgument?
 
-    @Option(name: .customShort("G"), help: ArgumentHelp("Rotate when a file has been open this long (30s, 5m, 1h).", valueName: "duration"), transform: DurationArgument.option("-G", positive: true))
+    @Option(name: .customShort("G"), parsing: .unconditional, help: ArgumentHelp("Rotate when a file has been open this long (30s, 5m, 1h).", valueName: "duration"), transform: DurationArgument.option("-G", positive: true))
     var rotateInterval: DurationArgument?
 
-    @Option(name: .customShort("W"), help: ArgumentHelp("With -C or -G: keep only the newest N files.", valueName: "count"))
+    @Option(name: .customShort("W"), parsing: .unconditional, help: ArgumentHelp("With -C or -G: keep only the newest N files.", valueName: "count"))
     var ringSize: Int?
 
     @Option(name: .customShort("z"), help: ArgumentHelp("Run COMMAND FILE for every finished file (e.g. gzip, an upload).", valueName: "command"))
@@ -35,7 +35,7 @@ struct RecordingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("When the disk falls behind: backpressure (lossless, slows traffic) or drop (traffic untouched, the recording shows a gap).", valueName: "policy"))
     var onBacklog: RecorderConfiguration.BacklogPolicy = .backpressure
 
-    @Option(help: ArgumentHelp("Server port written for Unix sockets whose path names none.", valueName: "port"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Server port written for Unix sockets whose path names none.", valueName: "port"), transform: parseUnsigned)
     var unixPort: UInt16 = SyntheticAddressing.defaultUnixPort
 
     @Flag(help: "Replace an existing recording at -w (with -C/-G: every file of its set).")
