@@ -112,7 +112,7 @@ import Testing
             Script.session(1, [.client("GET banana\r\n", ms: 1), .server("yellow\r\n", ms: 2), .serverFIN(ms: 3)]),
             Script.session(2, [.client("GET cherry\r\n", ms: 1), .server("dark red\r\n", ms: 2), .serverFIN(ms: 3)]),
         ]
-        let server = try await MockServer.start(scripts: scripts, match: .firstBytes)
+        let server = try await MockServer.start(scripts: scripts, answering: .sessions(.firstBytes))
         let banana = try await BlockingClient.exchange(server.endpoint, send: "GET banana\r\n".bytes, halfClose: false)
         let cherry = try await BlockingClient.exchange(server.endpoint, send: "GET cherry\r\n".bytes, halfClose: false)
         #expect(banana.text == "yellow\r\n")

@@ -1,0 +1,78 @@
+import Foundation
+import Recording
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real PostgreSQL server from Debian's package, in a fresh cluster in
+/// `directory`: scram-sha-256 passwords, a TCP port on 127.0.0.1 and a
+/// Unix socket in `directory`. Run as the `postgres` user when the tests
+/// run as root (PostgreSQL refuses root). Stopped with `pg_ctl -m immediate`.
+public final class PostgresServer: @unchecked Sendable {
+    public static var binaries: String? {
+        let root = "/usr/lib/postgresql"
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return versions.sorted { (Int($0) ?? 0) > (Int($1) ?? 0) }
+            .map { "\(root)/\($0)/bin" }
+            .first { FileManager.default.isExecutableFile(atPath: "\($0)/pg_ctl") }
+    }
+
+    public static var isInstalled: Bool {
+        binaries != nil && FileManager.default.isExecutableFile(atPath: "/usr/bin/psql")
+    }
+
+    public let port: UInt16
+    public let directory: String
+    public let data: String
+    /// The superuser's password (user `postgres`).
+    public let password = "postgres-secret"
+    public var endpoint: Endpoint { .ip(.loopbackV4, port: port) }
+    /// `.s.PGSQL.PORT` in `directory`.
+    public var socketPath: String { "\(directory)/.s.PGSQL.\(port)" }
+
+    public init(directory: String) throws {
+        guard let binaries = Self.binaries else { throw ChildProcess.Failure(description: "PostgreSQL is not installed") }
+        port = try freeLoopbackPort()
+        self.directory = directory
+        data = directory + "/data"
+        let passwordFile = directory + "/pwfile"
+        try password.write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        try Self.asServerUser(["chown", "-R", "postgres", directory], asRoot: true)
+        try Self.asServerUser(["\(binaries)/initdb", "-D", data, "-A", "scram-sha-256", "--pwfile=\(passwordFile)", "-U", "postgres", "--no-sync"])
+        try Self.asServerUser([
+            "\(binaries)/pg_ctl", "-D", data, "-l", directory + "/server.log", "-w", "-t", "30", "start",
+            "-o", "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off",
+        ])
+    }
+
+    /// psql against this server as `user`; its output, trimmed.
+    public func psql(_ arguments: [String], user: String = "postgres", password: String? = nil, database: String = "postgres") throws -> String {
+        try Self.psql(["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", database] + arguments, password: password ?? self.password)
+    }
+
+    /// `psql -X -A -t -v ON_ERROR_STOP=1` with these arguments and PGPASSWORD; its output, trimmed. Throws on a non-zero exit.
+    public static func psql(_ arguments: [String], password: String) throws -> String {
+        let result = try ChildProcess.run("/usr/bin/env", ["PGPASSWORD=\(password)", "PGCONNECT_TIMEOUT=10", "/usr/bin/psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1"] + arguments, timeoutSeconds: 30)
+        guard result.status == 0 else {
+            throw ChildProcess.Failure(description: "psql \(arguments.joined(separator: " ")) exited \(result.status): \(result.standardError)")
+        }
+        return String(decoding: result.standardOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    public func stop() {
+        guard let binaries = Self.binaries else { return }
+        try? Self.asServerUser(["\(binaries)/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"])
+    }
+
+    /// Runs a command as the `postgres` user when we are root (else as we are).
+    private static func asServerUser(_ command: [String], asRoot: Bool = false) throws {
+        let root = getuid() == 0
+        if asRoot && !root { return }
+        let (executable, arguments) = root && !asRoot ? ("/usr/sbin/runuser", ["-u", "postgres", "--"] + command) : (command[0], Array(command.dropFirst()))
+        let result = try ChildProcess.run(executable, arguments, timeoutSeconds: 60)
+        guard result.status == 0 else {
+            throw ChildProcess.Failure(description: "\(command.joined(separator: " ")) exited \(result.status): \(result.standardError)")
+        }
+    }
+}
