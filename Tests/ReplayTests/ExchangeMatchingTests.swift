@@ -83,7 +83,7 @@ struct ExchangeMatchingTests {
 
         let nearest = Self.book(RequestMatching(onUnmatched: .nearest))
         #expect(Self.ask(nearest, "GET", "k9") == "nearest: $6\r\nfirst2\r\n")
-        #expect(Self.ask(nearest, "GET", "k8") == "nearest: $7\r\nsecond2\r\n")
+        #expect(Self.ask(nearest, "GET", "k8") == "nearest: $5\r\nval-1\r\n")
         #expect(Self.ask(nearest, "DEL", "k1").hasPrefix("unmatched:"))
     }
 

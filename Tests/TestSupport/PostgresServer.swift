@@ -27,6 +27,7 @@ public final class PostgresServer: @unchecked Sendable {
     public let data: String
     /// The superuser's password (user `postgres`).
     public let password = "postgres-secret"
+    private var server: BackgroundProcess!
     public var endpoint: Endpoint { .ip(.loopbackV4, port: port) }
     /// `.s.PGSQL.PORT` in `directory`.
     public var socketPath: String { "\(directory)/.s.PGSQL.\(port)" }
@@ -36,14 +37,27 @@ public final class PostgresServer: @unchecked Sendable {
         port = try freeLoopbackPort()
         self.directory = directory
         data = directory + "/data"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let passwordFile = directory + "/pwfile"
         try password.write(toFile: passwordFile, atomically: true, encoding: .utf8)
-        try Self.asServerUser(["chown", "-R", "postgres", directory], asRoot: true)
+        // The server user must reach its directory through the test's private one.
+        chmod((directory as NSString).deletingLastPathComponent, 0o711)
+        try Self.asServerUser(["/bin/chown", "-R", "postgres", directory], asRoot: true)
         try Self.asServerUser(["\(binaries)/initdb", "-D", data, "-A", "scram-sha-256", "--pwfile=\(passwordFile)", "-U", "postgres", "--no-sync"])
-        try Self.asServerUser([
-            "\(binaries)/pg_ctl", "-D", data, "-l", directory + "/server.log", "-w", "-t", "30", "start",
-            "-o", "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off",
-        ])
+        // In the foreground, not through pg_ctl's daemon: a daemon started
+        // under runuser keeps the test's process bookkeeping waiting.
+        let command = ["\(binaries)/postgres", "-D", data, "-p", "\(port)", "-k", directory, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]
+        server = getuid() == 0
+            ? try BackgroundProcess("/usr/sbin/runuser", ["-u", "postgres", "--"] + command)
+            : try BackgroundProcess(command[0], Array(command.dropFirst()))
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !FileManager.default.fileExists(atPath: socketPath) || !Self.accepts(port) {
+            guard ContinuousClock.now < deadline else {
+                stop()
+                throw ChildProcess.Failure(description: "PostgreSQL did not start on port \(port): \(server.outputLines.suffix(5).joined(separator: " "))")
+            }
+            usleep(20_000)
+        }
     }
 
     /// psql against this server as `user`; its output, trimmed.
@@ -60,9 +74,25 @@ public final class PostgresServer: @unchecked Sendable {
         return String(decoding: result.standardOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Immediate shutdown (SIGQUIT to the postmaster), then a bounded wait.
     public func stop() {
-        guard let binaries = Self.binaries else { return }
-        try? Self.asServerUser(["\(binaries)/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"])
+        guard let server else { return }
+        if let pid = try? String(contentsOfFile: data + "/postmaster.pid", encoding: .utf8).split(separator: "\n").first.flatMap({ Int32($0) }) {
+            kill(pid, SIGQUIT)
+        }
+        _ = try? server.waitForExit(timeout: .seconds(10))
+    }
+
+    private static func accepts(_ port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
     }
 
     /// Runs a command as the `postgres` user when we are root (else as we are).
