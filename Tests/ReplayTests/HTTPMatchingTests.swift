@@ -46,7 +46,10 @@ struct HTTPMatchingTests {
         for path in paths { try "body of \(path)\n".write(toFile: root + path, atomically: true, encoding: .utf8) }
         let port = try freeLoopbackPort()
         let server = try BackgroundProcess("/usr/bin/env", ["python3", "-m", "http.server", "--protocol", "HTTP/1.1", "--bind", "127.0.0.1", "--directory", root, "\(port)"])
-        defer { server.stop() }
+        defer {
+            server.signal(SIGKILL)
+            _ = try? server.waitForExit()
+        }
         try waitUntilAccepting(port)
         let recording = directory.file("http.pcap")
         let proxy = try await FaultProxy.start(upstream: .ip(.loopbackV4, port: port), recordTo: recording)
