@@ -141,6 +141,9 @@ public final class ReplayServer: Sendable {
             }
             logger.info(book == nil ? "serving recorded sessions" : "answering requests from recorded exchanges", metadata: metadata)
         }
+        for failure in book?.conversations.framingFailures ?? [] {
+            logger.warning("recorded session \(failure.session) is framed only in part: \(failure.reason)")
+        }
     }
 
     /// True between `start` and `shutdown`.

@@ -63,7 +63,7 @@ import Testing
 
     @Test func aShortTurnEndsAfterTurnIdle() async throws {
         let script = Script.session([.client("GET /long-recorded-path", ms: 1), .server("200", ms: 2)], end: .open)
-        let server = try await MockServer.start(scripts: [script], turnIdle: .milliseconds(200), strict: false)
+        let server = try await MockServer.start(scripts: [script], answering: .sessions(.inOrder), turnIdle: .milliseconds(200), strict: false)
         let endpoint = server.endpoint
         let (elapsed, answer) = try await BlockingSocket.onThread {
             let socket = try BlockingSocket(connectingTo: endpoint)
@@ -140,7 +140,7 @@ import Testing
 
     @Test func strictModeReportsTheFirstDifferenceAndResets() async throws {
         let script = Script.session([.client("SET key value\r\n", ms: 1), .server("+OK\r\n", ms: 2)], end: .open)
-        let server = try await MockServer.start(scripts: [script], strict: true, onMismatch: .reset)
+        let server = try await MockServer.start(scripts: [script], answering: .sessions(.inOrder), strict: true, onMismatch: .reset)
         let outcome = try await BlockingSocket.onThread { () -> String in
             let socket = try BlockingSocket(connectingTo: server.endpoint)
             try socket.send("SET kez value\r\n".bytes)

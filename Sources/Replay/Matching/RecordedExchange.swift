@@ -59,8 +59,11 @@ public struct RecordedConversations: Sendable {
         var counts: [Int: Int] = [:]
         var failures: [(Int, String)] = []
         for script in scripts {
-            let (messages, stop) = ConnectionFramer.frame(script.chunks, protocol: kind, turnIdle: turnIdle)
+            let (messages, stop) = ConnectionFramer.frame(script.chunksBeforeFirstGap, protocol: kind, turnIdle: turnIdle)
             if case .failed(let error) = stop { failures.append((script.session.index, "\(error)")) }
+            if let gap = script.firstGap, case .gap(let bytes) = gap.step.action {
+                failures.append((script.session.index, "the capture lost \(bytes) bytes at offset \(gap.streamOffset) of the \(gap.step.direction == .clientToServer ? "client's" : "server's") stream; its exchanges after that are not answered"))
+            }
             var keyer = RequestKeyer(options: keyOptions)
             var ordinal = 0
             for item in ExchangePairer.pair(messages, protocol: kind) {
@@ -96,12 +99,19 @@ public struct RecordedConversations: Sendable {
 }
 
 extension SessionScript {
-    /// The data steps as a framer takes them: side, bytes, time since the session opened.
-    var chunks: [(side: Side, bytes: ByteBuffer, time: Duration)] {
-        steps.compactMap { step in
-            guard case .data(let buffer) = step.action else { return nil }
-            return (step.direction == .clientToServer ? .client : .server, buffer, .nanoseconds(step.offset))
+    /// The data steps as a framer takes them (side, bytes, time since the
+    /// session opened), up to the first bytes the capture lost: past a gap
+    /// a stream cannot be framed.
+    var chunksBeforeFirstGap: [(side: Side, bytes: ByteBuffer, time: Duration)] {
+        var chunks: [(side: Side, bytes: ByteBuffer, time: Duration)] = []
+        for step in steps {
+            switch step.action {
+            case .data(let buffer): chunks.append((step.direction == .clientToServer ? .client : .server, buffer, .nanoseconds(step.offset)))
+            case .gap: return chunks
+            case .halfClose, .reset: continue
+            }
         }
+        return chunks
     }
 
     /// Up to `count` of the first bytes one side sent.
