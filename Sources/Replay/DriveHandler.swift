@@ -9,6 +9,7 @@ import Faults
 import Logging
 import NIOCore
 import PcapFile
+import Protocols
 import Recording
 import Sockets
 
@@ -18,6 +19,8 @@ struct DrivenSession: Sendable {
     var bytesSent = 0
     var bytesReceived = 0
     var mismatch: Mismatch?
+    /// Exchanges answered otherwise than recorded (when compared exchange by exchange).
+    var differences: [ExchangeDifference] = []
     var failure: ReplayFailure?
     /// Actual minus scheduled send instant, per client step, in nanoseconds.
     var sendErrors: [Int64] = []
@@ -50,12 +53,15 @@ final class DriveHandler: ChannelInboundHandler {
     /// the real clock, so the event loop must run on it (not a test's
     /// manual clock).
     private let spinning: @Sendable () -> Bool
+    private let comparison: ReplayComparison
     private var logger: Logger
 
     private var context: ChannelHandlerContext?
     private var machine: TurnMachine
     private var result: DrivenSession
     private var comparator: StreamComparator
+    /// What was sent and received, for comparing exchange by exchange at the end.
+    private var transcript = LiveTranscript()
     private var timer = FaultTimer()
     private var finished = false
     private var opened = false
@@ -75,6 +81,7 @@ final class DriveHandler: ChannelInboundHandler {
         done: EventLoopPromise<DrivenSession>
     ) {
         self.spinning = spinning
+        self.comparison = comparison
         self.script = script
         self.target = target
         self.sink = sink
@@ -105,6 +112,7 @@ final class DriveHandler: ChannelInboundHandler {
     private func begin(context: ChannelHandlerContext) {
         guard self.context == nil else { return }
         self.context = context
+        transcript.begin()
         if let sink {
             let local = Endpoint(context.channel.localAddress) ?? .unix(path: "?")
             sink.open(Session(index: Int(sessionID), id: sessionID, client: local, server: target, opened: .now()))
@@ -121,7 +129,9 @@ final class DriveHandler: ChannelInboundHandler {
         guard buffer.readableBytes > 0 else { return }
         result.bytesReceived += buffer.readableBytes
         record(.data(buffer), .serverToClient)
-        if let mismatch = comparator.feed(buffer) {
+        if comparison.exchanges != nil {
+            transcript.append(buffer, from: .server)
+        } else if let mismatch = comparator.feed(buffer) {
             logger.warning("the server's answer differs from the recording: \(mismatch.hexDiff)")
         }
         play { $0.receive(bytes: buffer.readableBytes, at: $1) }
@@ -184,6 +194,7 @@ final class DriveHandler: ChannelInboundHandler {
                 result.sendErrors.append(now.nanoseconds - due.nanoseconds)
                 result.bytesSent += buffer.readableBytes
                 record(.data(buffer), .clientToServer)
+                if comparison.exchanges != nil { transcript.append(buffer, from: .client) }
                 context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             case .halfClose:
                 record(.halfClose, .clientToServer)
@@ -234,7 +245,10 @@ final class DriveHandler: ChannelInboundHandler {
         guard !finished else { return }
         finished = true
         timer.cancel()
-        if result.failure == nil {
+        if result.failure == nil, let exchanges = comparison.exchanges {
+            result.differences = exchanges.compare(session: script.session.index, recorded: script.chunksBeforeFirstGap, live: transcript.chunks)
+            for difference in result.differences { logger.warning("the server's answer differs from the recording: \(difference)") }
+        } else if result.failure == nil {
             comparator.finish()
             result.mismatch = comparator.mismatch
             if let mismatch = result.mismatch, mismatch.reason.hasPrefix("stream ended") {

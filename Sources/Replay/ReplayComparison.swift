@@ -5,10 +5,14 @@ public struct ReplayComparison: Sendable {
     public var strict: Bool
     public var policy: MismatchPolicy
     public var ignore: [IgnoreRule]
+    /// `replay drive`: compare the answers exchange by exchange with this
+    /// (HTTP, Redis, PostgreSQL), rather than as one byte stream with `ignore`.
+    public var exchanges: ExchangeComparator?
 
-    public init(strict: Bool = false, policy: MismatchPolicy = .close, ignore: [IgnoreRule] = []) {
+    public init(strict: Bool = false, policy: MismatchPolicy = .close, ignore: [IgnoreRule] = [], exchanges: ExchangeComparator? = nil) {
         self.strict = strict
         self.policy = policy
         self.ignore = ignore
+        self.exchanges = exchanges
     }
 }

@@ -109,7 +109,7 @@ public final class ReplayDriver: Sendable {
                         let snapshot = tally.withLockedValue { tally -> DriveProgress in
                             tally.done += 1
                             tally.bytes += Int64((outcome?.bytesSent ?? 0) + (outcome?.bytesReceived ?? 0))
-                            if outcome?.mismatch != nil { tally.mismatches += 1 }
+                            if outcome?.mismatch != nil || outcome?.differences.isEmpty == false { tally.mismatches += 1 }
                             tally.elapsed = ContinuousClock.now - started
                             return tally
                         }
@@ -134,6 +134,7 @@ public final class ReplayDriver: Sendable {
             report.bytesSent += Int64(result.bytesSent)
             report.bytesReceived += Int64(result.bytesReceived)
             if let mismatch = result.mismatch { report.mismatches.append(mismatch) }
+            report.differences += result.differences
             if let failure = result.failure { report.failures.append(failure) }
         }
         let lastErrors = results.compactMap(\.sendErrors.last)

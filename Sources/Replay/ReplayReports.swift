@@ -94,6 +94,9 @@ public struct DriveReport: Sendable, Codable, Hashable {
     public var bytesSent: Int64 = 0
     public var bytesReceived: Int64 = 0
     public var mismatches: [Mismatch] = []
+    /// Answers that differ from the recorded ones, exchange by exchange
+    /// (HTTP, Redis and PostgreSQL recordings; `mismatches` otherwise).
+    public var differences: [ExchangeDifference] = []
     public var failures: [ReplayFailure] = []
     public var timing = TimingSummary(errorsNanoseconds: [], last: nil)
     /// Wall time of the whole replay, in seconds.
@@ -105,7 +108,7 @@ public struct DriveReport: Sendable, Codable, Hashable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case sessions, mismatches, failures, timing
+        case sessions, mismatches, differences, failures, timing
         case midFlowSessions = "mid_flow_sessions"
         case connectFailures = "connect_failures"
         case bytesSent = "bytes_sent"

@@ -1,8 +1,8 @@
 /// SQL text as a key compares it: white space outside quotes collapsed to one
 /// space and trimmed, so a statement reformatted across lines still matches.
 /// Quoted literals and identifiers ('...', "...") are kept as sent.
-enum StatementText {
-    static func normalized(_ text: String) -> String {
+package enum StatementText {
+    package static func normalized(_ text: String) -> String {
         var result: [UInt8] = []
         result.reserveCapacity(text.utf8.count)
         var quote: UInt8?

@@ -43,6 +43,9 @@ struct PlaybackOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Also write the report as JSON to this file.", valueName: "file"))
     var report: String?
 
+    @Option(help: ArgumentHelp("What does not count (JSON, as `tapedeck noise` writes it): left out when requests are matched (serve) and when answers are compared (drive).", valueName: "file"))
+    var masks: String?
+
     @OptionGroup(title: "Faults") var faults: FaultOptions
 
     @OptionGroup var logging: LoggingOptions
@@ -91,6 +94,11 @@ struct PlaybackOptions: ParsableArguments {
             }
         }
         return scripts
+    }
+
+    /// The `--masks` file, read; nil when none was named.
+    func loadMasks() throws -> Masks? {
+        try masks.map { path throws in try Masks.load(path: path) }
     }
 
     func writeReport<Report: Encodable>(_ value: Report) throws {

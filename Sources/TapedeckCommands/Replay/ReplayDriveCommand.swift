@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NIOPosix
+import Protocols
 import Proxy
 import Recording
 import Replay
@@ -14,12 +15,19 @@ struct ReplayDriveCommand: AsyncParsableCommand {
             Each recorded session is opened against --target at its recorded start (scaled \
             by --speed), sends the client's side with its recorded think time, and reads the \
             server's answers. Every send is scheduled from one clock, so no drift builds up. \
-            The report gives sessions, bytes, differences (with the first differing offset) \
-            and the send-time error as p50/p99/max. With --strict, a difference makes the \
-            exit status 1.
+            The report gives sessions, bytes, differences and the send-time error as \
+            p50/p99/max. With --strict, a difference makes the exit status 1.
+
+            HTTP/1, Redis and PostgreSQL answers are compared exchange by exchange \
+            (--compare exchanges, the default for them): each difference names the request \
+            it answers (GET /users/7: status 200 → 500), and what --masks names does not \
+            count (header fields, JSON fields, Redis replies, PostgreSQL columns, regexes). \
+            Other protocols, and --compare bytes, compare the server's byte stream and report \
+            the first differing offset; --ignore-bytes and --ignore apply there.
 
             Examples:
               tapedeck replay drive Recordings/redis.pcap --target 127.0.0.1:6379 --strict
+              tapedeck replay drive api.pcap --target :8080 --masks masks.json --strict
               tapedeck replay drive prod-*.pcap --target :8080 --speed 4 --concurrency 64 --max-gap 1s
               tapedeck replay drive Recordings/redis.pcap --target :6379 --drop 0.1 --seed 7 -w /tmp/faulty.pcap
             """
@@ -51,9 +59,48 @@ struct ReplayDriveCommand: AsyncParsableCommand {
     @Flag(help: "No progress bar on the terminal.")
     var quiet = false
 
+    enum Compare: String, ExpressibleByArgument, CaseIterable {
+        case exchanges
+        case bytes
+    }
+
+    @Option(help: "Compare answers exchange by exchange (the default for HTTP, Redis and PostgreSQL recordings) or as the server's byte stream (the default otherwise, and with --ignore-bytes).")
+    var compare: Compare?
+
+    @Option(name: .customLong("protocol"), help: "The recording's protocol, for comparing exchanges (default: detected from its first bytes).")
+    var protocolKind: ProtocolKind?
+
     func validate() throws {
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency needs at least 1") }
         if passes < 1 { throw ValidationError("--loop needs at least 1") }
+        if compare == .exchanges, !playback.ignoreBytes.isEmpty {
+            throw ValidationError("--ignore-bytes counts offsets in the byte stream, which only --compare bytes compares; use --ignore REGEX or --masks")
+        }
+        if compare == .exchanges, protocolKind == .generic {
+            throw ValidationError("--compare exchanges needs a protocol Tapedeck frames (http, redis or postgres)")
+        }
+    }
+
+    /// Exchange by exchange when the protocol is framed and nothing asks for bytes.
+    private func comparison(scripts: [SessionScript], timing: ReplayTiming) throws -> ReplayComparison {
+        var comparison = playback.comparison(policy: .continue)
+        let kind = protocolKind ?? RecordedConversations.detect(scripts)
+        let masks = try playback.loadMasks() ?? Masks()
+        let serverPatterns = comparison.ignore.filter { $0.direction != .clientToServer }.compactMap { rule -> String? in
+            if case .pattern(let pattern) = rule.target { return pattern }
+            return nil
+        }
+        let exchanges = compare ?? (kind == .generic || !playback.ignoreBytes.isEmpty ? .bytes : .exchanges)
+        if exchanges == .exchanges, kind != .generic {
+            var all = masks
+            all.bytes += serverPatterns.compactMap { try? Masks.BytePattern(side: .server, regex: $0) }
+            comparison.exchanges = ExchangeComparator(protocol: kind, masks: all, turnIdle: timing.turnIdle)
+        } else if exchanges == .exchanges {
+            throw ReplayError(.invalidOption, "--compare exchanges: \(playback.files.joined(separator: ", ")) is not HTTP, Redis or PostgreSQL (name it with --protocol)")
+        } else {
+            comparison.ignore += masks.bytes.filter { $0.side == .server }.map { IgnoreRule(direction: .serverToClient, target: .pattern($0.regex)) }
+        }
+        return comparison
     }
 
     func run() async throws {
@@ -72,7 +119,7 @@ struct ReplayDriveCommand: AsyncParsableCommand {
             let configuration = DriveConfiguration(
                 target: target,
                 timing: timing,
-                comparison: playback.comparison(policy: .continue),
+                comparison: try comparison(scripts: scripts, timing: timing),
                 faults: try playback.replayFaults(logger: logger),
                 concurrency: concurrency,
                 passes: passes,
@@ -103,7 +150,7 @@ struct ReplayDriveCommand: AsyncParsableCommand {
             if report.connectFailures == report.sessions {
                 throw ReplayError(.connect, "cannot connect to \(target): every session failed to connect")
             }
-            failed = playback.strict && (!report.mismatches.isEmpty || !report.failures.isEmpty || report.connectFailures > 0)
+            failed = playback.strict && (!report.mismatches.isEmpty || !report.differences.isEmpty || !report.failures.isEmpty || report.connectFailures > 0)
         }
         if failed { throw ExitCode(1) }
     }
@@ -119,10 +166,11 @@ struct ReplayDriveCommand: AsyncParsableCommand {
     static func summary(_ report: DriveReport) -> String {
         let timing = report.timing
         var lines = [
-            "sessions \(report.sessions) · sent \(ProxyRunner.byteText(Int(report.bytesSent))) · received \(ProxyRunner.byteText(Int(report.bytesReceived))) · mismatches \(report.mismatches.count) · failed \(report.failures.count) · connect failures \(report.connectFailures) · \(String(format: "%.2f", report.elapsedSeconds)) s",
+            "sessions \(report.sessions) · sent \(ProxyRunner.byteText(Int(report.bytesSent))) · received \(ProxyRunner.byteText(Int(report.bytesReceived))) · mismatches \(report.mismatches.count + report.differences.count) · failed \(report.failures.count) · connect failures \(report.connectFailures) · \(String(format: "%.2f", report.elapsedSeconds)) s",
             String(format: "send timing error: p50 %.0f µs · p99 %.0f µs · max %.0f µs · end %.0f µs (%d sends)", timing.p50Microseconds, timing.p99Microseconds, timing.maxMicroseconds, timing.endMicroseconds, timing.samples),
         ]
         lines += report.mismatches.map(\.hexDiff)
+        lines += report.differences.map { "session \($0.session) exchange \($0.exchange): \($0)" }
         lines += report.failures.map { "session \($0.session) failed: \($0.reason)" }
         lines += report.midFlowSessions.map { "session \($0) started before the capture did: replayed from its first captured byte" }
         return lines.joined(separator: "\n")

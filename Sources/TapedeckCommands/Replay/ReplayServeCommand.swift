@@ -94,13 +94,17 @@ struct ReplayServeCommand: AsyncParsableCommand {
         }
         if session != nil, let match, match != .order { throw ValidationError("--session and --match \(match.rawValue) do not go together") }
         if reuse, once { throw ValidationError("--reuse and --once do not go together") }
+        if playback.masks != nil, session != nil || (match != nil && match != .request) {
+            throw ValidationError("--masks applies to request matching (--match request), not to whole sessions")
+        }
     }
 
     /// Request matching unless asked otherwise: the default when the protocol is one Tapedeck frames.
-    private var answering: Answering {
+    private func answering(masking: RequestMasking) -> Answering {
         if let session { return .sessions(.pinned(session)) }
         let matching = RequestMatching(
             protocolKind: protocolKind,
+            masking: masking,
             reuse: once ? .once : reuse ? .cycle : .repeatLast,
             onUnmatched: onUnmatched,
             refreshDates: !noRefresh
@@ -120,7 +124,7 @@ struct ReplayServeCommand: AsyncParsableCommand {
             let configuration = ServeConfiguration(
                 listeners: listeners,
                 socketMode: mode_t(UInt16(socketMode, radix: 8) ?? 0o600),
-                answering: answering,
+                answering: answering(masking: try playback.loadMasks()?.requestMasking ?? .none),
                 loop: loop,
                 timing: playback.timing,
                 comparison: playback.comparison(policy: onMismatch),

@@ -1,0 +1,110 @@
+import NIOCore
+import Protocols
+
+extension Masks {
+    /// The masks as request matching applies them (`replay serve --masks`,
+    /// `MockServer.start(answering: .requests(RequestMatching(masking: …)))`):
+    ///
+    /// - masked tier (bytes): the values of the named HTTP header fields are
+    ///   blanked in a request's head, and what client-side regexes match is
+    ///   replaced by one placeholder;
+    /// - key tier: the named query parameters are left out, the named JSON
+    ///   fields are taken out of the body, and masked Redis arguments and
+    ///   PostgreSQL parameters are replaced by one placeholder.
+    public var requestMasking: RequestMasking {
+        let set = MaskSet(self)
+        let masksBytes = !set.headers.isEmpty || !set.client.isEmpty
+        let masksKeys = !set.query.isEmpty || !set.json.isEmpty || !redis.arguments.isEmpty || !postgres.parameters.isEmpty
+        let bytes: @Sendable (ByteBuffer) -> ByteBuffer = { ByteBuffer(bytes: set.maskedRequestBytes($0.readableBytesView)) }
+        let key: @Sendable (ExchangeKey) -> ExchangeKey = { set.maskedKey($0) }
+        return RequestMasking(bytes: masksBytes ? bytes : nil, key: masksKeys ? key : nil)
+    }
+}
+
+extension MaskSet {
+    /// What a masked argument or parameter is replaced with in a key.
+    static let maskedValue = ByteBuffer(string: "\u{0}masked")
+
+    /// A request's bytes with masked header values blanked (when they start
+    /// with an HTTP request line) and client regexes applied.
+    func maskedRequestBytes(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        var bytes = Array(bytes)
+        if !headers.isEmpty { bytes = blankingHeaders(bytes) }
+        return client.masked(bytes)
+    }
+
+    /// `NAME: value` lines of masked names become `NAME:` in the head of an HTTP/1 request.
+    private func blankingHeaders(_ bytes: [UInt8]) -> [UInt8] {
+        let lines = HeadLines(bytes)
+        guard let requestLine = lines.first, requestLine.text.hasSuffix(" HTTP/1.1") || requestLine.text.hasSuffix(" HTTP/1.0") else { return bytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var end = 0
+        for line in lines {
+            if let colon = line.bytes.firstIndex(of: UInt8(ascii: ":")),
+                headers.contains(String(decoding: line.bytes[line.bytes.startIndex..<colon], as: UTF8.self).lowercased())
+            {
+                out += line.bytes[line.bytes.startIndex...colon]
+            } else {
+                out += line.bytes
+            }
+            out += [0x0D, 0x0A]
+            end = line.bytes.endIndex + 2
+        }
+        return out + bytes[min(end, bytes.count)...]
+    }
+
+    func maskedKey(_ key: ExchangeKey) -> ExchangeKey {
+        switch key {
+        case .http(let method, let path, let parameters, let body):
+            var body = body
+            if !json.isEmpty, let value = JSONValue(parsing: body.readableBytesView) {
+                body = ByteBuffer(bytes: value.removing(json).canonicalBytes)
+            }
+            return .http(method: method, path: path, query: parameters.filter { !query.contains($0.name) }, body: body)
+        case .redis(let command, var arguments):
+            for position in redisArguments[command] ?? [] where position <= arguments.count {
+                arguments[position - 1] = Self.maskedValue
+            }
+            return .redis(command: command, arguments: arguments)
+        case .postgres(.statements(let statements)):
+            return .postgres(.statements(statements.map { statement in
+                var statement = statement
+                for index in statement.parameters.indices where masksParameter(index + 1, of: statement.text) {
+                    statement.parameters[index] = Self.maskedValue
+                }
+                return statement
+            }))
+        case .postgres, .bytes:
+            return key
+        }
+    }
+}
+
+/// The lines of an HTTP head, each without its CRLF, up to (not including) the empty line.
+struct HeadLines: Sequence {
+    struct Line {
+        var bytes: ArraySlice<UInt8>
+        var text: String { String(decoding: bytes, as: UTF8.self) }
+    }
+
+    let bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    func makeIterator() -> AnyIterator<Line> {
+        var start = bytes.startIndex
+        return AnyIterator {
+            guard start < bytes.endIndex else { return nil }
+            var end = start
+            while end + 1 < bytes.endIndex, !(bytes[end] == 0x0D && bytes[end + 1] == 0x0A) { end += 1 }
+            guard end + 1 < bytes.endIndex, end > start else { return nil }
+            defer { start = end + 2 }
+            return Line(bytes: bytes[start..<end])
+        }
+    }
+
+    var first: Line? { makeIterator().next() }
+}
