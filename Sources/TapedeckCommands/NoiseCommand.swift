@@ -94,7 +94,7 @@ struct NoiseCommand: ParsableCommand {
     static func summary(_ report: NoiseReport, files: [String], output: String) -> String {
         let pairing = report.pairedByOrder ? "session by session, in order" : "by request (the recordings hold different numbers of exchanges)"
         var lines = [
-            "\(report.protocolKind): A \(files[0]) (\(report.sessions.a) sessions), B \(files[1]) (\(report.sessions.b) sessions); \(report.pairs) exchanges paired \(pairing), \(report.unpaired.count) unpaired"
+            "\(report.protocolKind): A \(files[0]) (\(count(report.sessions.a, "session"))), B \(files[1]) (\(count(report.sessions.b, "session"))); \(count(report.pairs, "exchange")) paired \(pairing), \(report.unpaired.count) unpaired"
         ]
         lines += report.unpaired.prefix(20).map { "unpaired: \($0)" }
         if report.unpaired.count > 20 { lines.append("… and \(report.unpaired.count - 20) more unpaired") }
@@ -111,5 +111,9 @@ struct NoiseCommand: ParsableCommand {
         }
         lines.append(output == "-" ? "masks written to standard output" : "masks written to \(output)")
         return lines.joined(separator: "\n")
+    }
+
+    private static func count(_ number: Int, _ noun: String) -> String {
+        "\(number) \(noun)\(number == 1 ? "" : "s")"
     }
 }

@@ -32,9 +32,16 @@ extension Masks {
 
     /// Masks from the text of a masks file.
     public init(json: some Collection<UInt8>) throws(MaskError) {
+        let data = Data(json)
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        } catch {
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey].map { "\($0)" } ?? PlainReason.of(error)
+            throw MaskError("not JSON: \(detail)")
+        }
         let document: JSONValue
         do {
-            document = try JSONDecoder().decode(JSONValue.self, from: Data(json))
+            document = try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
             throw MaskError("not JSON: \(PlainReason.of(error))")
         }

@@ -5,9 +5,10 @@ extension Masks {
     /// The masks as request matching applies them (`replay serve --masks`,
     /// `MockServer.start(answering: .requests(RequestMatching(masking: …)))`):
     ///
-    /// - masked tier (bytes): the values of the named HTTP header fields are
-    ///   blanked in a request's head, and what client-side regexes match is
-    ///   replaced by one placeholder;
+    /// - masked tier (bytes): the named HTTP header fields are taken out of
+    ///   a request's head (whether a client sends one does not count
+    ///   either), and what client-side regexes match is replaced by one
+    ///   placeholder;
     /// - key tier: the named query parameters are left out, the named JSON
     ///   fields are taken out of the body, and masked Redis arguments and
     ///   PostgreSQL parameters are replaced by one placeholder.
@@ -25,31 +26,30 @@ extension MaskSet {
     /// What a masked argument or parameter is replaced with in a key.
     static let maskedValue = ByteBuffer(string: "\u{0}masked")
 
-    /// A request's bytes with masked header values blanked (when they start
-    /// with an HTTP request line) and client regexes applied.
+    /// A request's bytes without masked header fields (when they start with
+    /// an HTTP request line), client regexes applied.
     func maskedRequestBytes(_ bytes: some Collection<UInt8>) -> [UInt8] {
         var bytes = Array(bytes)
-        if !headers.isEmpty { bytes = blankingHeaders(bytes) }
+        if !headers.isEmpty { bytes = removingHeaders(bytes) }
         return client.masked(bytes)
     }
 
-    /// `NAME: value` lines of masked names become `NAME:` in the head of an HTTP/1 request.
-    private func blankingHeaders(_ bytes: [UInt8]) -> [UInt8] {
+    /// The head of an HTTP/1 request without the lines of masked header fields.
+    private func removingHeaders(_ bytes: [UInt8]) -> [UInt8] {
         let lines = HeadLines(bytes)
         guard let requestLine = lines.first, requestLine.text.hasSuffix(" HTTP/1.1") || requestLine.text.hasSuffix(" HTTP/1.0") else { return bytes }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var end = 0
         for line in lines {
+            end = line.bytes.endIndex + 2
             if let colon = line.bytes.firstIndex(of: UInt8(ascii: ":")),
                 headers.contains(String(decoding: line.bytes[line.bytes.startIndex..<colon], as: UTF8.self).lowercased())
             {
-                out += line.bytes[line.bytes.startIndex...colon]
-            } else {
-                out += line.bytes
+                continue
             }
+            out += line.bytes
             out += [0x0D, 0x0A]
-            end = line.bytes.endIndex + 2
         }
         return out + bytes[min(end, bytes.count)...]
     }
