@@ -5,12 +5,13 @@
 /// Both strings are cut into tokens: runs of letters, digits and `-_.`,
 /// and single other bytes. Where they have the same tokens but for some,
 /// each run of differing tokens becomes a class of what appeared there
-/// (`[0-9]+`, `[0-9a-f]{32}`, `[A-Za-z0-9\-]{36}`), led by the equal bytes
-/// before it as context (`nonce=[0-9a-f]{16}`), so it masks that value and
-/// not every number. Where the token structure differs, the differing
-/// middle is taken whole. A proposal is kept only if it matches in both.
+/// (`[0-9]+`, `[0-9a-f]{32}`, `[0-9a-f\-]{36}`), led by the equal bytes
+/// before it up to the nearest word (`nonce=[0-9a-f]{16}`), so it masks
+/// that value and not every number. Where the token structure differs, the
+/// differing middle is taken whole. A proposal is kept only if it matches
+/// in both.
 enum RegexProposal {
-    /// Context before a varying value: at most this many bytes of whole tokens.
+    /// Context next to a varying value: whole tokens up to the nearest word, at most this many bytes.
     static let contextLimit = 16
 
     static func propose(_ a: [UInt8], _ b: [UInt8]) -> [String] {
@@ -53,7 +54,8 @@ enum RegexProposal {
         return regions
     }
 
-    /// Whole tokens next to a value, up to `contextLimit` bytes; `tokens` nearest first.
+    /// Whole tokens next to a value up to and with the nearest word, at
+    /// most `contextLimit` bytes; `tokens` nearest first.
     private static func context(_ tokens: some Sequence<[UInt8]>, reversed: Bool) -> [UInt8] {
         var taken: [[UInt8]] = []
         var length = 0
@@ -61,22 +63,27 @@ enum RegexProposal {
             guard length + token.count <= contextLimit else { break }
             taken.append(token)
             length += token.count
+            if isWord(token) { break }
         }
         return (reversed ? taken.reversed() : taken).flatMap { $0 }
     }
 
-    /// A class of the bytes both sides had there, with a length.
+    /// A class of the bytes both sides had there, with a length: digits,
+    /// hex or letters and digits, and any punctuation seen; anything else
+    /// on the line when control bytes or non-ASCII appeared.
     private static func pattern(_ a: [UInt8], _ b: [UInt8]) -> String {
         let bytes = Set(a + b)
         let digits = Set(UInt8(ascii: "0")...UInt8(ascii: "9"))
         let lowerHex = digits.union(UInt8(ascii: "a")...UInt8(ascii: "f"))
         let upperHex = digits.union(UInt8(ascii: "A")...UInt8(ascii: "F"))
-        let extras = [UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: ".")].filter(bytes.contains)
+        guard bytes.allSatisfy({ (0x20..<0x7F).contains($0) }) else {
+            return "[^\\r\\n]" + quantity(a.count, b.count, fixed: false)
+        }
+        let letters = Set(UInt8(ascii: "a")...UInt8(ascii: "z")).union(UInt8(ascii: "A")...UInt8(ascii: "Z"))
+        let extras = bytes.subtracting(digits).subtracting(letters).sorted()
         let core = bytes.subtracting(extras)
         let range: String
-        if !bytes.allSatisfy(isWordByte) {
-            return "[^\\r\\n]" + quantity(a.count, b.count, fixed: false)
-        } else if core.isSubset(of: digits) {
+        if core.isSubset(of: digits) {
             range = "0-9"
         } else if core.isSubset(of: lowerHex) {
             range = "0-9a-f"
@@ -85,7 +92,7 @@ enum RegexProposal {
         } else {
             range = "A-Za-z0-9"
         }
-        let extra = extras.map { $0 == UInt8(ascii: "-") ? "\\-" : String(UnicodeScalar($0)) }.joined()
+        let extra = extras.map { "\\^-[]".utf8.contains($0) ? "\\" + String(UnicodeScalar($0)) : literal([$0]) }.joined()
         return "[\(range)\(extra)]" + quantity(a.count, b.count, fixed: range != "0-9" || !extras.isEmpty)
     }
 
