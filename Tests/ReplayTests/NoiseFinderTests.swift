@@ -104,8 +104,9 @@ struct NoiseFinderTests {
         ("token=3f2a9c1e&x=1", "token=a0b1c2d3&x=1", ["token=[0-9a-f]{8}"]),
         ("id: 9b2f6f1e-7c4d-4a8e-9a3e-1f2d3c4b5a6f;", "id: 0a1b2c3d-4e5f-4a6b-8c7d-9e8f7a6b5c4d;", ["id: [0-9a-f\\-]{36}"]),
         ("count=99 end", "count=100 end", ["count=[0-9]+"]),
-        ("<b>Sun, 06 Nov 1994 08:49:37</b>", "<b>Sun, 06 Nov 1994 08:50:02</b>", ["08:[0-9:]{5}"]),
+        ("<b>Sun, 06 Nov 1994 08:49:37</b>", "<b>Sun, 06 Nov 1994 08:50:02</b>", ["1994 [0-9:]{8}"]),
         ("42", "43", ["[0-9]+"]),
+        ("v1.2.3 ok", "v1.2.4 ok", ["[A-Za-z0-9\\.]{6} ok"]),
         ("v=abc", "v=abc,def", ["v=[0-9a-f,]+"]),
         ("name=\u{e9}t\u{e9};", "name=hiver;", ["name=[^\\r\\n]+"]),
     ])

@@ -35,13 +35,18 @@ enum RegexProposal {
             let before = context(tokens(Array(a[..<start])).reversed(), reversed: true)
             proposals.append(literal(before) + pattern(Array(a[start..<(a.count - suffix)]), Array(b[start..<(b.count - suffix)])))
         }
+        var unique = Set<String>()
         return proposals.filter { proposal in
+            guard unique.insert(proposal).inserted else { return false }
             let patterns = BytePatterns([proposal])
             return !patterns.isEmpty && (try? Regex(proposal).wholeMatch(in: "")) == nil && patterns.matchesAll(a) && patterns.matchesAll(b)
         }
     }
 
-    /// Ranges of token indices that differ, a single equal token between two differing ones joining them.
+    /// Ranges of token indices that differ, a single equal token between
+    /// two differing ones joining them; a number grows into the numbers it
+    /// is written with (`07:50:00`, `2024-05-01`, `1.2.3`), so a time whose
+    /// seconds alone differed is masked whole.
     private static func regions(_ a: [[UInt8]], _ b: [[UInt8]]) -> [Range<Int>] {
         var regions: [Range<Int>] = []
         for index in a.indices where a[index] != b[index] {
@@ -51,7 +56,17 @@ enum RegexProposal {
                 regions.append(index..<(index + 1))
             }
         }
-        return regions
+        let joiners = Set(":-./".utf8)
+        let isNumber = { (token: [UInt8]) in !token.isEmpty && token.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }
+        let joins = { (index: Int) in a[index].count == 1 && joiners.contains(a[index][0]) }
+        return regions.map { region in
+            guard region.allSatisfy({ isNumber(a[$0]) || joins($0) }) else { return region }
+            var lower = region.lowerBound
+            var upper = region.upperBound
+            while lower >= 2, joins(lower - 1), isNumber(a[lower - 2]) { lower -= 2 }
+            while upper + 1 < a.count, joins(upper), isNumber(a[upper + 1]) { upper += 2 }
+            return lower..<upper
+        }
     }
 
     /// Whole tokens next to a value up to and with the nearest word, at
