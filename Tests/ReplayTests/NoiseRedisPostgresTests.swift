@@ -53,7 +53,7 @@ struct NoiseRedisPostgresTests {
         // Without the masks, TIME differs too.
         let unmasked = try Self.tapedeck(["replay", "drive", recordings[0], "--target", "127.0.0.1:\(redis.port)", "--speed", "0"])
         #expect(unmasked.status == 0, "without --strict a difference is reported, not a failure")
-        #expect(unmasked.output.contains("session 2 exchange 0: TIME: item 1: \""), "\(unmasked.output)")
+        #expect(unmasked.output.contains("session 2 exchange 0: TIME: item "), "seconds or microseconds: \(unmasked.output)")
     }
 
     @Test(.enabled(if: PostgresServer.isInstalled))
