@@ -29,14 +29,20 @@ struct ReplayCommandTests {
         #expect(try redis.cli(["GET", "greeting"]) == "recorded by tapedeck")
     }
 
-    @Test func driveAgainstDifferentDataReportsTheOffsetAndExitsOne() throws {
+    @Test func driveAgainstDifferentDataNamesTheRequestOrTheOffsetAndExitsOne() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let redis = try RedisServer(directory: directory.path)
         defer { redis.stop() }
         // Session 1 is `GET greeting`; this server holds another greeting.
         #expect(try redis.cli(["SET", "greeting", "something else"]) == "OK")
-        let result = try TapedeckBinary.run(["replay", "drive", Self.recording, "--session", "1", "--target", "127.0.0.1:\(redis.port)", "--strict"])
+        let exchanges = try TapedeckBinary.run(["replay", "drive", Self.recording, "--session", "1", "--target", "127.0.0.1:\(redis.port)", "--strict"])
+        let named = String(decoding: exchanges.standardOutput, as: UTF8.self)
+        #expect(exchanges.status == 1)
+        #expect(named.contains("mismatches 1"))
+        #expect(named.contains(#"session 1 exchange 0: GET greeting: "recorded by tapedeck" → "something else""#), "\(named)")
+        // As a byte stream: the first differing offset, as a hex diff.
+        let result = try TapedeckBinary.run(["replay", "drive", Self.recording, "--session", "1", "--target", "127.0.0.1:\(redis.port)", "--strict", "--compare", "bytes"])
         let output = String(decoding: result.standardOutput, as: UTF8.self)
         #expect(result.status == 1)
         #expect(output.contains("mismatches 1"))
