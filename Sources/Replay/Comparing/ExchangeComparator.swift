@@ -53,11 +53,12 @@ public struct ExchangeComparator: Sendable {
     /// what was sent and received in the replay, each with its time since
     /// the session opened.
     public func compare(session: Int, recorded: [Chunk], live: [Chunk]) -> [ExchangeDifference] {
-        let recordedExchanges = exchanges(recorded).exchanges
+        let (recordedExchanges, recordedStop) = exchanges(recorded)
         let (liveExchanges, stop) = exchanges(live)
         var keyer = RequestKeyer()
         var found: [ExchangeDifference] = []
-        if case .failed(let error)? = stop {
+        // A live server that stops speaking the protocol is a difference; a recording that did too, the same.
+        if case .failed(let error)? = stop, recordedStop == nil {
             found.append(ExchangeDifference(session: session, exchange: liveExchanges.count, request: "(the live connection)", differences: ["cannot be framed as \(protocolKind): \(error); compared as bytes from there"]))
         }
         var unanswered: (first: Int, count: Int)?

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import NIOPosix
 import Protocols
 import Proxy
@@ -82,7 +83,7 @@ struct ReplayDriveCommand: AsyncParsableCommand {
     }
 
     /// Exchange by exchange when the protocol is framed and nothing asks for bytes.
-    private func comparison(scripts: [SessionScript], timing: ReplayTiming) throws -> ReplayComparison {
+    private func comparison(scripts: [SessionScript], timing: ReplayTiming, logger: Logger) throws -> ReplayComparison {
         var comparison = playback.comparison(policy: .continue)
         let kind = protocolKind ?? RecordedConversations.detect(scripts)
         let masks = try playback.loadMasks() ?? Masks()
@@ -98,7 +99,11 @@ struct ReplayDriveCommand: AsyncParsableCommand {
         } else if exchanges == .exchanges {
             throw ReplayError(.invalidOption, "--compare exchanges: \(playback.files.joined(separator: ", ")) is not HTTP, Redis or PostgreSQL (name it with --protocol)")
         } else {
-            comparison.ignore += masks.bytes.filter { $0.side == .server }.map { IgnoreRule(direction: .serverToClient, target: .pattern($0.regex)) }
+            let regexes = masks.bytes.filter { $0.side == .server }
+            if masks.count > masks.bytes.count {
+                logger.warning("comparing byte streams: of the masks only the server regexes apply (\(regexes.count)); header, JSON, Redis and PostgreSQL masks need --compare exchanges")
+            }
+            comparison.ignore += regexes.map { IgnoreRule(direction: .serverToClient, target: .pattern($0.regex)) }
         }
         return comparison
     }
@@ -119,7 +124,7 @@ struct ReplayDriveCommand: AsyncParsableCommand {
             let configuration = DriveConfiguration(
                 target: target,
                 timing: timing,
-                comparison: try comparison(scripts: scripts, timing: timing),
+                comparison: try comparison(scripts: scripts, timing: timing, logger: logger),
                 faults: try playback.replayFaults(logger: logger),
                 concurrency: concurrency,
                 passes: passes,
