@@ -37,7 +37,7 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
                 } else if let index = Int(inside), index >= 0 {
                     steps.append(.index(index))
                 } else if inside.count >= 2, inside.first == "\"", inside.last == "\"",
-                    let name = try? JSONDecoding.string(String(inside))
+                    let name = try? JSONQuoting.string(String(inside))
                 {
                     steps.append(.field(name))
                 } else {
@@ -55,7 +55,7 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
         "$" + steps.map { step in
             switch step {
             case .field(let name) where Self.isPlain(name): return "." + name
-            case .field(let name): return "[" + JSONDecoding.quoted(name) + "]"
+            case .field(let name): return "[" + JSONQuoting.quoted(name) + "]"
             case .index(let index): return "[\(index)]"
             case .anyIndex: return "[*]"
             }
@@ -74,17 +74,8 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// A mask that cannot be used: what is wrong with it, in one line.
-public struct MaskError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-
-    init(_ description: String) {
-        self.description = description
-    }
-}
-
 /// Quoting names the way JSON does.
-enum JSONDecoding {
+enum JSONQuoting {
     static func string(_ quoted: String) throws -> String {
         guard case .string(let text) = try JSONDecoder().decode(JSONValue.self, from: Data(quoted.utf8)) else { throw MaskError("not a string") }
         return text

@@ -127,3 +127,12 @@ public struct Masks: Sendable, Hashable {
             + postgres.parameters.count + postgres.columns.count + bytes.count
     }
 }
+
+/// A mask that cannot be used: what is wrong with it, in one line.
+public struct MaskError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
