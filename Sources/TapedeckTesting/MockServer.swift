@@ -37,6 +37,8 @@ public enum TestListener: Sendable {
 /// recorded exchanges, whatever connection and order it comes in
 /// (`answering: .requests(…)` sets masks and the unmatched policy;
 /// `.sessions(…)` plays a whole recorded session per connection instead).
+/// Masks learned by `tapedeck noise` are loaded with `Masks.load(path:)`:
+/// `.requests(RequestMatching(masking: try Masks.load(path: "masks.json").requestMasking))`.
 ///
 /// ```swift
 /// let server = try await MockServer.start(recording: "Recordings/redis.pcap")
