@@ -99,3 +99,14 @@ struct ExchangeComparatorTests {
         #expect(differences.map(\.exchange) == [1])
     }
 }
+
+extension ExchangeComparatorTests {
+    @Test func aSessionReportsAtMostTwentyExchangesAndCountsTheRest() throws {
+        let recorded: Chunks = (1...30).flatMap { n -> Chunks in [(true, ProtocolBytes.resp("GET", "k\(n)")), (false, ProtocolBytes.text(":\(n)\r\n"))] }
+        let live: Chunks = (1...30).flatMap { n -> Chunks in [(true, ProtocolBytes.resp("GET", "k\(n)")), (false, ProtocolBytes.text(":0\r\n"))] }
+        let found = try Self.compare(.redis, recorded: recorded, live: live)
+        #expect(found.count == 20)
+        #expect(found.first == "GET k1: 1 → 0")
+        #expect(found.last == "GET k20: 20 → 0; and 10 later exchanges of this session differ")
+    }
+}

@@ -40,6 +40,8 @@ public struct ExchangeComparator: Sendable {
 
     /// At most this many differences are kept per exchange.
     static let perExchangeLimit = 5
+    /// At most this many exchanges are reported per session; the last one says how many more differ.
+    static let perSessionLimit = 20
 
     public init(protocol protocolKind: ProtocolKind, masks: Masks = Masks(), turnIdle: Duration? = nil) {
         self.protocolKind = protocolKind
@@ -84,6 +86,11 @@ public struct ExchangeComparator: Sendable {
         }
         if let unanswered, unanswered.count > 0 {
             found[unanswered.first].differences.append("and \(unanswered.count) later request\(unanswered.count == 1 ? "" : "s") unanswered")
+        }
+        if found.count > Self.perSessionLimit {
+            let more = found.count - Self.perSessionLimit
+            found.removeLast(more)
+            found[found.count - 1].differences.append("and \(more) later exchange\(more == 1 ? "" : "s") of this session differ\(more == 1 ? "s" : "")")
         }
         return found
     }
