@@ -31,6 +31,7 @@ final class ExchangeBook: Sendable {
         var unmatched: [UnmatchedRequest] = []
         var unmatchedCount = 0
         var framingFailures: [String] = []
+        var answers: [MatchReport.Answer] = []
 
         /// The first answer in `list` no request has used yet.
         mutating func firstUnused(_ list: Int, in positions: [Int]) -> Int? {
@@ -75,7 +76,15 @@ final class ExchangeBook: Sendable {
             state.tally[choice.tier, default: 0] += 1
             return choice
         }
-        if let chosen { return .recorded(index.exchanges[chosen.position], tier: chosen.tier) }
+        if let chosen {
+            let recorded = index.exchanges[chosen.position]
+            state.withLockedValue { state in
+                if state.answers.count < MatchReport.listLimit {
+                    state.answers.append(.init(connection: connection, request: description, match: chosen.tier, session: recorded.session, exchange: recorded.ordinal))
+                }
+            }
+            return .recorded(recorded, tier: chosen.tier)
+        }
         return unmatched(probe, description: description, connection: connection, usedUp: !tiers.isEmpty)
     }
 
@@ -143,6 +152,7 @@ final class ExchangeBook: Sendable {
         report.unmatchedCount = snapshot.unmatchedCount
         report.unmatched = snapshot.unmatched
         report.framingFailures = snapshot.framingFailures
+        report.answers = snapshot.answers
         var usedPerSession: [Int: Int] = [:]
         for (position, recorded) in index.exchanges.enumerated() {
             if snapshot.uses[position] > 0 {
