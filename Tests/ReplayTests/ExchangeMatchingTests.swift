@@ -35,7 +35,7 @@ struct ExchangeMatchingTests {
         let message = ConnectionFramer.frame([(side: .client, bytes: bytes, time: .zero)], protocol: .redis).messages[0]
         var keyer = RequestKeyer()
         let probe = ExchangeIndex.Probe(bytes: bytes, key: keyer.key(for: [message]), context: .redis(database: database, inTransaction: false))
-        switch book.answer(probe, description: RequestDescription.describe([message]), connection: 0) {
+        switch book.answer(probe, description: { RequestDescription.describe([message]) }, connection: 0) {
         case .recorded(let recorded, let tier): return "\(tier.rawValue): \(String(buffer: recorded.responseBytes))"
         case .unmatched(let explanation): return "unmatched: \(explanation)"
         }

@@ -60,7 +60,9 @@ final class ExchangeBook: Sendable {
     var protocolKind: ProtocolKind { conversations.protocolKind }
 
     /// The answer to one live request, marked used.
-    func answer(_ probe: ExchangeIndex.Probe, description: String, connection: UInt64) -> Answer {
+    /// `description` is called only when the request is listed (the first
+    /// answers, every unmatched one): most requests of a load never need it.
+    func answer(_ probe: ExchangeIndex.Probe, description: () -> String, connection: UInt64) -> Answer {
         var tiers: [(tier: MatchTier, lists: [Int])] = []
         for tier in [MatchTier.exact, .masked, .key] {
             let lists = index.lists(for: probe, tier: tier)
@@ -78,14 +80,15 @@ final class ExchangeBook: Sendable {
         }
         if let chosen {
             let recorded = index.exchanges[chosen.position]
-            state.withLockedValue { state in
-                if state.answers.count < MatchReport.listLimit {
-                    state.answers.append(.init(connection: connection, request: description, match: chosen.tier, session: recorded.session, exchange: recorded.ordinal))
+            if state.withLockedValue({ $0.answers.count < MatchReport.listLimit }) {
+                let answer = MatchReport.Answer(connection: connection, request: description(), match: chosen.tier, session: recorded.session, exchange: recorded.ordinal)
+                state.withLockedValue { state in
+                    if state.answers.count < MatchReport.listLimit { state.answers.append(answer) }
                 }
             }
             return .recorded(recorded, tier: chosen.tier)
         }
-        return unmatched(probe, description: description, connection: connection, usedUp: !tiers.isEmpty)
+        return unmatched(probe, description: description(), connection: connection, usedUp: !tiers.isEmpty)
     }
 
     /// Picks from tiers given best first: the first answer not used yet in
