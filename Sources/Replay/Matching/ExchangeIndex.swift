@@ -59,7 +59,12 @@ struct ExchangeIndex: Sendable {
 
     private static func add<Value>(_ position: Int, _ value: Value, _ context: ExchangeContext, to map: inout [Lookup<Value>: Int], lists: inout [[Int]]) {
         // HTTP and generic requests have no state: one list, in any state.
-        let lookups = context == .none ? [Lookup(value: value, context: nil)] : [Lookup(value: value, context: context), Lookup(value: value, context: nil)]
+        // Redis is looked up only within its state; PostgreSQL within it, then in any.
+        let lookups: [Lookup<Value>] = switch context {
+        case .none: [Lookup(value: value, context: nil)]
+        case .redis: [Lookup(value: value, context: context)]
+        case .postgres: [Lookup(value: value, context: context), Lookup(value: value, context: nil)]
+        }
         for lookup in lookups {
             if let list = map[lookup] {
                 lists[list].append(position)
