@@ -257,6 +257,13 @@ final class ProxyRecording: Sendable {
             }
         }
 
+        func faults(_ faults: [SessionFault], session id: UInt64) {
+            tally.withLockedValue { tally in
+                guard !tally.stopped else { return }
+                recorder.faults(faults, session: id)
+            }
+        }
+
         func backlogDrained(on eventLoop: EventLoop) -> EventLoopFuture<Void>? {
             recorder.backlogDrained(on: eventLoop)
         }
