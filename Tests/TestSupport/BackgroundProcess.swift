@@ -65,11 +65,14 @@ public final class BackgroundProcess: @unchecked Sendable {
     }
 
     /// Waits for the exit; returns the status (or 128 + the signal). Kills
-    /// the process and throws when it outlives `timeout`.
+    /// the process and throws when it outlives `timeout`. Can be called
+    /// again after the exit (a test's `defer` stopping it once more).
     @discardableResult
     public func waitForExit(timeout: Duration = .seconds(15)) throws -> Int32 {
         let (seconds, attoseconds) = timeout.components
         let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        // The exit is signalled once: put it back for the next caller.
+        defer { exited.signal() }
         if exited.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .timedOut {
             kill(process.processIdentifier, SIGKILL)
             exited.wait()
