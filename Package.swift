@@ -281,7 +281,7 @@ let package = Package(
         .testTarget(
             name: "TapedeckCommandsTests",
             dependencies: [
-                "TapedeckCommands", "Recording", "PcapFile", "Faults", "TapedeckTestSupport",
+                "TapedeckCommands", "Recording", "PcapFile", "TapedeckTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -1,4 +1,3 @@
-import Faults
 import Foundation
 import Recording
 import TapedeckTestSupport
@@ -25,16 +24,9 @@ import Testing
             "--reset-after", "1s", "--toxicity", "0.3", "--seed", "7", "--quiet",
         ])
         defer { recorder.stop() }
-
-        // Which of the connections 0…7 a fault applies to is fixed by the
-        // seed: the run must reset exactly those, and some but not all.
-        let plan = [
-            try Fault(.resetPeer(timeout: .seconds(1)), stream: .upstream, toxicity: 0.3),
-            try Fault(.resetPeer(timeout: .seconds(1)), stream: .downstream, toxicity: 0.3),
-        ]
-        let predicted = (0..<8).filter { id in
-            FaultStream.allCases.contains { FaultPipeline(stream: $0, faults: plan, seed: 7, connectionID: UInt64(id), at: .zero).applies.contains(true) }
-        }.count
+        // Which of the connections 0…7 the faults apply to is fixed by the
+        // seed: the run must reset exactly that many, and some but not all.
+        let predicted = try ResetAccount.predicted(seed: 7, toxicity: 0.3, connections: 8)
         #expect((1...7).contains(predicted), "seed 7 should reset some of the eight connections, not \(predicted)")
 
         let clients = try await HeldClients.run(listen, count: 8, hold: .seconds(2))
@@ -47,34 +39,14 @@ import Testing
             #expect(client.outcome == .held)
             #expect(client.received == client.sent, "an untouched client gets its echo")
         }
-
-        let manifest = try JSONDecoder().decode(RecordingManifest.self, from: Data(contentsOf: URL(fileURLWithPath: Manifest.path(forRecording: recording))))
-        #expect(manifest.sessions.count == 8)
-        var markedReset: Set<UInt16> = []
-        for session in manifest.sessions {
-            let port = try #require(UInt16(session.client.split(separator: ":").last ?? ""))
-            guard let faults = session.faults else {
-                #expect(session.end == "fin", "session \(session.index): untouched, it ends with FINs")
-                continue
-            }
-            #expect(faults.count == 1, "one fault resets the connection; the other never saw data: \(faults)")
-            let fault = try #require(faults.first)
-            #expect(fault.type == "reset_peer" && fault.action == "reset" && fault.name == "reset_peer_\(fault.stream)")
-            #expect(session.end == "rst")
-            markedReset.insert(port)
-        }
-        #expect(markedReset == resetPorts, "the manifest marks exactly the clients that were reset")
-
-        // One RST each way per reset session: toward the client (as sent by
-        // the server's side) and toward the upstream (as sent by the client's).
-        let resets = try TShark.resets(recording)
-        #expect(resets.count == 2 * predicted)
-        for port in resetPorts {
-            let ofSession = resets.filter { $0.source == port || $0.destination == port }
-            #expect(ofSession.count == 2)
-            #expect(ofSession.contains { $0.source == upstreamPort && $0.destination == port })
-            #expect(ofSession.contains { $0.source == port && $0.destination == upstreamPort })
-        }
+        let account = try ResetAccount(recording: recording, upstreamPort: upstreamPort)
+        #expect(account.markedReset == resetPorts, "the manifest marks exactly the clients that were reset")
+        #expect(account.touched == resetPorts)
+        #expect(account.listed.count == predicted, "one fault per reset connection; the other one never saw data: \(account.listed)")
+        #expect(account.listed.allSatisfy { $0.name == "reset_peer_\($0.stream)" })
+        #expect(account.untouchedEnds == Array(repeating: .fin, count: 8 - predicted))
+        #expect(account.resetCount == 2 * predicted)
+        #expect(account.eachWayOnce(resetPorts), "\(account.resets)")
 
         let stopped = try #require(recorder.outputLines.first { $0.contains(" stopped ") })
         #expect(stopped.contains("faults.fired=\(predicted) "), "\(stopped)")
