@@ -24,12 +24,15 @@ import Recording
 /// server→client; the upstream got one from "the client", recorded as sent
 /// client→server. A reset of both legs leaves one RST each way. A Unix
 /// socket has no RST (its peer sees the close): a reset of one is recorded
-/// as a close.
+/// as a FIN toward its peer.
 final class CaptureTap {
     private let session: ProxySession
     /// The direction of bytes this socket's peer sends.
     private let direction: Direction
     private var end = PeerEnd()
+    /// What the peer gets when we reset the channel: an RST, or on a Unix
+    /// socket the end of stream.
+    private var ourReset = SessionEvent.Kind.reset
 
     init(session: ProxySession, direction: Direction) {
         self.session = session
@@ -80,7 +83,7 @@ extension CaptureTap: ChannelDuplexHandler {
         case .closedByUs:
             session.record(.halfClose, direction)
         case .resetByUs:
-            session.record(.reset, direction.reversed)
+            session.record(ourReset, direction.reversed)
         case .halfClose:
             session.record(.halfClose, direction)
             context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
@@ -98,8 +101,9 @@ extension CaptureTap: ChannelDuplexHandler {
             context.triggerUserOutboundEvent(event, promise: promise)
             return
         }
-        if context.channel.localAddress?.protocol != .unix {
-            end.resetRequested()
+        end.resetRequested()
+        if context.channel.localAddress?.protocol == .unix {
+            ourReset = .halfClose
         }
         promise?.succeed()
     }
