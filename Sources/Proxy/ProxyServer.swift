@@ -44,6 +44,8 @@ public final class ProxyServer: Sendable {
         var tallies: [UInt64: LiveSessionTally] = [:]
         var nextSessionID: UInt64 = 0
         var drained: [EventLoopPromise<Void>] = []
+        /// `startAccepting` has run on the listeners bound now.
+        var accepting = false
     }
 
     public init(configuration: ProxyConfiguration, group: EventLoopGroup, sink: SessionSink? = nil, logger: Logger) {
@@ -88,9 +90,13 @@ public final class ProxyServer: Sendable {
         state.withLockedValue { $0.serverChannels = bound }
     }
 
-    /// Accepts on every listener `prepare` bound.
+    /// Accepts on every listener `prepare` bound (once: later calls do nothing).
     public func startAccepting() {
-        for channel in state.withLockedValue({ $0.serverChannels }) {
+        let channels = state.withLockedValue { state -> [Channel] in
+            defer { state.accepting = true }
+            return state.accepting ? [] : state.serverChannels
+        }
+        for channel in channels {
             channel.setOption(.autoRead, value: true).whenSuccess { [logger, configuration] in
                 logger.info("listening", metadata: ["listener.address": "\(Endpoint(channel.localAddress) ?? .unix(path: "?"))", "upstream.address": "\(configuration.upstream)"])
             }
@@ -110,7 +116,10 @@ public final class ProxyServer: Sendable {
     /// Closes the listeners; live sessions go on.
     public func stopAccepting() async {
         let channels = state.withLockedValue { state in
-            defer { state.serverChannels = [] }
+            defer {
+                state.serverChannels = []
+                state.accepting = false
+            }
             return state.serverChannels
         }
         for channel in channels {

@@ -49,13 +49,14 @@ public final class BackgroundProcess: @unchecked Sendable {
 
     public var outputLines: [String] { lines.withLockedValue { $0 } }
 
-    /// The first output line containing `text`, waiting up to `timeout`.
-    public func waitForLine(containing text: String, timeout: Duration = .seconds(10)) throws -> String {
+    /// The first output line containing `text`, waiting up to `timeout`
+    /// and looking every `poll`.
+    public func waitForLine(containing text: String, timeout: Duration = .seconds(10), poll: Duration = .milliseconds(20)) throws -> String {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let line = outputLines.first(where: { $0.contains(text) }) { return line }
             if !process.isRunning { break }
-            Thread.sleep(forTimeInterval: 0.02)
+            Thread.sleep(forTimeInterval: Double(poll.components.attoseconds) / 1e18 + Double(poll.components.seconds))
         }
         throw ChildProcess.Failure(description: "no output line containing '\(text)' within \(timeout); output so far:\n\(outputLines.joined(separator: "\n"))")
     }

@@ -52,11 +52,11 @@ struct ProxyRunner {
             try? await group.shutdownGracefully()
             throw error
         }
-        proxy.startAccepting()
 
         // Shutdown runs backwards through this list: the notice is logged,
         // the status line goes, the proxy stops accepting and drains, and
-        // the recording closes last.
+        // the recording closes last. The proxy starts accepting (and says
+        // it listens) inside the group, once SIGINT and SIGTERM are caught.
         var services: [any Service] = []
         if let recorder { services.append(recorder) }
         services.append(ProxyService(proxy, grace: options.grace.duration))
