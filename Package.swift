@@ -101,6 +101,7 @@ let package = Package(
             name: "Replay",
             dependencies: [
                 "Faults",
+                "Protocols",
                 "Recording",
                 "Sockets",
                 "PcapFile",
@@ -148,6 +149,7 @@ let package = Package(
                 "Recording",
                 "Proxy",
                 "Faults",
+                "Protocols",
                 "Replay",
                 "SampleServer",
                 "Sockets",

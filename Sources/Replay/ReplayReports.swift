@@ -17,11 +17,24 @@ public struct ServeReport: Sendable, Codable, Hashable {
     /// Sessions served that the capture joined mid-flow: replayed from
     /// their first captured byte.
     public var midFlowSessions: [Int] = []
+    /// With `--match request`: how requests were answered.
+    public var match: MatchReport?
 
     public init() {}
 
+    /// Whether anything went unanswered from the recording: a request
+    /// unmatched, a connection that could not be framed, refused or failed
+    /// — and, under `strict`, a byte difference or an answer from the
+    /// nearest recording.
+    public func hasProblems(strict: Bool) -> Bool {
+        if refused > 0 || !failures.isEmpty { return true }
+        if let match, match.unmatchedCount > 0 || !match.framingFailures.isEmpty { return true }
+        guard strict else { return false }
+        return !mismatches.isEmpty || (match?.answered[MatchTier.nearest.rawValue] ?? 0) > 0
+    }
+
     enum CodingKeys: String, CodingKey {
-        case connections, refused, mismatches, failures
+        case connections, refused, mismatches, failures, match
         case sessionsUsed = "sessions_used"
         case unusedSessions = "unused_sessions"
         case midFlowSessions = "mid_flow_sessions"

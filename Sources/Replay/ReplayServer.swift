@@ -10,6 +10,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Protocols
 import Recording
 import Sockets
 
@@ -19,7 +20,8 @@ public struct ServeConfiguration: Sendable {
     public var listeners: [Endpoint]
     /// Mode of Unix-socket listeners.
     public var socketMode: mode_t
-    public var match: SessionMatch
+    /// Request by request, or a recorded session per connection.
+    public var answering: Answering
     /// Start over when every session has been used.
     public var loop: Bool
     public var timing: ReplayTiming
@@ -29,7 +31,7 @@ public struct ServeConfiguration: Sendable {
     public init(
         listeners: [Endpoint],
         socketMode: mode_t = 0o600,
-        match: SessionMatch = .inOrder,
+        answering: Answering = .automatic(),
         loop: Bool = false,
         timing: ReplayTiming = ReplayTiming(),
         comparison: ReplayComparison = ReplayComparison(),
@@ -37,11 +39,41 @@ public struct ServeConfiguration: Sendable {
     ) {
         self.listeners = listeners
         self.socketMode = socketMode
-        self.match = match
+        self.answering = answering
         self.loop = loop
         self.timing = timing
         self.comparison = comparison
         self.faults = faults
+    }
+}
+
+/// How a replay server answers its clients.
+public enum Answering: Sendable {
+    /// Request by request (``requests(_:)``) when the recording's protocol
+    /// (or the one `RequestMatching` names) is one Tapedeck frames, else a
+    /// recorded session per connection in recorded order.
+    case automatic(RequestMatching = RequestMatching())
+    /// Each request on any connection answered from every recorded exchange.
+    case requests(RequestMatching)
+    /// A whole recorded session per connection.
+    case sessions(SessionMatch)
+
+    /// The request matching to answer with, its protocol decided; nil for sessions.
+    func requestMatching(for scripts: [SessionScript]) -> RequestMatching? {
+        switch self {
+        case .sessions:
+            return nil
+        case .requests(var matching), .automatic(var matching):
+            let kind = matching.protocolKind ?? RecordedConversations.detect(scripts)
+            if case .automatic = self, kind == .generic { return nil }
+            matching.protocolKind = kind
+            return matching
+        }
+    }
+
+    var sessionMatch: SessionMatch {
+        if case .sessions(let match) = self { return match }
+        return .inOrder
     }
 }
 
@@ -51,6 +83,8 @@ public struct ServeConfiguration: Sendable {
 public final class ReplayServer: Sendable {
     public let configuration: ServeConfiguration
     private let pool: SessionPool
+    /// With `--match request`: the exchanges every connection is answered from.
+    private let book: ExchangeBook?
     private let group: EventLoopGroup
     private let logger: Logger
     private let state = NIOLockedValueBox(State())
@@ -68,14 +102,22 @@ public final class ReplayServer: Sendable {
     public init(scripts: [SessionScript], configuration: ServeConfiguration, group: EventLoopGroup, logger: Logger) throws(ReplayError) {
         var scripts = scripts
         if let maxGap = configuration.timing.maxGap { scripts = scripts.map { $0.cappingGaps(at: maxGap) } }
-        if case .pinned(let index) = configuration.match {
+        let matching = configuration.answering.requestMatching(for: scripts)
+        let match = configuration.answering.sessionMatch
+        if case .pinned(let index) = match {
             guard let position = scripts.firstIndex(where: { $0.session.index == index }) else {
                 let known = scripts.isEmpty ? "the recording has none" : "the recording has 0…\(scripts.map(\.session.index).max()!)"
                 throw ReplayError(.noSession, "no session \(index) to serve: \(known)")
             }
             self.pool = SessionPool(scripts: scripts, match: .pinned(position), loop: true)
         } else {
-            self.pool = SessionPool(scripts: scripts, match: configuration.match, loop: configuration.loop)
+            self.pool = SessionPool(scripts: scripts, match: match, loop: configuration.loop)
+        }
+        self.book = matching.map { matching in
+            ExchangeBook(
+                conversations: RecordedConversations(scripts: scripts, protocol: matching.protocolKind, turnIdle: configuration.timing.turnIdle, keyOptions: KeyOptions()),
+                matching: matching
+            )
         }
         self.configuration = configuration
         self.group = group
@@ -89,10 +131,18 @@ public final class ReplayServer: Sendable {
         let bound = try await bindListeners(configuration.listeners, bind)
         state.withLockedValue { $0.channels = bound }
         for channel in bound {
-            logger.info("serving recorded sessions", metadata: [
+            var metadata: Logger.Metadata = [
                 "listener.address": "\(Endpoint(channel.localAddress) ?? .unix(path: "?"))",
                 "sessions": "\(pool.scripts.count)",
-            ])
+            ]
+            if let book {
+                metadata["protocol"] = "\(book.protocolKind)"
+                metadata["exchanges"] = "\(book.index.exchanges.count)"
+            }
+            logger.info(book == nil ? "serving recorded sessions" : "answering requests from recorded exchanges", metadata: metadata)
+        }
+        for failure in book?.conversations.framingFailures ?? [] {
+            logger.warning("recorded session \(failure.session) is framed only in part: \(failure.reason)")
         }
     }
 
@@ -130,6 +180,12 @@ public final class ReplayServer: Sendable {
         var report = state.withLockedValue { $0.report }
         report.sessionsUsed = pool.usedCount
         report.unusedSessions = pool.unused.map { pool.scripts[$0].session.index }
+        if let book {
+            let match = book.report
+            report.match = match
+            report.unusedSessions = match.unusedSessions
+            report.sessionsUsed = pool.scripts.count - match.unusedSessions.count
+        }
         return report
     }
 
@@ -178,13 +234,17 @@ public final class ReplayServer: Sendable {
             }))
             try sync.addHandler(OutboundFaultHandler(stream: .downstream, faults: faults, seed: replayFaults.seed, connectionID: connection))
         }
-        try sync.addHandler(ServeHandler(
-            pool: pool,
-            timing: configuration.timing,
-            comparison: configuration.comparison,
-            logger: logger,
-            events: ServeEvents(server: self)
-        ))
+        if let book {
+            try sync.addHandler(MatchingServeHandler(book: book, timing: configuration.timing, connection: connection, logger: logger))
+        } else {
+            try sync.addHandler(ServeHandler(
+                pool: pool,
+                timing: configuration.timing,
+                comparison: configuration.comparison,
+                logger: logger,
+                events: ServeEvents(server: self)
+            ))
+        }
         channel.closeFuture.whenComplete { [self] _ in
             _ = state.withLockedValue { $0.live.removeValue(forKey: ObjectIdentifier(channel)) }
         }

@@ -32,14 +32,18 @@ public enum TestListener: Sendable {
     }
 }
 
-/// A recorded server for a test: answers each connection with a recorded
-/// session's server side (`tapedeck replay serve`, in-process).
+/// A recorded server for a test (`tapedeck replay serve`, in-process): for
+/// HTTP, Redis and PostgreSQL recordings it answers each request from the
+/// recorded exchanges, whatever connection and order it comes in
+/// (`answering: .requests(…)` sets masks and the unmatched policy;
+/// `.sessions(…)` plays a whole recorded session per connection instead).
 ///
 /// ```swift
 /// let server = try await MockServer.start(recording: "Recordings/redis.pcap")
 /// // point the client under test at server.endpoint …
 /// let report = await server.stop()
-/// #expect(report.mismatches.isEmpty && report.unusedSessions.isEmpty)
+/// #expect(report.match?.unmatchedCount == 0)            // every request answered from the recording
+/// #expect(report.match?.unusedExchangeCount == 0)       // nothing recorded went unused
 /// ```
 public final class MockServer: Sendable {
     /// Where clients connect (a port 0 resolved).
@@ -68,7 +72,7 @@ public final class MockServer: Sendable {
         recording paths: String...,
         filter: String? = nil,
         listen: TestListener = .loopback,
-        match: SessionMatch = .inOrder,
+        answering: Answering = .automatic(),
         loop: Bool = false,
         speed: Double = 0,
         turnIdle: Duration = .milliseconds(50),
@@ -80,14 +84,14 @@ public final class MockServer: Sendable {
         logger: Logger = Logger(label: "tapedeck.mock-server")
     ) async throws -> MockServer {
         let scripts = try SessionScript.load(paths: paths, filter: filter)
-        return try await start(scripts: scripts, listen: listen, match: match, loop: loop, speed: speed, turnIdle: turnIdle, strict: strict, onMismatch: onMismatch, ignore: ignore, faults: faults, seed: seed, logger: logger)
+        return try await start(scripts: scripts, listen: listen, answering: answering, loop: loop, speed: speed, turnIdle: turnIdle, strict: strict, onMismatch: onMismatch, ignore: ignore, faults: faults, seed: seed, logger: logger)
     }
 
     /// Starts serving sessions already loaded (or built by hand).
     public static func start(
         scripts: [SessionScript],
         listen: TestListener = .loopback,
-        match: SessionMatch = .inOrder,
+        answering: Answering = .automatic(),
         loop: Bool = false,
         speed: Double = 0,
         turnIdle: Duration = .milliseconds(50),
@@ -101,7 +105,7 @@ public final class MockServer: Sendable {
         let (endpoint, directory) = try listen.resolve()
         let configuration = ServeConfiguration(
             listeners: [endpoint],
-            match: match,
+            answering: answering,
             loop: loop,
             timing: ReplayTiming(speed: speed, turnIdle: turnIdle),
             comparison: ReplayComparison(strict: strict, policy: onMismatch, ignore: ignore),

@@ -23,7 +23,7 @@ import Testing
     static func replayEverySession(_ paths: [String]) async throws -> [SessionScript] {
         let scripts = try SessionScript.load(paths: paths)
         for script in scripts {
-            let server = try await MockServer.start(scripts: [script])
+            let server = try await MockServer.start(scripts: [script], answering: .sessions(.inOrder))
             let request = Array(script.bytes(.clientToServer).readableBytesView)
             let answer = try await BlockingClient.exchange(server.endpoint, send: request, halfClose: true)
             #expect(answer == Array(script.bytes(.serverToClient).readableBytesView), "session \(script.session.index) of \(paths)")
@@ -46,7 +46,7 @@ import Testing
         let scripts = try SessionScript.load(paths: [path])
         #expect(scripts.count == 1)
         #expect(scripts[0].session.startedMidFlow)
-        let server = try await MockServer.start(recording: path)
+        let server = try await MockServer.start(recording: path, answering: .sessions(.inOrder))
         let request = Array(scripts[0].bytes(.clientToServer).readableBytesView)
         let answer = try await BlockingClient.exchange(server.endpoint, send: request, halfClose: true)
         #expect(answer == Array(scripts[0].bytes(.serverToClient).readableBytesView))
@@ -59,7 +59,7 @@ import Testing
         let path = Self.capture("redis-snaplen.pcap")
         let scripts = try SessionScript.load(paths: [path])
         let cut = try #require(scripts.first { $0.firstGap?.step.direction == .clientToServer })
-        let server = try await MockServer.start(scripts: [cut], strict: false)
+        let server = try await MockServer.start(scripts: [cut], answering: .sessions(.inOrder), strict: false)
         let request = Array(cut.bytes(.clientToServer).readableBytesView)
         let outcome = try await BlockingSocket.onThread { () -> String in
             let socket = try BlockingSocket(connectingTo: server.endpoint)

@@ -63,7 +63,7 @@ import Testing
 
     @Test func aShortTurnEndsAfterTurnIdle() async throws {
         let script = Script.session([.client("GET /long-recorded-path", ms: 1), .server("200", ms: 2)], end: .open)
-        let server = try await MockServer.start(scripts: [script], turnIdle: .milliseconds(200), strict: false)
+        let server = try await MockServer.start(scripts: [script], answering: .sessions(.inOrder), turnIdle: .milliseconds(200), strict: false)
         let endpoint = server.endpoint
         let (elapsed, answer) = try await BlockingSocket.onThread {
             let socket = try BlockingSocket(connectingTo: endpoint)
@@ -112,7 +112,7 @@ import Testing
             Script.session(1, [.client("GET banana\r\n", ms: 1), .server("yellow\r\n", ms: 2), .serverFIN(ms: 3)]),
             Script.session(2, [.client("GET cherry\r\n", ms: 1), .server("dark red\r\n", ms: 2), .serverFIN(ms: 3)]),
         ]
-        let server = try await MockServer.start(scripts: scripts, match: .firstBytes)
+        let server = try await MockServer.start(scripts: scripts, answering: .sessions(.firstBytes))
         let banana = try await BlockingClient.exchange(server.endpoint, send: "GET banana\r\n".bytes, halfClose: false)
         let cherry = try await BlockingClient.exchange(server.endpoint, send: "GET cherry\r\n".bytes, halfClose: false)
         #expect(banana.text == "yellow\r\n")
@@ -140,7 +140,7 @@ import Testing
 
     @Test func strictModeReportsTheFirstDifferenceAndResets() async throws {
         let script = Script.session([.client("SET key value\r\n", ms: 1), .server("+OK\r\n", ms: 2)], end: .open)
-        let server = try await MockServer.start(scripts: [script], strict: true, onMismatch: .reset)
+        let server = try await MockServer.start(scripts: [script], answering: .sessions(.inOrder), strict: true, onMismatch: .reset)
         let outcome = try await BlockingSocket.onThread { () -> String in
             let socket = try BlockingSocket(connectingTo: server.endpoint)
             try socket.send("SET kez value\r\n".bytes)

@@ -1,0 +1,196 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import Protocols
+
+/// The recorded exchanges a `--match request` server answers from, and
+/// which of them it has used: shared by every connection, so a request is
+/// answered from any recorded session whatever connection it arrives on.
+///
+/// A request with several recorded answers gets them in recorded order (the
+/// third `GET /counter` gets the third recorded answer); then ``ReusePolicy``
+/// decides. Within a tier, an answer not used yet is preferred; a lower tier
+/// is tried for one before a used answer of a better tier is repeated.
+///
+/// Threading: any thread.
+final class ExchangeBook: Sendable {
+    let conversations: RecordedConversations
+    let index: ExchangeIndex
+    let matching: RequestMatching
+    private let state: NIOLockedValueBox<State>
+
+    /// At most this many unmatched requests are kept for the report (all are counted).
+    static let reportedUnmatchedLimit = 100
+
+    struct State {
+        var uses: [Int]
+        /// Per candidate list: where its first unused answer may be.
+        var unusedFrom: [Int]
+        /// Per candidate list: how many answers `--reuse` has cycled through.
+        var cycled: [Int]
+        var tally: [MatchTier: Int] = [:]
+        var unmatched: [UnmatchedRequest] = []
+        var unmatchedCount = 0
+        var framingFailures: [String] = []
+        var answers: [MatchReport.Answer] = []
+
+        /// The first answer in `list` no request has used yet.
+        mutating func firstUnused(_ list: Int, in positions: [Int]) -> Int? {
+            while unusedFrom[list] < positions.count, uses[positions[unusedFrom[list]]] > 0 { unusedFrom[list] += 1 }
+            return unusedFrom[list] < positions.count ? positions[unusedFrom[list]] : nil
+        }
+    }
+
+    enum Answer: Sendable {
+        case recorded(RecordedExchange, tier: MatchTier)
+        /// `explanation` is one line for the client and the log.
+        case unmatched(explanation: String)
+    }
+
+    init(conversations: RecordedConversations, matching: RequestMatching) {
+        self.conversations = conversations
+        self.index = ExchangeIndex(conversations.exchanges, masking: matching.masking)
+        self.matching = matching
+        self.state = NIOLockedValueBox(State(
+            uses: Array(repeating: 0, count: conversations.exchanges.count),
+            unusedFrom: Array(repeating: 0, count: index.lists.count),
+            cycled: Array(repeating: 0, count: index.lists.count)
+        ))
+    }
+
+    var protocolKind: ProtocolKind { conversations.protocolKind }
+
+    /// The answer to one live request, marked used.
+    func answer(_ probe: ExchangeIndex.Probe, description: String, connection: UInt64) -> Answer {
+        var tiers: [(tier: MatchTier, lists: [Int])] = []
+        for tier in [MatchTier.exact, .masked, .key] {
+            let lists = index.lists(for: probe, tier: tier)
+            if !lists.isEmpty { tiers.append((tier, lists)) }
+        }
+        if tiers.isEmpty, matching.onUnmatched == .nearest {
+            let lists = index.lists(for: probe, tier: .nearest)
+            if !lists.isEmpty { tiers.append((.nearest, lists)) }
+        }
+        let chosen: (position: Int, tier: MatchTier)? = state.withLockedValue { state in
+            guard let choice = choose(from: tiers, state: &state) else { return nil }
+            state.uses[choice.position] += 1
+            state.tally[choice.tier, default: 0] += 1
+            return choice
+        }
+        if let chosen {
+            let recorded = index.exchanges[chosen.position]
+            state.withLockedValue { state in
+                if state.answers.count < MatchReport.listLimit {
+                    state.answers.append(.init(connection: connection, request: description, match: chosen.tier, session: recorded.session, exchange: recorded.ordinal))
+                }
+            }
+            return .recorded(recorded, tier: chosen.tier)
+        }
+        return unmatched(probe, description: description, connection: connection, usedUp: !tiers.isEmpty)
+    }
+
+    /// Picks from tiers given best first: the first answer not used yet in
+    /// the best tier holding one, else a used answer of the best tier's
+    /// first list, as the reuse policy says.
+    private func choose(from tiers: [(tier: MatchTier, lists: [Int])], state: inout State) -> (position: Int, tier: MatchTier)? {
+        for (tier, lists) in tiers {
+            for list in lists {
+                if let fresh = state.firstUnused(list, in: index.lists[list]) { return (fresh, tier) }
+            }
+        }
+        guard let best = tiers.first, let list = best.lists.first else { return nil }
+        let positions = index.lists[list]
+        switch matching.reuse {
+        case .repeatLast:
+            return positions.last.map { ($0, best.tier) }
+        case .cycle:
+            defer { state.cycled[list] += 1 }
+            return (positions[state.cycled[list] % positions.count], best.tier)
+        case .once:
+            return nil
+        }
+    }
+
+    private func unmatched(_ probe: ExchangeIndex.Probe, description: String, connection: UInt64, usedUp: Bool) -> Answer {
+        let nearest = index.nearest(to: probe, description: description)
+        var explanation = "no recorded answer for \(description)"
+        if usedUp {
+            explanation += " (its recorded answers were used, and --once is set)"
+        } else if let nearest {
+            explanation += "; nearest recorded: \(index.exchanges[nearest.position].description) (\(nearest.difference))"
+        } else {
+            explanation += "; the recording has no exchanges"
+        }
+        let entry = UnmatchedRequest(
+            connection: connection,
+            request: description,
+            nearest: nearest.map { index.exchanges[$0.position].description },
+            nearestSession: nearest.map { index.exchanges[$0.position].session },
+            difference: nearest?.difference
+        )
+        state.withLockedValue { state in
+            state.unmatchedCount += 1
+            if state.unmatched.count < Self.reportedUnmatchedLimit { state.unmatched.append(entry) }
+        }
+        return .unmatched(explanation: explanation)
+    }
+
+    /// Marks a recorded exchange used that was answered without matching
+    /// (a PostgreSQL login, an encryption request).
+    func markUsed(_ position: Int, tier: MatchTier) {
+        state.withLockedValue { state in
+            state.uses[position] += 1
+            state.tally[tier, default: 0] += 1
+        }
+    }
+
+    /// What has been answered so far.
+    var report: MatchReport {
+        let snapshot = state.withLockedValue { $0 }
+        var report = MatchReport(protocolKind: protocolKind)
+        report.exchanges = index.exchanges.count
+        report.answered = MatchTier.allCases.reduce(into: [:]) { $0[$1.rawValue] = snapshot.tally[$1, default: 0] }
+        report.unmatchedCount = snapshot.unmatchedCount
+        report.unmatched = snapshot.unmatched
+        report.framingFailures = snapshot.framingFailures
+        report.answers = snapshot.answers
+        var usedPerSession: [Int: Int] = [:]
+        for (position, recorded) in index.exchanges.enumerated() {
+            if snapshot.uses[position] > 0 {
+                usedPerSession[recorded.session, default: 0] += 1
+            } else {
+                report.unusedExchangeCount += 1
+                if report.unusedExchanges.count < MatchReport.listLimit {
+                    report.unusedExchanges.append(.init(session: recorded.session, exchange: recorded.ordinal, request: recorded.description))
+                }
+            }
+        }
+        for (session, count) in conversations.exchangeCounts.sorted(by: { $0.key < $1.key }) {
+            let used = usedPerSession[session, default: 0]
+            if used == 0 { report.unusedSessions.append(session) } else if used < count { report.partlyUsedSessions.append(session) }
+        }
+        return report
+    }
+}
+
+extension ExchangeBook {
+    /// Marks the first unused recorded exchange with `key` used (else the
+    /// last), for requests answered in the protocol's terms rather than
+    /// with recorded bytes (SSLRequest, Terminate). Nothing when none was recorded.
+    func markAnswered(key: ExchangeKey) {
+        let positions = index.positions(withKey: key)
+        state.withLockedValue { state in
+            guard let position = positions.first(where: { state.uses[$0] == 0 }) ?? positions.last else { return }
+            state.uses[position] += 1
+            state.tally[.key, default: 0] += 1
+        }
+    }
+
+    /// A connection whose bytes could not be framed in the recording's protocol.
+    func recordFramingFailure(connection: UInt64, reason: String) {
+        state.withLockedValue { state in
+            if state.framingFailures.count < Self.reportedUnmatchedLimit {
+                state.framingFailures.append("connection \(connection): \(reason)")
+            }
+        }
+    }
+}

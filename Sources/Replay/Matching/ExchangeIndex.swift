@@ -1,0 +1,136 @@
+import NIOCore
+import Protocols
+
+/// How a live request found its answer.
+public enum MatchTier: String, Sendable, Codable, Hashable, CaseIterable, Comparable {
+    /// The same bytes as a recorded request.
+    case exact
+    /// The same bytes once the masks took out what varies.
+    case masked
+    /// The same key: route and parameters, command and arguments, statement and bound values.
+    case key
+    /// No recorded request matched; answered with the nearest of the same shape (`--on-unmatched nearest`).
+    case nearest
+
+    public static func < (lhs: MatchTier, rhs: MatchTier) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// Every recorded exchange, found by bytes, masked bytes, key and shape,
+/// within the session state it was recorded in. Pure and immutable once
+/// built: which candidate answers is ``ExchangeBook``'s business.
+///
+/// Each lookup gives a *list*: the positions of the recorded exchanges
+/// that share the lookup value, in recorded order, under a number the book
+/// keeps its cursor of used answers by — so finding the next unused answer
+/// costs the same for the ten-thousandth request as for the first.
+struct ExchangeIndex: Sendable {
+    let exchanges: [RecordedExchange]
+    let masking: RequestMasking
+    /// Every list of candidates, by number.
+    private(set) var lists: [[Int]] = []
+    private var byBytes: [Lookup<ByteBuffer>: Int] = [:]
+    private var byMaskedBytes: [Lookup<ByteBuffer>: Int] = [:]
+    private var byKey: [Lookup<ExchangeKey>: Int] = [:]
+    private var byShape: [Lookup<RequestShape>: Int] = [:]
+
+    /// A value looked up within a session state, or in any state (nil).
+    private struct Lookup<Value: Hashable & Sendable>: Hashable, Sendable {
+        var value: Value
+        var context: ExchangeContext?
+    }
+
+    init(_ exchanges: [RecordedExchange], masking: RequestMasking = .none) {
+        self.exchanges = exchanges
+        self.masking = masking
+        var lists: [[Int]] = []
+        for (position, recorded) in exchanges.enumerated() {
+            let context = recorded.exchange.context
+            let bytes = recorded.requestBytes
+            let key = masking.key(recorded.key)
+            Self.add(position, bytes, context, to: &byBytes, lists: &lists)
+            if masking.masksBytes { Self.add(position, masking.bytes(bytes), context, to: &byMaskedBytes, lists: &lists) }
+            Self.add(position, key, context, to: &byKey, lists: &lists)
+            if let shape = RequestShape(key) { Self.add(position, shape, context, to: &byShape, lists: &lists) }
+        }
+        self.lists = lists
+    }
+
+    private static func add<Value>(_ position: Int, _ value: Value, _ context: ExchangeContext, to map: inout [Lookup<Value>: Int], lists: inout [[Int]]) {
+        // HTTP and generic requests have no state: one list, in any state.
+        let lookups = context == .none ? [Lookup(value: value, context: nil)] : [Lookup(value: value, context: context), Lookup(value: value, context: nil)]
+        for lookup in lookups {
+            if let list = map[lookup] {
+                lists[list].append(position)
+            } else {
+                map[lookup] = lists.count
+                lists.append([position])
+            }
+        }
+    }
+
+    /// What a live request is looked up by.
+    struct Probe: Sendable {
+        var bytes: ByteBuffer
+        var key: ExchangeKey
+        var context: ExchangeContext
+    }
+
+    /// The candidate lists for `tier`, best first: those recorded in the
+    /// probe's session state, then, where the protocol allows an answer
+    /// from another state, those recorded in any. Redis answers differ by
+    /// database and inside MULTI, so they must agree; a PostgreSQL
+    /// statement is preferred from the same transaction state but may come
+    /// from another.
+    func lists(for probe: Probe, tier: MatchTier) -> [Int] {
+        func find<Value>(_ value: Value?, in map: [Lookup<Value>: Int]) -> [Int] {
+            guard let value else { return [] }
+            let any = map[Lookup(value: value, context: nil)]
+            switch probe.context {
+            case .none: return any.map { [$0] } ?? []
+            case .redis: return map[Lookup(value: value, context: probe.context)].map { [$0] } ?? []
+            case .postgres: return [map[Lookup(value: value, context: probe.context)], any].compactMap { $0 }
+            }
+        }
+        switch tier {
+        case .exact: return find(probe.bytes, in: byBytes)
+        case .masked: return masking.masksBytes ? find(masking.bytes(probe.bytes), in: byMaskedBytes) : []
+        case .key: return find(masking.key(probe.key), in: byKey)
+        case .nearest: return find(RequestShape(masking.key(probe.key)), in: byShape)
+        }
+    }
+
+    /// The recorded exchange nearest to a request that matched none, and
+    /// how they differ: same shape first, else the most similar description.
+    /// Nil for an empty recording.
+    func nearest(to probe: Probe, description: String) -> (position: Int, difference: String)? {
+        let key = masking.key(probe.key)
+        if let list = lists(for: probe, tier: .nearest).first, let position = lists[list].first {
+            return (position, KeyDifference.describe(live: key, recorded: masking.key(exchanges[position].key)))
+        }
+        let live = Array(description.utf8)
+        var best: (position: Int, score: Int)?
+        for (position, recorded) in exchanges.enumerated() {
+            let score = zip(live, recorded.description.utf8).prefix { $0 == $1 }.count
+            if best == nil || score > best!.score { best = (position, score) }
+        }
+        return best.map { ($0.position, KeyDifference.describe(live: key, recorded: masking.key(exchanges[$0.position].key))) }
+    }
+
+    /// The PostgreSQL login recorded for this user and database, else any recorded login.
+    func postgresLogin(user: String, database: String) -> Int? {
+        var any: Int?
+        for (position, recorded) in exchanges.enumerated() {
+            guard case .postgres(.startup(let recordedUser, let recordedDatabase)) = recorded.key else { continue }
+            if recordedUser == user, recordedDatabase == database { return position }
+            if any == nil { any = position }
+        }
+        return any
+    }
+
+    /// Recorded exchanges whose request has this key in any state, in recorded order.
+    func positions(withKey key: ExchangeKey) -> [Int] {
+        byKey[Lookup(value: masking.key(key), context: nil)].map { lists[$0] } ?? []
+    }
+}
