@@ -16,7 +16,7 @@ final class ProxyMetrics {
         "tapedeck_proxy_sessions_live": ("Sessions open now.", true),
         "tapedeck_proxy_sessions_total": ("Sessions accepted (both legs connected).", false),
         "tapedeck_proxy_bytes_total": ("Bytes forwarded; direction upstream is client to server.", false),
-        "tapedeck_proxy_faults_fired_total": ("Times a toxic acted on a connection.", false),
+        "tapedeck_proxy_faults_fired_total": ("Toxics that acted on a connection, each counted once per connection.", false),
         "tapedeck_proxy_upstream_failures_total": ("Upstream connections that failed.", false),
         "tapedeck_proxy_recording": ("1 while the proxy records its sessions.", true),
         "tapedeck_proxy_recorded_bytes_total": ("Bytes written to the proxy's recordings (pcap headers included).", false),

@@ -8,8 +8,8 @@ import Recording
 
 /// The body of `POST /proxies/{name}/recording`: where and how to record,
 /// as `tapedeck record` takes it (`-w`, `--per-session`, `-C`, `-G`, `-W`,
-/// `--redact`, `--on-backlog`). Unknown fields are refused, so a typo is
-/// not silently ignored.
+/// `--redact`, `--on-backlog`, `--overwrite`). Unknown fields are refused,
+/// so a typo is not silently ignored.
 public struct RecordingRequest: Sendable, Codable {
     /// One pcap for every session (and its manifest `PATH.json`): a new
     /// file name inside the server's recordings directory.
@@ -26,6 +26,9 @@ public struct RecordingRequest: Sendable, Codable {
     public var redact: [String]
     /// `backpressure` (lossless, the default) or `drop`.
     public var onBacklog: String?
+    /// Replace an earlier recording at `path` (with rotation: every file of
+    /// its set); without it, one is refused with 409.
+    public var overwrite: Bool
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case path
@@ -35,6 +38,7 @@ public struct RecordingRequest: Sendable, Codable {
         case ringSize = "ring_size"
         case redact
         case onBacklog = "on_backlog"
+        case overwrite
     }
 
     private struct AnyKey: CodingKey {
@@ -44,7 +48,16 @@ public struct RecordingRequest: Sendable, Codable {
         init?(intValue: Int) { nil }
     }
 
-    public init(path: String? = nil, perSessionDirectory: String? = nil, rotateBytes: Int? = nil, rotateSeconds: Double? = nil, ringSize: Int? = nil, redact: [String] = [], onBacklog: String? = nil) {
+    public init(
+        path: String? = nil,
+        perSessionDirectory: String? = nil,
+        rotateBytes: Int? = nil,
+        rotateSeconds: Double? = nil,
+        ringSize: Int? = nil,
+        redact: [String] = [],
+        onBacklog: String? = nil,
+        overwrite: Bool = false
+    ) {
         self.path = path
         self.perSessionDirectory = perSessionDirectory
         self.rotateBytes = rotateBytes
@@ -52,6 +65,7 @@ public struct RecordingRequest: Sendable, Codable {
         self.ringSize = ringSize
         self.redact = redact
         self.onBacklog = onBacklog
+        self.overwrite = overwrite
     }
 
     public init(from decoder: Decoder) throws {
@@ -73,6 +87,7 @@ public struct RecordingRequest: Sendable, Codable {
             redact = try container.decodeIfPresent([String].self, forKey: .redact) ?? []
         }
         onBacklog = try container.decodeIfPresent(String.self, forKey: .onBacklog)
+        overwrite = try container.decodeIfPresent(Bool.self, forKey: .overwrite) ?? false
     }
 
     /// `name` inside `directory`, when it is a plain file name.
@@ -97,18 +112,18 @@ public struct RecordingRequest: Sendable, Codable {
     /// Checks the request as `tapedeck record` checks its flags; every
     /// problem is a 400 naming the field. `path` and `per_session_dir` are
     /// names inside `directory` (the server's `--recordings-dir`): no `/`,
-    /// no `..`, and never a file or folder that exists already, so the API
-    /// cannot be used to overwrite files as the server's user.
+    /// no `..`, so the API cannot be used to overwrite files elsewhere as
+    /// the server's user. An earlier recording at `path` is a 409, in
+    /// `tapedeck record`'s words, unless `overwrite` (the registry then
+    /// removes it: `removeReplacedFiles`); an existing `per_session_dir`
+    /// always is.
     func configuration(properties: [String: String], directory: String) throws(APIError) -> RecorderConfiguration {
         let output: RecorderConfiguration.Output
         switch (path, perSessionDirectory) {
         case (nil, nil), ("", nil), (nil, ""):
             throw .badRequest("missing required field: path (or per_session_dir)")
         case (let path?, nil):
-            let file = try Self.confined(path, field: "path", in: directory)
-            try Self.refuseExisting(file, field: "path", as: path)
-            try Self.refuseExisting(Manifest.path(forRecording: file), field: "path", as: path + ".json")
-            output = .file(path: file)
+            output = .file(path: try Self.confined(path, field: "path", in: directory))
         case (nil, let name?):
             let folder = try Self.confined(name, field: "per_session_dir", in: directory)
             try Self.refuseExisting(folder, field: "per_session_dir", as: name)
@@ -139,15 +154,22 @@ public struct RecordingRequest: Sendable, Codable {
         } catch {
             throw .badRequest(error.message)
         }
-        return RecorderConfiguration(
+        let configuration = RecorderConfiguration(
             output: output,
             rotateBytes: rotateBytes.map(Int64.init),
             rotateInterval: rotateSeconds.map { .milliseconds(Int64(($0 * 1000).rounded())) },
             ringSize: ringSize,
             redactPatterns: redact,
             backlogPolicy: policy,
-            properties: properties
+            properties: properties,
+            overwrite: overwrite
         )
+        do {
+            try configuration.refuseToReplace(option: "path", optIn: #"send "overwrite": true"#)
+        } catch {
+            throw APIError(.conflict, "\(error)")
+        }
+        return configuration
     }
 }
 
@@ -254,6 +276,13 @@ final class ProxyRecording: Sendable {
             tally.withLockedValue { tally in
                 guard !tally.stopped else { return }
                 recorder.close(session: id, at: time)
+            }
+        }
+
+        func faults(_ faults: [SessionFault], session id: UInt64) {
+            tally.withLockedValue { tally in
+                guard !tally.stopped else { return }
+                recorder.faults(faults, session: id)
             }
         }
 

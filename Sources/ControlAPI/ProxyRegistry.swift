@@ -210,6 +210,7 @@ public actor ProxyRegistry {
         let recorder: Recorder
         do {
             try FileManager.default.createDirectory(atPath: recordingsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            configuration.removeReplacedFiles()
             recorder = try Recorder(configuration: configuration, logger: logger)
         } catch {
             throw .badRequest("cannot record to \(request.path ?? request.perSessionDirectory ?? ""): \(PlainReason.of(error))")

@@ -66,7 +66,8 @@ package final class FaultHandler {
     ///     ``FaultPipeline/defaultHeldByteLimit``).
     ///   - onClose: how a fault closes or resets the connection.
     ///   - onCounters: called with this direction's cumulative counters each
-    ///     time they change.
+    ///     time they change, before the actions that changed them are
+    ///     carried out (so before `onClose`).
     public init(
         stream: FaultStream,
         faults: [Fault],
@@ -102,6 +103,8 @@ package final class FaultHandler {
     }
 
     private func perform(_ actions: [FaultPipeline.Action], context: ChannelHandlerContext) {
+        // Counters first: a close below can end the session before it returns.
+        reportCounters()
         for action in actions {
             switch action {
             case .deliver(let bytes, _):
@@ -115,7 +118,6 @@ package final class FaultHandler {
                 requestClose(mode, context: context)
             }
         }
-        reportCounters()
         rescheduleTimer(context: context)
         if pendingRead, !(pipeline?.shouldHoldReads ?? false) {
             pendingRead = false

@@ -209,7 +209,7 @@ public struct FaultPipeline: Sendable {
         for index in stages.indices where !kept.contains(index) {
             let name = stages[index].fault.name
             let stillApplies = continuing[name].map { stages[index].applies(as: $0) } ?? false
-            let items = stages[index].drain(closing: !stillApplies, at: now, counters: &counters)
+            let items = stages[index].drain(closing: !stillApplies, at: now)
             for item in items {
                 forward(item, from: index, at: now, into: &actions)
             }
@@ -245,7 +245,7 @@ public struct FaultPipeline: Sendable {
         guard !isFinished else { return }
         for index in stages.indices {
             if firingTimers {
-                stages[index].fireTimers(upTo: now, counters: &counters)
+                stages[index].fireTimers(upTo: now)
             }
             while let entry = stages[index].popReleased(upTo: now) {
                 forward(entry.item, from: index, at: entry.release, into: &actions)
@@ -283,12 +283,16 @@ public struct FaultPipeline: Sendable {
             guard !isFinished else { return }
             isFinished = true
             actions.append(.endOfStream(at: time))
-        case .close(let mode):
+        case .close(let mode, let fault):
             guard !isFinished else { return }
             isFinished = true
             switch mode {
-            case .fin: counters.closes += 1
-            case .reset: counters.resets += 1
+            case .fin:
+                counters.closes += 1
+                counters.fire(fault, .closed)
+            case .reset:
+                counters.resets += 1
+                counters.fire(fault, .reset)
             }
             actions.append(.close(mode, at: time))
         }
@@ -302,7 +306,7 @@ public struct FaultPipeline: Sendable {
         heldBytes = 0
         stages = stages.map { stage in
             var stage = stage
-            _ = stage.drain(closing: false, at: now, counters: &counters)
+            _ = stage.drain(closing: false, at: now)
             return stage
         }
     }

@@ -7,8 +7,9 @@ enum FaultItem: Sendable, Hashable {
     case dropped(bytes: Int)
     /// The peer's end of stream (a half-close to forward).
     case end
-    /// A fault's request to close the connection.
-    case close(FaultCloseMode)
+    /// A fault's request to close the connection, counted for `fault` when
+    /// it leaves the pipeline.
+    case close(FaultCloseMode, by: Fault)
 
     var isTerminal: Bool {
         switch self {
@@ -100,7 +101,7 @@ struct FaultStage: Sendable {
     /// their old schedule), then a close when `closing` and the fault cannot be undone —
     /// an active timeout (its discarded bytes broke the stream, as Toxiproxy's
     /// cleanup says) or a reset_peer that has already swallowed data.
-    mutating func drain(closing: Bool, at now: FaultInstant, counters: inout FaultCounters) -> [FaultItem] {
+    mutating func drain(closing: Bool, at now: FaultInstant) -> [FaultItem] {
         var items = queue.map(\.item)
         queue.removeAll()
         lastRelease = min(lastRelease, now)
@@ -108,12 +109,10 @@ struct FaultStage: Sendable {
         guard closing, isActive, !isTerminated else { return items }
         switch fault.kind {
         case .timeout:
-            items.append(.close(.fin))
-            counters.fire(.timeout)
+            items.append(.close(.fin, by: fault))
             isTerminated = true
         case .resetPeer where triggeredAt != nil:
-            items.append(.close(.reset))
-            counters.fire(.resetPeer)
+            items.append(.close(.reset, by: fault))
             isTerminated = true
         default:
             break
@@ -137,16 +136,14 @@ struct FaultStage: Sendable {
     }
 
     /// Fires a timeout's close or a reset due at or before `time`.
-    mutating func fireTimers(upTo time: FaultInstant, counters: inout FaultCounters) {
+    mutating func fireTimers(upTo time: FaultInstant) {
         guard isActive, !isTerminated, let due = deadline, due <= time else { return }
         deadline = nil
         switch fault.kind {
         case .timeout:
-            enqueue(.close(.fin), at: due)
-            counters.fire(.timeout)
+            enqueue(.close(.fin, by: fault), at: due)
         case .resetPeer:
-            enqueue(.close(.reset), at: due)
-            counters.fire(.resetPeer)
+            enqueue(.close(.reset, by: fault), at: due)
         default:
             return
         }
@@ -155,7 +152,7 @@ struct FaultStage: Sendable {
 
     /// Takes `item` arriving at `time` (not before any earlier arrival).
     mutating func arrive(_ item: FaultItem, at time: FaultInstant, counters: inout FaultCounters) {
-        fireTimers(upTo: time, counters: &counters)
+        fireTimers(upTo: time)
         if isTerminated {
             switch item {
             case .data(let bytes, _): enqueue(.dropped(bytes: bytes), at: time)
@@ -198,7 +195,9 @@ struct FaultStage: Sendable {
                 trigger(at: time, timeout: timeout)
             }
         case .slowClose(let delay):
-            counters.fire(.slowClose)
+            if delay > .zero {
+                counters.fire(fault, .delayed)
+            }
             pass(item, at: time + delay)
         default:
             pass(item, at: time)
@@ -220,7 +219,9 @@ struct FaultStage: Sendable {
             }
             let due = timestamp + .nanoseconds(max(0, delay))
             enqueue(.data(bytes: bytes, timestamp: due), at: max(time, due))
-            counters.fire(.latency)
+            if delay > 0 {
+                counters.fire(fault, .delayed)
+            }
         case .bandwidth(let rate):
             if time >= busyUntil {
                 busyStart = time
@@ -240,7 +241,7 @@ struct FaultStage: Sendable {
                 enqueue(.data(bytes: piece, timestamp: timestamp), at: busyStart + .nanoseconds(offset))
             }
             busyUntil = lastRelease
-            counters.fire(.bandwidth)
+            counters.fire(fault, .throttled)
         case .slicer(let averageSize, let sizeVariation, let delay):
             let start = max(time, busyUntil)
             let pieces = Self.bisect(bytes, averageSize: averageSize, sizeVariation: sizeVariation, random: &random)
@@ -249,7 +250,7 @@ struct FaultStage: Sendable {
             }
             busyUntil = start + delay * pieces.count
             if pieces.count > 1 {
-                counters.fire(.slicer)
+                counters.fire(fault, .sliced)
             }
         case .limitData(let limit):
             let passed = min(bytes, max(0, limit - limitCount))
@@ -261,20 +262,19 @@ struct FaultStage: Sendable {
                 enqueue(.dropped(bytes: bytes - passed), at: time)
             }
             if limitCount >= limit {
-                enqueue(.close(.fin), at: time)
+                enqueue(.close(.fin, by: fault), at: time)
                 isTerminated = true
-                counters.fire(.limitData)
             }
         case .drop(let probability):
             if random.nextUnit() < probability {
                 enqueue(.dropped(bytes: bytes), at: time)
-                counters.fire(.drop)
+                counters.fire(fault, .dropped)
             } else {
                 enqueue(.data(bytes: bytes, timestamp: timestamp), at: time)
             }
         case .timeout(let timeout):
             enqueue(.dropped(bytes: bytes), at: time)
-            counters.fire(.timeout)
+            counters.fire(fault, .dropped)
             if timeout > .zero {
                 deadline = time + timeout
             }
@@ -283,6 +283,7 @@ struct FaultStage: Sendable {
                 trigger(at: time, timeout: timeout)
             }
             enqueue(.dropped(bytes: bytes), at: time)
+            counters.fire(fault, .dropped)
         case .slowClose, .noop:
             enqueue(.data(bytes: bytes, timestamp: timestamp), at: time)
         }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Faults
 import NIOCore
 import Recording
 
@@ -16,53 +17,26 @@ import Recording
 /// an error. The tap tells those apart (`PeerEnd`) and passes the missing
 /// event on — `inputClosed` or an `ECONNRESET` error — so the handlers after
 /// it (the glue) always learn how the peer ended.
+///
+/// Resets Tapedeck makes (a fault's, or one passed on from the other leg)
+/// are recorded as each peer saw them, in the one TCP flow a session is
+/// written as: the client got an RST from "the server", recorded as sent
+/// server→client; the upstream got one from "the client", recorded as sent
+/// client→server. A reset of both legs leaves one RST each way. A Unix
+/// socket has no RST (its peer sees the close): a reset of one is recorded
+/// as a FIN toward its peer.
 final class CaptureTap {
     private let session: ProxySession
     /// The direction of bytes this socket's peer sends.
     private let direction: Direction
     private var end = PeerEnd()
+    /// What the peer gets when we reset the channel: an RST, or on a Unix
+    /// socket the end of stream.
+    private var ourReset = SessionEvent.Kind.reset
 
     init(session: ProxySession, direction: Direction) {
         self.session = session
         self.direction = direction
-    }
-}
-
-/// How a channel's peer ended, from the events NIO gave and the closes we asked for.
-struct PeerEnd {
-    enum Conclusion: Equatable {
-        /// Nothing to add: the peer's end was reported already.
-        case reported
-        /// We closed the channel before its peer ended (its partner was
-        /// gone): the recording ends this direction with a FIN too, or the
-        /// session would look open for ever.
-        case closedByUs
-        /// The peer's FIN closed the channel (our output was already shut).
-        case halfClose
-        /// The channel died without a reported cause while our output was open: a reset.
-        case reset
-    }
-
-    private var inputEnded = false
-    private var outputEnded = false
-    private var failed = false
-    private var closedLocally = false
-
-    mutating func inputClosed() { inputEnded = true }
-    mutating func outputClosed() { outputEnded = true }
-    /// True for the first error: the one that ends the channel.
-    mutating func errorCaught() -> Bool {
-        defer { failed = true }
-        return !failed
-    }
-    mutating func closeRequested() { closedLocally = true }
-
-    /// What the channel's close means, once.
-    mutating func channelInactive() -> Conclusion {
-        defer { failed = true }
-        if inputEnded || failed { return .reported }
-        if closedLocally { return .closedByUs }
-        return outputEnded ? .halfClose : .reset
     }
 }
 
@@ -108,6 +82,8 @@ extension CaptureTap: ChannelDuplexHandler {
             break
         case .closedByUs:
             session.record(.halfClose, direction)
+        case .resetByUs:
+            session.record(ourReset, direction.reversed)
         case .halfClose:
             session.record(.halfClose, direction)
             context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
@@ -117,6 +93,19 @@ extension CaptureTap: ChannelDuplexHandler {
         }
         session.channelClosed()
         context.fireChannelInactive()
+    }
+
+    /// A ``ResetNotice`` is the tap's own: it goes no further.
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is ResetNotice else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        end.resetRequested()
+        if context.channel.localAddress?.protocol == .unix {
+            ourReset = .halfClose
+        }
+        promise?.succeed()
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {

@@ -44,6 +44,8 @@ public final class ProxyServer: Sendable {
         var tallies: [UInt64: LiveSessionTally] = [:]
         var nextSessionID: UInt64 = 0
         var drained: [EventLoopPromise<Void>] = []
+        /// `startAccepting` has run on the listeners bound now.
+        var accepting = false
     }
 
     public init(configuration: ProxyConfiguration, group: EventLoopGroup, sink: SessionSink? = nil, logger: Logger) {
@@ -88,9 +90,13 @@ public final class ProxyServer: Sendable {
         state.withLockedValue { $0.serverChannels = bound }
     }
 
-    /// Accepts on every listener `prepare` bound.
+    /// Accepts on every listener `prepare` bound (once: later calls do nothing).
     public func startAccepting() {
-        for channel in state.withLockedValue({ $0.serverChannels }) {
+        let channels = state.withLockedValue { state -> [Channel] in
+            defer { state.accepting = true }
+            return state.accepting ? [] : state.serverChannels
+        }
+        for channel in channels {
             channel.setOption(.autoRead, value: true).whenSuccess { [logger, configuration] in
                 logger.info("listening", metadata: ["listener.address": "\(Endpoint(channel.localAddress) ?? .unix(path: "?"))", "upstream.address": "\(configuration.upstream)"])
             }
@@ -110,7 +116,10 @@ public final class ProxyServer: Sendable {
     /// Closes the listeners; live sessions go on.
     public func stopAccepting() async {
         let channels = state.withLockedValue { state in
-            defer { state.serverChannels = [] }
+            defer {
+                state.serverChannels = []
+                state.accepting = false
+            }
             return state.serverChannels
         }
         for channel in channels {
@@ -255,7 +264,7 @@ public final class ProxyServer: Sendable {
         let legs = SessionLegs(client: client)
         try client.pipeline.syncOperations.addHandler(gate)
         try client.pipeline.syncOperations.addHandler(CaptureTap(session: session, direction: .clientToServer))
-        if let faults = faultHandler(.upstream, session: id, legs: legs) {
+        if let faults = faultHandler(.upstream, session: session, legs: legs) {
             try client.pipeline.syncOperations.addHandler(faults)
         }
         try client.pipeline.syncOperations.addHandler(clientGlue)
@@ -283,7 +292,7 @@ public final class ProxyServer: Sendable {
                     legs.upstream = upstreamChannel
                     let pipeline = upstreamChannel.pipeline.syncOperations
                     try pipeline.addHandler(CaptureTap(session: session, direction: .serverToClient))
-                    if let faults = faultHandler(.downstream, session: id, legs: legs) {
+                    if let faults = faultHandler(.downstream, session: session, legs: legs) {
                         try pipeline.addHandler(faults)
                     }
                     try pipeline.addHandler(upstreamGlue)
@@ -320,22 +329,18 @@ public final class ProxyServer: Sendable {
 
     /// One direction's fault handler, or nil when the proxy has no faults.
     /// A fault that ends the connection closes (or resets) both legs; what
-    /// the faults do is counted in `statistics.faultsFired`.
-    private func faultHandler(_ stream: FaultStream, session id: UInt64, legs: SessionLegs) -> FaultHandler? {
+    /// the faults do goes to the session (its manifest entry, and
+    /// `statistics.faultsFired`).
+    private func faultHandler(_ stream: FaultStream, session: ProxySession, legs: SessionLegs) -> FaultHandler? {
         let faults = self.faults
         guard configuration.faultsCanChange || !faults.isEmpty else { return nil }
-        var reported = 0
         return FaultHandler(
             stream: stream,
             faults: faults,
             seed: configuration.seed,
-            connectionID: id,
+            connectionID: session.session.id,
             onClose: { mode in legs.close(mode) },
-            onCounters: { [statistics] counters in
-                let total = counters.totalFired + counters.closes + counters.resets
-                statistics.faultsFired.wrappingIncrement(by: total - reported, ordering: .relaxed)
-                reported = total
-            }
+            onCounters: { counters in session.faultsActed(counters.effects) }
         )
     }
 

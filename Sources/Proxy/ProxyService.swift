@@ -1,8 +1,11 @@
 import ServiceLifecycle
 
 /// A proxy's life as a `Service` in a `ServiceGroup`: listen (unless the
-/// proxy already does), serve until graceful shutdown or cancellation, then
-/// stop accepting, give live sessions `grace` to finish and close the rest.
+/// proxy already does) and accept, serve until graceful shutdown or
+/// cancellation, then stop accepting, give live sessions `grace` to finish
+/// and close the rest. A proxy only prepared (`prepare`) starts accepting
+/// here, so its "listening" line comes once the group catches SIGINT and
+/// SIGTERM.
 ///
 /// Put it after the recorder it reports to, so the group shuts the proxy
 /// down before it closes the recording.
@@ -16,7 +19,9 @@ public struct ProxyService: Service {
     }
 
     public func run() async throws {
-        if !proxy.isListening {
+        if proxy.isListening {
+            proxy.startAccepting()
+        } else {
             try await proxy.start()
         }
         try? await gracefulShutdown()

@@ -1,3 +1,4 @@
+import Faults
 import NIOCore
 import PcapFile
 import Recording
@@ -17,6 +18,8 @@ final class ProxySession {
     /// False until the upstream leg is connected: a client whose upstream
     /// never answered is not a session.
     private var isOpen = false
+    /// Every fault that acted on the session, by name, with the most it did.
+    private var faultEffects: [String: FaultEffect] = [:]
 
     init(session: Session, tally: LiveSessionTally, statistics: ProxyStatistics, onEnd: @escaping (UInt64) -> Void) {
         self.session = session
@@ -33,6 +36,35 @@ final class ProxySession {
         statistics.liveSessions.wrappingIncrement(ordering: .relaxed)
         tally.opened(session)
         sink?.open(session)
+        if !faultEffects.isEmpty {
+            sink?.faults(faultList, session: session.id)
+        }
+    }
+
+    /// What one direction's faults have done so far (cumulative). Each
+    /// fault that acts on the session for the first time counts once in
+    /// `faultsFired` — whichever direction it acted on, however often; the
+    /// sink hears the list whenever it grows or a fault does more.
+    func faultsActed(_ effects: [String: FaultEffect]) {
+        var changed = false
+        for (name, effect) in effects {
+            if let known = faultEffects[name] {
+                guard effect.action > known.action else { continue }
+            } else {
+                statistics.faultsFired.wrappingIncrement(ordering: .relaxed)
+            }
+            faultEffects[name] = effect
+            changed = true
+        }
+        if changed, isOpen {
+            sink?.faults(faultList, session: session.id)
+        }
+    }
+
+    private var faultList: [SessionFault] {
+        faultEffects.sorted { $0.key < $1.key }.map { name, effect in
+            SessionFault(name: name, type: effect.type.rawValue, stream: effect.stream.rawValue, action: effect.action.rawValue)
+        }
     }
 
     func received(_ buffer: ByteBuffer, _ direction: Direction) {

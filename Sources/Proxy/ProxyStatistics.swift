@@ -8,7 +8,10 @@ public final class ProxyStatistics: Sendable {
     public let bytesClientToServer = ManagedAtomic<Int>(0)
     public let bytesServerToClient = ManagedAtomic<Int>(0)
     public let upstreamFailures = ManagedAtomic<Int>(0)
-    /// Times a fault changed something (a chunk delayed, dropped, a close…).
+    /// Faults that acted on a session, each counted once per session
+    /// however often it acted (see `FaultCounters` for what acting is): a
+    /// reset connection counts one. Recorded sessions list them in their
+    /// manifest entries.
     public let faultsFired = ManagedAtomic<Int>(0)
 
     public init() {}

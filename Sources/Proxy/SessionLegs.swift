@@ -14,10 +14,23 @@ final class SessionLegs {
     }
 
     /// `.fin`: each leg gets a FIN once what is queued for it has been
-    /// written; `.reset`: each gets an RST at once.
+    /// written; `.reset`: each gets an RST at once. Both legs are set to
+    /// reset before either closes: closing one makes the glue close the
+    /// other, and that close must be an RST too.
     func close(_ mode: FaultCloseMode) {
-        for channel in [client, upstream].compactMap({ $0 }) {
-            channel.close(as: mode)
+        let channels = [client, upstream].compactMap { $0 }
+        switch mode {
+        case .fin:
+            for channel in channels {
+                channel.close(as: .fin)
+            }
+        case .reset:
+            let prepared = channels.map(prepareReset)
+            EventLoopFuture.andAllComplete(prepared, on: client.eventLoop).whenComplete { _ in
+                for channel in channels {
+                    channel.close(promise: nil)
+                }
+            }
         }
     }
 }

@@ -35,6 +35,8 @@ package struct FrameSynthesizer {
     private var serverIPID: UInt16 = 0
     private var clientFinished = false
     private var serverFinished = false
+    private var clientReset = false
+    private var serverReset = false
     var scratch: FrameScratch
 
     public init(
@@ -103,9 +105,14 @@ package struct FrameSynthesizer {
         }
     }
 
-    /// The side sending in `direction` reset the connection: RST+ACK.
+    /// The side sending in `direction` reset the connection: RST+ACK, once
+    /// per direction. Both directions may carry one: when Tapedeck resets
+    /// both legs of a session, each peer got its own RST (see `CaptureTap`).
     public mutating func reset(_ direction: Direction, at time: Timestamp, emit: Emit) rethrows {
+        let alreadyReset = direction == .clientToServer ? clientReset : serverReset
+        guard !alreadyReset else { return }
         try segment(direction, flags: [.rst, .ack], payload: nil, at: time, emit: emit)
+        if direction == .clientToServer { clientReset = true } else { serverReset = true }
         clientFinished = true
         serverFinished = true
     }

@@ -6,8 +6,8 @@ import PcapFile
 
 /// `NAME.pcap.json`, written beside each recording: what the pcap alone
 /// cannot hold — the sessions' real endpoints (Unix socket paths included),
-/// byte counts and SHA-256 per direction, how each ended, and the tool that
-/// wrote it.
+/// byte counts and SHA-256 per direction, how each ended, the faults that
+/// acted on each (`SessionFault`), and the tool that wrote it.
 public struct Manifest: Hashable, Sendable, Codable {
     public static let currentFormatVersion = 1
 

@@ -26,6 +26,9 @@ extension Recorder {
             for ready in redacted(event, session: id) {
                 append(ready, to: session)
             }
+        case .faults(let id, let faults):
+            guard let session = files.live[id] else { return }
+            writer(for: session)?.setFaults(faults, session: id)
         case .close(let id, let time):
             guard let session = files.live[id] else { return }
             // Events a match could still have taken are decided now, and written.

@@ -71,6 +71,7 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     enum Item {
         case open(Session)
         case event(UInt64, SessionEvent)
+        case faults(UInt64, [SessionFault])
         case close(UInt64, Timestamp)
     }
 
@@ -179,6 +180,10 @@ public final class Recorder: SessionSink, @unchecked Sendable {
 
     public func close(session id: UInt64, at time: Timestamp) {
         enqueue(.close(id, time))
+    }
+
+    public func faults(_ faults: [SessionFault], session id: UInt64) {
+        enqueue(.faults(id, faults))
     }
 
     public func backlogDrained(on eventLoop: EventLoop) -> EventLoopFuture<Void>? {

@@ -98,6 +98,34 @@ public struct RecorderConfiguration: Sendable {
         return names.sorted().filter(namer.isMember).map { directory.isEmpty ? $0 : directory + "/" + $0 }.filter(Self.isFile)
     }
 
+    /// Throws `RecordingError(.exists)` when a directory is where the file
+    /// goes, or — unless `overwrite` — when `existingFiles` are there; every
+    /// way of starting a recording says it in these words. `option` names
+    /// the path as the user gave it (`-w`, `path`), `optIn` how to replace
+    /// (`pass --overwrite`), `instead` another way for a directory.
+    package func refuseToReplace(option: String, optIn: String, instead: String? = nil) throws {
+        guard case .file(let path) = output else { return }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw RecordingError(.exists, "\(option) \(path) is a directory; name a file in it" + (instead.map { " (or \($0))" } ?? ""))
+        }
+        guard !overwrite else { return }
+        let existing = existingFiles
+        guard let first = existing.first else { return }
+        let more = existing.count > 1 ? " and \(existing.count - 1) more" : ""
+        throw RecordingError(.exists, "\(option) \(path): an earlier recording is there (\(first)\(more)); \(optIn) to replace it, or choose another name")
+    }
+
+    /// With `overwrite`, removes the earlier recording's files (all of a
+    /// rotated set, so the new set is not mixed with the old one); call it
+    /// once nothing else can fail before the recorder starts.
+    package func removeReplacedFiles() {
+        guard overwrite else { return }
+        for file in existingFiles {
+            try? FileManager.default.removeItem(atPath: file)
+        }
+    }
+
     /// Something other than a directory is at `path`.
     private static func isFile(_ path: String) -> Bool {
         var isDirectory: ObjCBool = false

@@ -86,7 +86,9 @@ package final class RecordingFileWriter {
 
     /// The live sessions, to be continued in the next file of a rotated set.
     public var continuations: [SessionContinuation] {
-        live.values.sorted { $0.tally.session.id < $1.tally.session.id }.map { SessionContinuation(synthesizer: $0.synthesizer) }
+        live.values.sorted { $0.tally.session.id < $1.tally.session.id }.map {
+            SessionContinuation(synthesizer: $0.synthesizer, faults: $0.tally.session.faults)
+        }
     }
 
     /// Goes on with sessions a previous file of the set was recording: no new
@@ -99,6 +101,7 @@ package final class RecordingFileWriter {
             synthesizer.scratch = scratch
             var session = synthesizer.session
             session.startedMidFlow = true
+            session.faults = continuation.faults
             live[session.id] = LiveSession(synthesizer: synthesizer, tally: SessionTally(session: session, digestWorker: digestWorker))
         }
     }
@@ -109,6 +112,12 @@ package final class RecordingFileWriter {
         guard let entry = live[id] else { return }
         try entry.synthesizer.append(event, emit: writeFrame)
         entry.tally.record(event)
+    }
+
+    /// The faults that have acted on session `id` so far (the whole list),
+    /// for its manifest entry. Unknown sessions are ignored.
+    public func setFaults(_ faults: [SessionFault], session id: UInt64) {
+        live[id]?.tally.setFaults(faults)
     }
 
     /// Ends a session; it appears in the manifest with `end` (or the end its
@@ -238,6 +247,9 @@ package final class RecordingFileWriter {
 /// A session's flow state handed from one file of a rotated set to the next.
 package struct SessionContinuation {
     fileprivate var synthesizer: FrameSynthesizer
+    /// The faults that acted on it so far: a rotated file's manifest lists
+    /// them too.
+    fileprivate var faults: [SessionFault]
 
     public var session: Session { synthesizer.session }
 }

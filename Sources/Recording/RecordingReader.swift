@@ -2,7 +2,8 @@ import PcapFile
 
 /// Reads captures as `StreamReassembler` does, and, where a Tapedeck
 /// manifest lies beside a file, reports its sessions as recorded: real
-/// endpoints (Unix socket paths again) and the recorded client and server.
+/// endpoints (Unix socket paths again), the recorded client and server, and
+/// the faults that acted on them.
 ///
 /// Without a handshake (a rotated file read alone, a capture that started
 /// mid-flow) the reassembler can only guess which side is the client; the
@@ -20,7 +21,13 @@ public struct RecordingReader {
         self.filter = filter
         for path in paths {
             if let manifest = try Manifest.load(forRecording: path) {
-                recorded.merge(manifest.sessionsByWire) { first, _ in first }
+                // A session that goes on in the next file of a rotated set
+                // is in both manifests; the later one lists every fault so far.
+                recorded.merge(manifest.sessionsByWire) { first, later in
+                    var merged = first
+                    merged.faults = later.faults ?? first.faults
+                    return merged
+                }
             }
         }
     }
@@ -50,6 +57,7 @@ public struct RecordingReader {
                     session.client = entry.client
                     session.server = entry.server
                     session.startedMidFlow = session.startedMidFlow || entry.startedMidFlow
+                    session.faults = entry.faults ?? []
                 }
                 try emit(.opened(session))
             case .event(let index, var sessionEvent):

@@ -27,6 +27,9 @@ public struct Session: Hashable, Sendable {
     /// The addresses the frames carry when they are not the real endpoints
     /// (a Unix socket's synthetic address, an IPv4-mapped address): `[client, server]`.
     public var wire: [Endpoint]?
+    /// The faults that acted on the session, by name (a recording's
+    /// manifest keeps them; the pcap cannot).
+    public var faults: [SessionFault] = []
 
     public init(index: Int, id: UInt64? = nil, client: Endpoint, server: Endpoint, opened: Timestamp, startedMidFlow: Bool = false) {
         self.index = index

@@ -11,7 +11,17 @@ public protocol SessionSink: AnyObject, Sendable {
     func record(_ event: SessionEvent, session id: UInt64)
     func close(session id: UInt64, at time: Timestamp)
 
+    /// The faults that have acted on session `id` so far, by name: the
+    /// whole list, each time it grows or one of them does more. Sent
+    /// between `open` and `close`; the manifest lists the last one.
+    func faults(_ faults: [SessionFault], session id: UInt64)
+
     /// Back-pressure from a slow disk: nil while reads may go on, otherwise a
     /// future on `eventLoop` that succeeds once the backlog has drained.
     func backlogDrained(on eventLoop: EventLoop) -> EventLoopFuture<Void>?
+}
+
+extension SessionSink {
+    /// A sink that keeps no manifest ignores them.
+    public func faults(_ faults: [SessionFault], session id: UInt64) {}
 }

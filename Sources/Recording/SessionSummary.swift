@@ -57,11 +57,14 @@ public struct SessionSummary: Hashable, Sendable, Codable {
     /// endpoints (Unix sockets, IPv4 written IPv4-mapped): `[client, server]`.
     public var wire: [Endpoint]?
     public var startedMidFlow: Bool
+    /// The faults that acted on the session (nil: none did, or the capture
+    /// has no manifest that says so).
+    public var faults: [SessionFault]?
 
     public var hasGap: Bool { clientToServer.gapBytes > 0 || serverToClient.gapBytes > 0 }
 
     enum CodingKeys: String, CodingKey {
-        case index, client, server, start, end, wire
+        case index, client, server, start, end, wire, faults
         case durationNanoseconds = "duration_ns"
         case clientToServer = "client_to_server"
         case serverToClient = "server_to_client"
@@ -89,6 +92,11 @@ public struct SessionTally {
         self.lastActivity = session.opened
         self.digests = hashing ? [StreamDigest(), StreamDigest()] : nil
         self.digestWorker = digestWorker
+    }
+
+    /// The faults that have acted on the session so far (the whole list).
+    public mutating func setFaults(_ faults: [SessionFault]) {
+        session.faults = faults
     }
 
     public mutating func record(_ event: SessionEvent) {
@@ -144,7 +152,8 @@ public struct SessionTally {
             serverToClient: direction(1),
             end: end ?? self.end,
             wire: wireEndpoints,
-            startedMidFlow: session.startedMidFlow
+            startedMidFlow: session.startedMidFlow,
+            faults: session.faults.isEmpty ? nil : session.faults
         )
     }
 }

@@ -59,6 +59,7 @@ public final class ReplayDriver: Sendable {
     private let target: UpstreamConnector
     /// Sessions connected or connecting now.
     private let live = NIOLockedValueBox(0)
+    private let firstConnectFailure = NIOLockedValueBox<String?>(nil)
     /// Up to this many live sessions, sends are timed by spinning the last
     /// moments (see `DriveHandler.spinWindow`); beyond it by the timer alone.
     static let spinningSessions = 4
@@ -81,6 +82,13 @@ public final class ReplayDriver: Sendable {
     /// done, and counts every session as failing to connect.
     public func prepare() async throws {
         try await target.prepare()
+    }
+
+    /// Why the first session that could not reach the target could not, in
+    /// plain words (`connection refused (nothing listens there)`); nil
+    /// while every session has connected.
+    public var connectFailure: String? {
+        firstConnectFailure.withLockedValue { $0 }
     }
 
     /// Plays every pass; returns when every session has ended.
@@ -241,7 +249,9 @@ public final class ReplayDriver: Sendable {
         do {
             try await connected.get()
         } catch {
-            logger.error("cannot connect to the target", metadata: ["target": "\(configuration.target)", "error": "\(PlainReason.of(error))"])
+            let reason = PlainReason.of(error)
+            firstConnectFailure.withLockedValue { $0 = $0 ?? reason }
+            logger.error("cannot connect to the target", metadata: ["target": "\(configuration.target)", "error": "\(reason)"])
             done.fail(error)
             return nil
         }

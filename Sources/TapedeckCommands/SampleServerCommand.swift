@@ -19,18 +19,20 @@ struct SampleServerCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let server = try await EchoServer.start(on: listen)
-            // Unbuffered, so a script reading the port sees it at once.
-            FileHandle.standardOutput.write(Data("echo server listening on \(server.endpoint)\n".utf8))
             try await ServiceGroup.runUntilSignalled([SampleServerService(server: server)], logger: Logger(label: "tapedeck"))
         }
     }
 }
 
-/// The echo server until SIGINT or SIGTERM.
+/// The echo server until SIGINT or SIGTERM. It says where it listens once
+/// the group catches those signals, so one sent right after the line stops
+/// it cleanly.
 private struct SampleServerService: Service {
     let server: EchoServer
 
     func run() async throws {
+        // Unbuffered, so a script reading the port sees it at once.
+        FileHandle.standardOutput.write(Data("echo server listening on \(server.endpoint)\n".utf8))
         try? await gracefulShutdown()
         await server.stop()
     }

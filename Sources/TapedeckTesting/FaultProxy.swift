@@ -33,25 +33,39 @@ public final class FaultProxy: Sendable {
     /// - Parameters:
     ///   - recordTo: a pcap path to record every session to (its manifest
     ///     beside it); the file is complete once ``stop()`` returns.
+    ///   - overwrite: replace an earlier recording at `recordTo`; without
+    ///     it, one there is an error (a `RecordingError`, as `tapedeck
+    ///     record` refuses without `--overwrite`), and nothing starts.
     public static func start(
         upstream: Endpoint,
         listen: TestListener = .loopback,
         faults: [Fault] = [],
         seed: UInt64 = 0,
         recordTo path: String? = nil,
+        overwrite: Bool = false,
         logger: Logger = Logger(label: "tapedeck.fault-proxy")
     ) async throws -> FaultProxy {
+        let recording = path.map { RecorderConfiguration(output: .file(path: $0), overwrite: overwrite) }
+        try recording?.refuseToReplace(option: "recordTo", optIn: "pass overwrite: true")
         let (endpoint, directory) = try listen.resolve()
-        let recorder = try path.map { try Recorder(configuration: RecorderConfiguration(output: .file(path: $0)), logger: logger) }
         let configuration = ProxyConfiguration(listeners: [endpoint], upstream: upstream, faults: faults, seed: seed, faultsCanChange: true)
-        let proxy = ProxyServer(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, sink: recorder, logger: logger)
+        let proxy = ProxyServer(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        // Listen first: a proxy that cannot leaves an earlier recording as it was.
+        var recorder: Recorder?
         do {
-            try await proxy.start()
+            try await proxy.prepare()
+            if let recording {
+                recording.removeReplacedFiles()
+                recorder = try Recorder(configuration: recording, logger: logger)
+                proxy.setSink(recorder)
+            }
         } catch {
+            await proxy.shutdown(grace: .zero)
             recorder?.finish()
             if let directory { try? FileManager.default.removeItem(atPath: directory) }
             throw error
         }
+        proxy.startAccepting()
         return FaultProxy(endpoint: proxy.listeningEndpoints.first ?? endpoint, proxy: proxy, recorder: recorder, directory: directory)
     }
 

@@ -2,6 +2,7 @@ import ControlAPI
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Recording
 import TapedeckTestSupport
 import Testing
 
@@ -80,7 +81,7 @@ struct APIAccessTests {
                 (#"{"path":"\#(outsidePath)/abs.pcap"}"#, .badRequest, "must be a file name inside the recordings directory \(recordings)"),
                 (#"{"path":"../escape.pcap"}"#, .badRequest, "without '/' or '..'"),
                 (#"{"per_session_dir":"../escape"}"#, .badRequest, "without '/' or '..'"),
-                (#"{"path":"existing.pcap"}"#, .conflict, "existing.pcap exists already"),
+                (#"{"path":"existing.pcap"}"#, .conflict, "path \(existing): an earlier recording is there (\(existing)); send \"overwrite\": true to replace it, or choose another name"),
                 (#"{"per_session_dir":"existing.pcap"}"#, .conflict, "exists already"),
             ]
             for (body, status, says) in cases {
@@ -98,6 +99,38 @@ struct APIAccessTests {
             #expect(started.object["path"] as? String == recordings + "/new.pcap")
             #expect(try await client.call(.delete, "/proxies/p/recording").status == .ok)
             #expect(FileManager.default.fileExists(atPath: recordings + "/new.pcap"))
+        }
+    }
+
+    /// An earlier recording — a plain file with its manifest, or any file
+    /// of a rotated set — is refused as `tapedeck record` refuses it, and
+    /// replaced, every file of it, when the request says `overwrite`.
+    @Test func anEarlierRecordingIsReplacedOnlyWhenAsked() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let recordings = directory.path
+        for name in ["plain.pcap.json", "set_00000.pcap", "set_00001.pcap", "set_00001.pcap.json"] {
+            try Data("keep me".utf8).write(to: URL(fileURLWithPath: recordings + "/" + name))
+        }
+        try await RouteHarness.with(recordings: recordings) { _, client in
+            _ = try await client.createProxy("p", upstream: .ip(.loopbackV4, port: 1))
+            let refusals: [(String, String)] = [
+                (#"{"path":"plain.pcap"}"#, "/plain.pcap.json)"),
+                (#"{"path":"set.pcap","rotate_bytes":1000000}"#, "/set_00000.pcap and 2 more)"),
+            ]
+            for (body, names) in refusals {
+                let reply = try await client.call(.post, "/proxies/p/recording", body)
+                #expect(reply.status == .conflict, "\(body): \(reply.body)")
+                #expect(reply.error?.contains("\(names); send \"overwrite\": true to replace it") == true, "\(body): \(reply.body)")
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: recordings).count == 4, "nothing was touched")
+
+            let replaced = try await client.call(.post, "/proxies/p/recording", #"{"path":"set.pcap","rotate_bytes":1000000,"overwrite":true}"#)
+            #expect(replaced.status == .created, "\(replaced.body)")
+            #expect(try await client.call(.delete, "/proxies/p/recording").status == .ok)
+            let left = try FileManager.default.contentsOfDirectory(atPath: recordings).sorted()
+            #expect(left == ["plain.pcap.json", "set_00000.pcap", "set_00000.pcap.json"], "the old set is gone, the new one is there")
+            #expect(try Manifest.load(forRecording: recordings + "/set_00000.pcap")?.sessions == [])
         }
     }
 }

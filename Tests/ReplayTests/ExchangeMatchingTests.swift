@@ -35,7 +35,7 @@ struct ExchangeMatchingTests {
         let message = ConnectionFramer.frame([(side: .client, bytes: bytes, time: .zero)], protocol: .redis).messages[0]
         var keyer = RequestKeyer()
         let probe = ExchangeIndex.Probe(bytes: bytes, key: keyer.key(for: [message]), context: .redis(database: database, inTransaction: false))
-        switch book.answer(probe, description: RequestDescription.describe([message]), connection: 0) {
+        switch book.answer(probe, description: { RequestDescription.describe([message]) }, connection: 0) {
         case .recorded(let recorded, let tier): return "\(tier.rawValue): \(String(buffer: recorded.responseBytes))"
         case .unmatched(let explanation): return "unmatched: \(explanation)"
         }
@@ -94,6 +94,7 @@ struct ExchangeMatchingTests {
         _ = Self.ask(book, "GET", "k1")
         let report = book.report
         #expect(report.answered == ["exact": 3, "masked": 0, "key": 0, "nearest": 0])
+        #expect(report.answers.map { "\($0.request) \($0.match.rawValue) \($0.session):\($0.exchange)" } == ["GET k2 exact 1:0", "GET k2 exact 1:1", "GET k1 exact 0:1"])
         #expect(report.unusedExchangeCount == 3)
         #expect(report.unusedExchanges.map(\.request) == ["SET k1 a", "SELECT 1", "GET k1"])
         #expect(report.partlyUsedSessions == [0])

@@ -94,6 +94,6 @@ struct ReplayCommandTests {
         let port = try freeLoopbackPort()
         let result = try TapedeckBinary.run(["replay", "drive", Self.recording, "--target", "127.0.0.1:\(port)", "--log-level", "critical"])
         #expect(result.status == 2)
-        #expect(result.errorLines == ["tapedeck: cannot connect to 127.0.0.1:\(port): every session failed to connect"])
+        #expect(result.errorLines == ["tapedeck: cannot connect to 127.0.0.1:\(port): connection refused (nothing listens there)"])
     }
 }

@@ -49,13 +49,14 @@ public final class BackgroundProcess: @unchecked Sendable {
 
     public var outputLines: [String] { lines.withLockedValue { $0 } }
 
-    /// The first output line containing `text`, waiting up to `timeout`.
-    public func waitForLine(containing text: String, timeout: Duration = .seconds(10)) throws -> String {
+    /// The first output line containing `text`, waiting up to `timeout`
+    /// and looking every `poll`.
+    public func waitForLine(containing text: String, timeout: Duration = .seconds(10), poll: Duration = .milliseconds(20)) throws -> String {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let line = outputLines.first(where: { $0.contains(text) }) { return line }
             if !process.isRunning { break }
-            Thread.sleep(forTimeInterval: 0.02)
+            Thread.sleep(forTimeInterval: Double(poll.components.attoseconds) / 1e18 + Double(poll.components.seconds))
         }
         throw ChildProcess.Failure(description: "no output line containing '\(text)' within \(timeout); output so far:\n\(outputLines.joined(separator: "\n"))")
     }
@@ -65,11 +66,14 @@ public final class BackgroundProcess: @unchecked Sendable {
     }
 
     /// Waits for the exit; returns the status (or 128 + the signal). Kills
-    /// the process and throws when it outlives `timeout`.
+    /// the process and throws when it outlives `timeout`. Can be called
+    /// again after the exit (a test's `defer` stopping it once more).
     @discardableResult
     public func waitForExit(timeout: Duration = .seconds(15)) throws -> Int32 {
         let (seconds, attoseconds) = timeout.components
         let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        // The exit is signalled once: put it back for the next caller.
+        defer { exited.signal() }
         if exited.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .timedOut {
             kill(process.processIdentifier, SIGKILL)
             exited.wait()

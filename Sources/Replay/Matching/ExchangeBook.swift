@@ -23,10 +23,21 @@ final class ExchangeBook: Sendable {
 
     struct State {
         var uses: [Int]
+        /// Per candidate list: where its first unused answer may be.
+        var unusedFrom: [Int]
+        /// Per candidate list: how many answers `--reuse` has cycled through.
+        var cycled: [Int]
         var tally: [MatchTier: Int] = [:]
         var unmatched: [UnmatchedRequest] = []
         var unmatchedCount = 0
         var framingFailures: [String] = []
+        var answers: [MatchReport.Answer] = []
+
+        /// The first answer in `list` no request has used yet.
+        mutating func firstUnused(_ list: Int, in positions: [Int]) -> Int? {
+            while unusedFrom[list] < positions.count, uses[positions[unusedFrom[list]]] > 0 { unusedFrom[list] += 1 }
+            return unusedFrom[list] < positions.count ? positions[unusedFrom[list]] : nil
+        }
     }
 
     enum Answer: Sendable {
@@ -39,24 +50,73 @@ final class ExchangeBook: Sendable {
         self.conversations = conversations
         self.index = ExchangeIndex(conversations.exchanges, masking: matching.masking)
         self.matching = matching
-        self.state = NIOLockedValueBox(State(uses: Array(repeating: 0, count: conversations.exchanges.count)))
+        self.state = NIOLockedValueBox(State(
+            uses: Array(repeating: 0, count: conversations.exchanges.count),
+            unusedFrom: Array(repeating: 0, count: index.lists.count),
+            cycled: Array(repeating: 0, count: index.lists.count)
+        ))
     }
 
     var protocolKind: ProtocolKind { conversations.protocolKind }
 
     /// The answer to one live request, marked used.
-    func answer(_ probe: ExchangeIndex.Probe, description: String, connection: UInt64) -> Answer {
-        let tiers = index.candidates(for: probe, includingNearest: matching.onUnmatched == .nearest)
+    /// `description` is called only when the request is listed (the first
+    /// answers, every unmatched one): most requests of a load never need it.
+    func answer(_ probe: ExchangeIndex.Probe, description: () -> String, connection: UInt64) -> Answer {
+        var tiers: [(tier: MatchTier, lists: [Int])] = []
+        for tier in [MatchTier.exact, .masked, .key] {
+            let lists = index.lists(for: probe, tier: tier)
+            if !lists.isEmpty { tiers.append((tier, lists)) }
+        }
+        if tiers.isEmpty, matching.onUnmatched == .nearest {
+            let lists = index.lists(for: probe, tier: .nearest)
+            if !lists.isEmpty { tiers.append((.nearest, lists)) }
+        }
         let chosen: (position: Int, tier: MatchTier)? = state.withLockedValue { state in
-            guard let choice = choose(from: tiers, uses: state.uses) else { return nil }
+            guard let choice = choose(from: tiers, state: &state) else { return nil }
             state.uses[choice.position] += 1
             state.tally[choice.tier, default: 0] += 1
             return choice
         }
-        if let chosen { return .recorded(index.exchanges[chosen.position], tier: chosen.tier) }
+        if let chosen {
+            let recorded = index.exchanges[chosen.position]
+            if state.withLockedValue({ $0.answers.count < MatchReport.listLimit }) {
+                let answer = MatchReport.Answer(connection: connection, request: description(), match: chosen.tier, session: recorded.session, exchange: recorded.ordinal)
+                state.withLockedValue { state in
+                    if state.answers.count < MatchReport.listLimit { state.answers.append(answer) }
+                }
+            }
+            return .recorded(recorded, tier: chosen.tier)
+        }
+        return unmatched(probe, description: description(), connection: connection, usedUp: !tiers.isEmpty)
+    }
+
+    /// Picks from tiers given best first: the first answer not used yet in
+    /// the best tier holding one, else a used answer of the best tier's
+    /// first list, as the reuse policy says.
+    private func choose(from tiers: [(tier: MatchTier, lists: [Int])], state: inout State) -> (position: Int, tier: MatchTier)? {
+        for (tier, lists) in tiers {
+            for list in lists {
+                if let fresh = state.firstUnused(list, in: index.lists[list]) { return (fresh, tier) }
+            }
+        }
+        guard let best = tiers.first, let list = best.lists.first else { return nil }
+        let positions = index.lists[list]
+        switch matching.reuse {
+        case .repeatLast:
+            return positions.last.map { ($0, best.tier) }
+        case .cycle:
+            defer { state.cycled[list] += 1 }
+            return (positions[state.cycled[list] % positions.count], best.tier)
+        case .once:
+            return nil
+        }
+    }
+
+    private func unmatched(_ probe: ExchangeIndex.Probe, description: String, connection: UInt64, usedUp: Bool) -> Answer {
         let nearest = index.nearest(to: probe, description: description)
         var explanation = "no recorded answer for \(description)"
-        if tiers.contains(where: { $0.tier != .nearest }), matching.reuse == .once {
+        if usedUp {
             explanation += " (its recorded answers were used, and --once is set)"
         } else if let nearest {
             explanation += "; nearest recorded: \(index.exchanges[nearest.position].description) (\(nearest.difference))"
@@ -77,28 +137,6 @@ final class ExchangeBook: Sendable {
         return .unmatched(explanation: explanation)
     }
 
-    /// Picks from tiers given best first: the first answer not used yet in
-    /// the best tier holding one (the nearest tier only when no better tier
-    /// has candidates), else a used answer of the best tier as the reuse
-    /// policy says.
-    private func choose(from tiers: [(tier: MatchTier, positions: [Int])], uses: [Int]) -> (position: Int, tier: MatchTier)? {
-        let matched = tiers.filter { $0.tier != .nearest }
-        let usable = matched.isEmpty ? tiers : matched
-        for (tier, positions) in usable {
-            if let fresh = positions.first(where: { uses[$0] == 0 }) { return (fresh, tier) }
-        }
-        guard let best = usable.first else { return nil }
-        switch matching.reuse {
-        case .repeatLast:
-            return best.positions.last.map { ($0, best.tier) }
-        case .cycle:
-            let least = best.positions.min { uses[$0] < uses[$1] }
-            return least.map { ($0, best.tier) }
-        case .once:
-            return nil
-        }
-    }
-
     /// Marks a recorded exchange used that was answered without matching
     /// (a PostgreSQL login, an encryption request).
     func markUsed(_ position: Int, tier: MatchTier) {
@@ -117,6 +155,7 @@ final class ExchangeBook: Sendable {
         report.unmatchedCount = snapshot.unmatchedCount
         report.unmatched = snapshot.unmatched
         report.framingFailures = snapshot.framingFailures
+        report.answers = snapshot.answers
         var usedPerSession: [Int: Int] = [:]
         for (position, recorded) in index.exchanges.enumerated() {
             if snapshot.uses[position] > 0 {

@@ -17,26 +17,61 @@ public enum MatchTier: String, Sendable, Codable, Hashable, CaseIterable, Compar
     }
 }
 
-/// Every recorded exchange, found by bytes, masked bytes, key and shape.
-/// Candidates come back in recorded order. Pure and immutable once built:
-/// which candidate answers is ``ExchangeBook``'s business.
+/// Every recorded exchange, found by bytes, masked bytes, key and shape,
+/// within the session state it was recorded in. Pure and immutable once
+/// built: which candidate answers is ``ExchangeBook``'s business.
+///
+/// Each lookup gives a *list*: the positions of the recorded exchanges
+/// that share the lookup value, in recorded order, under a number the book
+/// keeps its cursor of used answers by — so finding the next unused answer
+/// costs the same for the ten-thousandth request as for the first.
 struct ExchangeIndex: Sendable {
     let exchanges: [RecordedExchange]
     let masking: RequestMasking
-    private var byBytes: [ByteBuffer: [Int]] = [:]
-    private var byMaskedBytes: [ByteBuffer: [Int]] = [:]
-    private var byKey: [ExchangeKey: [Int]] = [:]
-    private var byShape: [RequestShape: [Int]] = [:]
+    /// Every list of candidates, by number.
+    private(set) var lists: [[Int]] = []
+    private var byBytes: [Lookup<ByteBuffer>: Int] = [:]
+    private var byMaskedBytes: [Lookup<ByteBuffer>: Int] = [:]
+    private var byKey: [Lookup<ExchangeKey>: Int] = [:]
+    private var byShape: [Lookup<RequestShape>: Int] = [:]
+
+    /// A value looked up within a session state, or in any state (nil).
+    private struct Lookup<Value: Hashable & Sendable>: Hashable, Sendable {
+        var value: Value
+        var context: ExchangeContext?
+    }
 
     init(_ exchanges: [RecordedExchange], masking: RequestMasking = .none) {
         self.exchanges = exchanges
         self.masking = masking
+        var lists: [[Int]] = []
         for (position, recorded) in exchanges.enumerated() {
+            let context = recorded.exchange.context
             let bytes = recorded.requestBytes
-            byBytes[bytes, default: []].append(position)
-            if masking.masksBytes { byMaskedBytes[masking.bytes(bytes), default: []].append(position) }
-            byKey[masking.key(recorded.key), default: []].append(position)
-            if let shape = RequestShape(masking.key(recorded.key)) { byShape[shape, default: []].append(position) }
+            let key = masking.key(recorded.key)
+            Self.add(position, bytes, context, to: &byBytes, lists: &lists)
+            if masking.masksBytes { Self.add(position, masking.bytes(bytes), context, to: &byMaskedBytes, lists: &lists) }
+            Self.add(position, key, context, to: &byKey, lists: &lists)
+            if let shape = RequestShape(key) { Self.add(position, shape, context, to: &byShape, lists: &lists) }
+        }
+        self.lists = lists
+    }
+
+    private static func add<Value>(_ position: Int, _ value: Value, _ context: ExchangeContext, to map: inout [Lookup<Value>: Int], lists: inout [[Int]]) {
+        // HTTP and generic requests have no state: one list, in any state.
+        // Redis is looked up only within its state; PostgreSQL within it, then in any.
+        let lookups: [Lookup<Value>] = switch context {
+        case .none: [Lookup(value: value, context: nil)]
+        case .redis: [Lookup(value: value, context: context)]
+        case .postgres: [Lookup(value: value, context: context), Lookup(value: value, context: nil)]
+        }
+        for lookup in lookups {
+            if let list = map[lookup] {
+                lists[list].append(position)
+            } else {
+                map[lookup] = lists.count
+                lists.append([position])
+            }
         }
     }
 
@@ -47,47 +82,36 @@ struct ExchangeIndex: Sendable {
         var context: ExchangeContext
     }
 
-    /// Candidates tier by tier, best tier first; each tier's list in
-    /// recorded order and only of recorded exchanges made in `probe`'s
-    /// context where the protocol needs it (see ``admits(_:in:)``).
-    func candidates(for probe: Probe, includingNearest: Bool) -> [(tier: MatchTier, positions: [Int])] {
-        var tiers: [(MatchTier, [Int])] = []
-        func add(_ tier: MatchTier, _ positions: [Int]?) {
-            guard let positions else { return }
-            let admitted = Self.preferContext(positions.filter { admits(exchanges[$0].exchange.context, in: probe.context) }, probe.context, exchanges)
-            if !admitted.isEmpty { tiers.append((tier, admitted)) }
+    /// The candidate lists for `tier`, best first: those recorded in the
+    /// probe's session state, then, where the protocol allows an answer
+    /// from another state, those recorded in any. Redis answers differ by
+    /// database and inside MULTI, so they must agree; a PostgreSQL
+    /// statement is preferred from the same transaction state but may come
+    /// from another.
+    func lists(for probe: Probe, tier: MatchTier) -> [Int] {
+        func find<Value>(_ value: Value?, in map: [Lookup<Value>: Int]) -> [Int] {
+            guard let value else { return [] }
+            let any = map[Lookup(value: value, context: nil)]
+            switch probe.context {
+            case .none: return any.map { [$0] } ?? []
+            case .redis: return map[Lookup(value: value, context: probe.context)].map { [$0] } ?? []
+            case .postgres: return [map[Lookup(value: value, context: probe.context)], any].compactMap { $0 }
+            }
         }
-        add(.exact, byBytes[probe.bytes])
-        if masking.masksBytes { add(.masked, byMaskedBytes[masking.bytes(probe.bytes)]) }
-        let key = masking.key(probe.key)
-        add(.key, byKey[key])
-        if includingNearest, let shape = RequestShape(key) { add(.nearest, byShape[shape]) }
-        return tiers
-    }
-
-    /// Whether an exchange recorded in `recorded` may answer a request made
-    /// in `live`. Redis answers differ by database and inside MULTI, so they
-    /// must agree; a PostgreSQL statement is preferred from the same
-    /// transaction state but may come from another (``preferContext``).
-    private func admits(_ recorded: ExchangeContext, in live: ExchangeContext) -> Bool {
-        switch (recorded, live) {
-        case (.redis, .redis): return recorded == live
-        default: return true
+        switch tier {
+        case .exact: return find(probe.bytes, in: byBytes)
+        case .masked: return masking.masksBytes ? find(masking.bytes(probe.bytes), in: byMaskedBytes) : []
+        case .key: return find(masking.key(probe.key), in: byKey)
+        case .nearest: return find(RequestShape(masking.key(probe.key)), in: byShape)
         }
-    }
-
-    private static func preferContext(_ positions: [Int], _ live: ExchangeContext, _ exchanges: [RecordedExchange]) -> [Int] {
-        guard case .postgres = live else { return positions }
-        let same = positions.filter { exchanges[$0].exchange.context == live }
-        return same.isEmpty ? positions : same
     }
 
     /// The recorded exchange nearest to a request that matched none, and
-    /// how they differ: same shape first, else the most similar description
-    /// of the same protocol. Nil for an empty recording.
+    /// how they differ: same shape first, else the most similar description.
+    /// Nil for an empty recording.
     func nearest(to probe: Probe, description: String) -> (position: Int, difference: String)? {
         let key = masking.key(probe.key)
-        if let shape = RequestShape(key), let position = byShape[shape]?.first {
+        if let list = lists(for: probe, tier: .nearest).first, let position = lists[list].first {
             return (position, KeyDifference.describe(live: key, recorded: masking.key(exchanges[position].key)))
         }
         let live = Array(description.utf8)
@@ -110,6 +134,8 @@ struct ExchangeIndex: Sendable {
         return any
     }
 
-    /// Recorded exchanges whose request has this PostgreSQL key (SSLRequest, Terminate …), in order.
-    func positions(withKey key: ExchangeKey) -> [Int] { byKey[key] ?? [] }
+    /// Recorded exchanges whose request has this key in any state, in recorded order.
+    func positions(withKey key: ExchangeKey) -> [Int] {
+        byKey[Lookup(value: masking.key(key), context: nil)].map { lists[$0] } ?? []
+    }
 }

@@ -11,6 +11,8 @@ public struct MatchReport: Sendable, Codable, Hashable {
     public var exchanges = 0
     /// Requests answered from the recording, by how they matched: exact, masked, key, nearest.
     public var answered: [String: Int] = [:]
+    /// The first requests answered from the recording (up to 200): how each matched and with which exchange.
+    public var answers: [Answer] = []
     public var unmatchedCount = 0
     /// The first unmatched requests (up to 100), with the nearest recording.
     public var unmatched: [UnmatchedRequest] = []
@@ -31,6 +33,15 @@ public struct MatchReport: Sendable, Codable, Hashable {
     /// Requests answered from the recording, every tier.
     public var answeredCount: Int { answered.values.reduce(0, +) }
 
+    public struct Answer: Sendable, Codable, Hashable {
+        public var connection: UInt64
+        public var request: String
+        public var match: MatchTier
+        /// The recorded exchange that answered: its session and place in it.
+        public var session: Int
+        public var exchange: Int
+    }
+
     public struct UnusedExchange: Sendable, Codable, Hashable {
         public var session: Int
         public var exchange: Int
@@ -38,7 +49,7 @@ public struct MatchReport: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case exchanges, answered, unmatched
+        case exchanges, answered, answers, unmatched
         case protocolName = "protocol"
         case unmatchedCount = "unmatched_count"
         case unusedExchangeCount = "unused_exchange_count"

@@ -38,6 +38,8 @@ final class MatchingServeHandler: ChannelInboundHandler {
     private var outbox = ReplyQueue()
     private var timer: Scheduled<Void>?
     private var finished = false
+    /// Answers whose HTTP dates were moved, and the second they were moved to.
+    private var refreshed: [ExchangeID: (second: Int64, bytes: ByteBuffer)] = [:]
 
     init(book: ExchangeBook, timing: ReplayTiming, connection: UInt64, logger: Logger) {
         self.book = book
@@ -120,12 +122,11 @@ final class MatchingServeHandler: ChannelInboundHandler {
     }
 
     private func answerFromRecording(_ messages: [Message]) {
-        let description = RequestDescription.describe(messages)
         let probe = ExchangeIndex.Probe(bytes: RecordedExchange.joined(messages), key: keyer.key(for: messages), context: state.context)
-        switch book.answer(probe, description: description, connection: connection) {
+        switch book.answer(probe, description: { RequestDescription.describe(messages) }, connection: connection) {
         case .recorded(let recorded, let tier):
             logger.debug("answering from the recording", metadata: [
-                "request": "\(description)", "match": "\(tier.rawValue)",
+                "request": "\(RequestDescription.describe(messages))", "match": "\(tier.rawValue)",
                 "session.index": "\(recorded.session)", "exchange": "\(recorded.ordinal)",
             ])
             state.apply(Exchange(requests: messages, responses: recorded.exchange.responses))
@@ -145,17 +146,27 @@ final class MatchingServeHandler: ChannelInboundHandler {
         }
     }
 
-    /// The recorded answer's bytes, HTTP dates moved to now unless `--no-refresh`.
+    /// The recorded answer's bytes, HTTP dates moved to now unless
+    /// `--no-refresh`. A refreshed answer is kept for the rest of its second.
     private func answerBytes(_ recorded: RecordedExchange) -> ByteBuffer {
         guard book.protocolKind == .http, book.matching.refreshDates else { return recorded.responseBytes }
+        let now = Timestamp.now().seconds
+        let id = ExchangeID(session: recorded.session, ordinal: recorded.ordinal)
+        if let cached = refreshed[id], cached.second == now { return cached.bytes }
         var all = ByteBuffer()
-        let now = Timestamp.now()
         for response in recorded.exchange.responses {
             let sent = recorded.recordedAt.advanced(by: response.firstByteAt - recorded.exchange.startedAt)
-            var refreshed = HTTPDateRefresh.refresh(response.raw, by: now.seconds - sent.seconds)
-            all.writeBuffer(&refreshed)
+            var moved = HTTPDateRefresh.refresh(response.raw, by: now - sent.seconds)
+            all.writeBuffer(&moved)
         }
+        if refreshed.count > 1024 { refreshed.removeAll(keepingCapacity: true) }
+        refreshed[id] = (now, all)
         return all
+    }
+
+    private struct ExchangeID: Hashable {
+        var session: Int
+        var ordinal: Int
     }
 
     private func thinkTime(_ recorded: RecordedExchange) -> Duration {
@@ -210,9 +221,10 @@ final class MatchingServeHandler: ChannelInboundHandler {
     // MARK: Replies
 
     private func send(_ bytes: ByteBuffer, after delay: Duration = .zero, then: ReplyQueue.After = .nothing) {
-        // The framer follows the server side too: a PostgreSQL client's
-        // bytes after SSLRequest are framed once the answer is known.
-        let released = framer.feed(bytes, from: .server, at: elapsed)
+        // PostgreSQL's framer follows the server side too: a client's bytes
+        // after SSLRequest are framed once the answer is known. HTTP and
+        // Redis client messages are framed from the client's bytes alone.
+        let released = book.protocolKind == .postgres ? framer.feed(bytes, from: .server, at: elapsed) : []
         enqueue(bytes, after: delay, then: then)
         handle(released)
     }

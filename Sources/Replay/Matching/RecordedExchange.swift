@@ -28,7 +28,9 @@ public struct RecordedExchange: Sendable {
         return max(.zero, first.firstByteAt - last.lastByteAt)
     }
 
+    /// The messages' bytes as one buffer: a single message's own (no copy).
     static func joined(_ messages: [Message]) -> ByteBuffer {
+        if messages.count == 1 { return messages[0].raw }
         var all = ByteBuffer()
         all.reserveCapacity(messages.reduce(0) { $0 + $1.raw.readableBytes })
         for message in messages {

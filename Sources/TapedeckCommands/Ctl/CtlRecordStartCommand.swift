@@ -26,6 +26,8 @@ struct CtlRecordStartCommand: AsyncParsableCommand {
     var redact: [String] = []
     @Option(help: ArgumentHelp("When the disk falls behind: backpressure (lossless) or drop (the recording shows a gap).", valueName: "policy"))
     var onBacklog: String?
+    @Flag(help: "Replace an earlier recording at --path (with rotation: every file of its set).")
+    var overwrite = false
     @Argument(help: "The proxy to record.")
     var name: String
 
@@ -46,7 +48,8 @@ struct CtlRecordStartCommand: AsyncParsableCommand {
                 rotateSeconds: rotateInterval.map { Double($0.duration.components.seconds) + Double($0.duration.components.attoseconds) / 1e18 },
                 ringSize: ring,
                 redact: redact,
-                onBacklog: onBacklog
+                onBacklog: onBacklog,
+                overwrite: overwrite
             )
             try CtlCommand.printJSON(try await connection.client.startRecording(request, on: name))
         }

@@ -153,7 +153,7 @@ struct ReplayDriveCommand: AsyncParsableCommand {
             print(Self.summary(report))
             try playback.writeReport(report)
             if report.connectFailures == report.sessions {
-                throw ReplayError(.connect, "cannot connect to \(target): every session failed to connect")
+                throw ReplayError(.connect, "cannot connect to \(target): \(driver.connectFailure ?? "every session failed to connect")")
             }
             failed = playback.strict && (!report.mismatches.isEmpty || !report.differences.isEmpty || !report.failures.isEmpty || report.connectFailures > 0)
         }

@@ -132,13 +132,15 @@ struct ReplayServeCommand: AsyncParsableCommand {
             )
             let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
             let server = try ReplayServer(scripts: scripts, configuration: configuration, group: group, logger: logger)
+            // The server listens (and says so) inside the group, once SIGINT
+            // and SIGTERM are caught: a signal right after the line still
+            // gets the summary.
             do {
-                try await server.start()
+                try await ServiceGroup.runUntilSignalled([ReplayService(server), ShutdownNotice(logger: logger, grace: nil)], logger: logger)
             } catch {
                 try? await group.shutdownGracefully()
                 throw error
             }
-            try await ServiceGroup.runUntilSignalled([ReplayService(server), ShutdownNotice(logger: logger, grace: nil)], logger: logger)
             try? await group.shutdownGracefully()
             let report = server.report
             print(Self.summary(report))

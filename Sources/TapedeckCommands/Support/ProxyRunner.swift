@@ -41,7 +41,9 @@ struct ProxyRunner {
                 }
                 try Self.refuseToReplace(recording)
                 let unstarted = try Recorder(unstarted: recording, logger: logger)
-                try Self.prepareFiles(recording)
+                // With --overwrite, the earlier recording's files go now
+                // that the listeners are bound.
+                recording.removeReplacedFiles()
                 try unstarted.start()
                 recorder = unstarted
                 proxy.setSink(unstarted)
@@ -52,11 +54,11 @@ struct ProxyRunner {
             try? await group.shutdownGracefully()
             throw error
         }
-        proxy.startAccepting()
 
         // Shutdown runs backwards through this list: the notice is logged,
         // the status line goes, the proxy stops accepting and drains, and
-        // the recording closes last.
+        // the recording closes last. The proxy starts accepting (and says
+        // it listens) inside the group, once SIGINT and SIGTERM are caught.
         var services: [any Service] = []
         if let recorder { services.append(recorder) }
         services.append(ProxyService(proxy, grace: options.grace.duration))
@@ -85,27 +87,7 @@ struct ProxyRunner {
     /// `--overwrite` asked for it to be replaced.
     static func refuseToReplace(_ recording: RecorderConfiguration) throws {
         guard case .file(let path) = recording.output else { return }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw RecordingError(.exists, "-w \(path) is a directory; name a file in it (or use --per-session \(path))")
-        }
-        guard !recording.overwrite else { return }
-        let existing = recording.existingFiles
-        guard let first = existing.first else { return }
-        let more = existing.count > 1 ? " and \(existing.count - 1) more" : ""
-        throw RecordingError(.exists, "-w \(path): an earlier recording is there (\(first)\(more)); pass --overwrite to replace it, or choose another name")
-    }
-
-    /// Once the listeners are bound, with --overwrite: the earlier
-    /// recording's files go (all of a rotated set, so the new set is not
-    /// mixed with the old one). The recorder makes a --per-session
-    /// directory itself.
-    static func prepareFiles(_ recording: RecorderConfiguration) throws {
-        if recording.overwrite {
-            for file in recording.existingFiles {
-                try? FileManager.default.removeItem(atPath: file)
-            }
-        }
+        try recording.refuseToReplace(option: "-w", optIn: "pass --overwrite", instead: "use --per-session \(path)")
     }
 
     /// The line at exit when the recording is missing traffic.

@@ -1,6 +1,8 @@
 import Recording
 
-/// The human-readable list of sessions `tapedeck inspect` prints.
+/// The human-readable list of sessions `tapedeck inspect` prints. When the
+/// recording's manifest says faults acted on some sessions, a last column
+/// names them with what they did (`reset_peer_upstream: reset`).
 struct SessionTable {
     let summaries: [SessionSummary]
 
@@ -9,9 +11,11 @@ struct SessionTable {
     }
 
     var rendered: String {
-        let header = ["#", "client", "server", "start", "duration", "client→server", "server→client", "end"]
+        let faulted = summaries.filter { !($0.faults ?? []).isEmpty }.count
+        var header = ["#", "client", "server", "start", "duration", "client→server", "server→client", "end"]
+        if faulted > 0 { header.append("faults") }
         var rows = summaries.map { summary in
-            [
+            var row = [
                 String(summary.index),
                 summary.client.description,
                 summary.server.description,
@@ -21,6 +25,8 @@ struct SessionTable {
                 Self.bytes(summary.serverToClient),
                 Self.end(summary),
             ]
+            if faulted > 0 { row.append((summary.faults ?? []).map(\.label).joined(separator: ", ")) }
+            return row
         }
         rows.insert(header, at: 0)
         let rightAligned: Set<Int> = [0, 4, 5, 6]
@@ -35,7 +41,9 @@ struct SessionTable {
         }
         let sent = summaries.reduce(0) { $0 + $1.clientToServer.bytes }
         let received = summaries.reduce(0) { $0 + $1.serverToClient.bytes }
-        text += "\(sessionCount(summaries.count)), \(sent) bytes client→server, \(received) bytes server→client\n"
+        text += "\(sessionCount(summaries.count)), \(sent) bytes client→server, \(received) bytes server→client"
+        if faulted > 0 { text += ", \(faulted) touched by faults" }
+        text += "\n"
         return text
     }
 

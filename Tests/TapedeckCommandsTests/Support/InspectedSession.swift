@@ -16,6 +16,14 @@ struct InspectedSession: Decodable, Hashable, Sendable {
         }
     }
 
+    /// `{"name", "type", "stream", "action"}`: a fault that acted on the session.
+    struct ActedFault: Decodable, Hashable, Sendable {
+        var name: String
+        var type: String
+        var stream: String
+        var action: String
+    }
+
     var index: Int
     var client: String
     var server: String
@@ -26,9 +34,10 @@ struct InspectedSession: Decodable, Hashable, Sendable {
     var end: String
     var startedMidFlow: Bool
     var wire: [String]?
+    var faults: [ActedFault]?
 
     enum CodingKeys: String, CodingKey {
-        case index, client, server, start, end, wire
+        case index, client, server, start, end, wire, faults
         case durationNanoseconds = "duration_ns"
         case clientToServer = "client_to_server"
         case serverToClient = "server_to_client"
