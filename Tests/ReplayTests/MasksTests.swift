@@ -107,7 +107,7 @@ struct MasksTests {
         let requests = framed.filter { $0.side == .client && $0.postgres?.kind != .startup(protocolVersion: 196_608) }
         let key = keyer.key(for: requests)
         let probe = ExchangeIndex.Probe(bytes: ByteBuffer(bytes: bytes), key: key, context: SessionState(protocol: book.protocolKind).context)
-        switch book.answer(probe, description: RequestDescription.describe(requests), connection: 0) {
+        switch book.answer(probe, description: { RequestDescription.describe(requests) }, connection: 0) {
         case .recorded(let recorded, let tier): return "\(tier.rawValue): \(recorded.description)"
         case .unmatched: return "unmatched"
         }
