@@ -156,18 +156,10 @@ enum IMFDateReading {
 /// Waits (bounded) until something accepts on 127.0.0.1:`port`.
 func waitUntilAccepting(_ port: UInt16, timeout: Duration = .seconds(15)) throws {
     let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    while !loopbackAccepts(port) {
+        guard ContinuousClock.now < deadline else {
+            throw ChildProcess.Failure(description: "nothing accepted on 127.0.0.1:\(port) within \(timeout)")
         }
-        close(fd)
-        if connected == 0 { return }
         usleep(20_000)
     }
-    throw ChildProcess.Failure(description: "nothing accepted on 127.0.0.1:\(port) within \(timeout)")
 }

@@ -51,7 +51,7 @@ public final class PostgresServer: @unchecked Sendable {
             ? try BackgroundProcess("/usr/sbin/runuser", ["-u", "postgres", "--"] + command)
             : try BackgroundProcess(command[0], Array(command.dropFirst()))
         let deadline = ContinuousClock.now + .seconds(30)
-        while !FileManager.default.fileExists(atPath: socketPath) || !Self.accepts(port) {
+        while !FileManager.default.fileExists(atPath: socketPath) || !loopbackAccepts(port) {
             guard ContinuousClock.now < deadline else {
                 stop()
                 throw ChildProcess.Failure(description: "PostgreSQL did not start on port \(port): \(server.outputLines.suffix(5).joined(separator: " "))")
@@ -81,18 +81,6 @@ public final class PostgresServer: @unchecked Sendable {
             kill(pid, SIGQUIT)
         }
         _ = try? server.waitForExit(timeout: .seconds(10))
-    }
-
-    private static func accepts(_ port: UInt16) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
     }
 
     /// Runs a command as the `postgres` user when we are root (else as we are).

@@ -26,7 +26,7 @@ public final class RedisServer: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let deadline = ContinuousClock.now + .seconds(10)
-        while !(Self.accepts(port) && FileManager.default.fileExists(atPath: socketPath)) {
+        while !(loopbackAccepts(port) && FileManager.default.fileExists(atPath: socketPath)) {
             guard ContinuousClock.now < deadline else {
                 stop()
                 throw ChildProcess.Failure(description: "redis-server did not start listening on port \(port)")
@@ -53,17 +53,18 @@ public final class RedisServer: @unchecked Sendable {
             usleep(10_000)
         }
     }
+}
 
-    private static func accepts(_ port: UInt16) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = port.bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
+/// Whether something accepts connections on 127.0.0.1:`port` now.
+public func loopbackAccepts(_ port: UInt16) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = port.bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
 }
 
