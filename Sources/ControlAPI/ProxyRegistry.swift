@@ -339,9 +339,7 @@ public actor ProxyRegistry {
         let configuration = ProxyConfiguration(
             listeners: [entry.listen],
             upstream: entry.upstream,
-            faults: entry.toxics,
-            seed: seed,
-            faultsCanChange: true
+            faults: FaultSettings(faults: entry.toxics, seed: seed, canChange: true)
         )
         var logger = self.logger
         logger[metadataKey: "proxy.name"] = "\(entry.name)"

@@ -16,31 +16,22 @@ public struct ProxyConfiguration: Sendable {
     public var connectTimeout: Duration
     /// Permissions of Unix listener sockets (default 0600).
     public var socketMode: mode_t
-    /// Faults applied to every connection, in the order they were added.
-    public var faults: [Fault]
-    /// Fixes every random choice of the faults (toxicity, jitter, drops).
-    public var seed: UInt64
-    /// Install fault handlers on every session even with no faults yet, so
-    /// `ProxyServer.setFaults` reaches live sessions (the control API's
-    /// proxies). Without it, a proxy with no faults forwards with no fault
-    /// stage at all.
-    public var faultsCanChange: Bool
+    /// Faults applied to every session; with `canChange`, fault handlers
+    /// stand on every session so `ProxyServer.setFaults` reaches live ones
+    /// (the control API's proxies).
+    public var faults: FaultSettings
 
     public init(
         listeners: [Endpoint],
         upstream: Endpoint,
         connectTimeout: Duration = .seconds(5),
         socketMode: mode_t = 0o600,
-        faults: [Fault] = [],
-        seed: UInt64 = 0,
-        faultsCanChange: Bool = false
+        faults: FaultSettings = FaultSettings()
     ) {
         self.listeners = listeners
         self.upstream = upstream
         self.connectTimeout = connectTimeout
         self.socketMode = socketMode
         self.faults = faults
-        self.seed = seed
-        self.faultsCanChange = faultsCanChange
     }
 }

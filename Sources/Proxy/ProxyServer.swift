@@ -50,7 +50,7 @@ public final class ProxyServer: Sendable {
 
     public init(configuration: ProxyConfiguration, group: EventLoopGroup, sink: SessionSink? = nil, logger: Logger) {
         self.configuration = configuration
-        self.currentFaults = NIOLockedValueBox(configuration.faults)
+        self.currentFaults = NIOLockedValueBox(configuration.faults.faults)
         self.connector = UpstreamConnector(endpoint: configuration.upstream, role: "upstream", logger: logger)
         self.group = group
         self.currentSink = NIOLockedValueBox(sink)
@@ -333,11 +333,11 @@ public final class ProxyServer: Sendable {
     /// `statistics.faultsFired`).
     private func faultHandler(_ stream: FaultStream, session: ProxySession, legs: SessionLegs) -> FaultHandler? {
         let faults = self.faults
-        guard configuration.faultsCanChange || !faults.isEmpty else { return nil }
+        guard configuration.faults.canChange || !faults.isEmpty else { return nil }
         return FaultHandler(
             stream: stream,
             faults: faults,
-            seed: configuration.seed,
+            seed: configuration.faults.seed,
             connectionID: session.session.id,
             onClose: { mode in legs.close(mode) },
             onCounters: { counters in session.faultsActed(counters.effects) }

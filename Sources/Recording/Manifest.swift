@@ -174,13 +174,8 @@ public struct Manifest: Hashable, Sendable, Codable {
 
 /// A session's 4-tuple as its frames carry it.
 package struct WireKey: Hashable, Sendable {
-    public var client: Endpoint
-    public var server: Endpoint
-
-    public init(client: Endpoint, server: Endpoint) {
-        self.client = client
-        self.server = server
-    }
+    var client: Endpoint
+    var server: Endpoint
 }
 
 public struct ManifestError: Error, CustomStringConvertible, Sendable {

@@ -9,9 +9,7 @@ import Sockets
 /// `replay drive`: plays recorded client sides against a live server.
 public struct DriveConfiguration: Sendable {
     public var target: Endpoint
-    public var timing: ReplayTiming
-    public var comparison: ReplayComparison
-    public var faults: ReplayFaults
+    public var playback: Playback
     /// At most this many sessions at once (nil: as many as recorded).
     public var concurrency: Int?
     /// Play the whole recording this many times, one pass after another.
@@ -20,17 +18,13 @@ public struct DriveConfiguration: Sendable {
 
     public init(
         target: Endpoint,
-        timing: ReplayTiming = ReplayTiming(),
-        comparison: ReplayComparison = ReplayComparison(),
-        faults: ReplayFaults = ReplayFaults(),
+        playback: Playback = Playback(),
         concurrency: Int? = nil,
         passes: Int = 1,
         connectTimeout: Duration = .seconds(5)
     ) {
         self.target = target
-        self.timing = timing
-        self.comparison = comparison
-        self.faults = faults
+        self.playback = playback
         self.concurrency = concurrency
         self.passes = passes
         self.connectTimeout = connectTimeout
@@ -67,7 +61,7 @@ public final class ReplayDriver: Sendable {
     /// - Parameter sink: where the replayed traffic is recorded (`-w`), if anywhere.
     public init(scripts: [SessionScript], configuration: DriveConfiguration, group: EventLoopGroup, sink: SessionSink? = nil, logger: Logger) {
         var scripts = scripts
-        if let maxGap = configuration.timing.maxGap { scripts = scripts.map { $0.cappingGaps(at: maxGap) } }
+        if let maxGap = configuration.playback.timing.maxGap { scripts = scripts.map { $0.cappingGaps(at: maxGap) } }
         self.scripts = scripts
         self.configuration = configuration
         self.group = group
@@ -187,12 +181,12 @@ public final class ReplayDriver: Sendable {
         var offsets: [Int64] = []
         var cut: Int64 = 0
         var previous: Int64 = 0
-        let limit = configuration.timing.maxGap?.clampedNanoseconds
+        let limit = configuration.playback.timing.maxGap?.clampedNanoseconds
         for script in scripts {
             let recorded = first.duration(to: script.session.opened).clampedNanoseconds
             if let limit, recorded - previous > limit { cut += recorded - previous - limit }
             previous = recorded
-            offsets.append(configuration.timing.scaled(recorded - cut))
+            offsets.append(configuration.playback.timing.scaled(recorded - cut))
         }
         return offsets
     }
@@ -221,7 +215,7 @@ public final class ReplayDriver: Sendable {
         let connected = target.connect(on: eventLoop, timeout: configuration.connectTimeout).flatMapThrowing { channel, address in
             do {
                 let sync = channel.pipeline.syncOperations
-                let faults = configuration.faults
+                let faults = configuration.playback.faults
                 if faults.canChange || !faults.faults.isEmpty {
                     try sync.addHandler(FaultHandler(stream: .downstream, faults: faults.faults, seed: faults.seed, connectionID: id, onClose: { mode in
                         channel.close(as: mode)
@@ -231,8 +225,8 @@ public final class ReplayDriver: Sendable {
                 let server: Endpoint = if case .host = configuration.target { Endpoint(address) ?? configuration.target } else { configuration.target }
                 try sync.addHandler(DriveHandler(
                     script: script,
-                    timing: configuration.timing,
-                    comparison: configuration.comparison,
+                    timing: configuration.playback.timing,
+                    comparison: configuration.playback.comparison,
                     anchor: anchor,
                     target: server,
                     sink: sink,

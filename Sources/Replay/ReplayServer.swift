@@ -24,26 +24,20 @@ public struct ServeConfiguration: Sendable {
     public var answering: Answering
     /// Start over when every session has been used.
     public var loop: Bool
-    public var timing: ReplayTiming
-    public var comparison: ReplayComparison
-    public var faults: ReplayFaults
+    public var playback: Playback
 
     public init(
         listeners: [Endpoint],
         socketMode: mode_t = 0o600,
         answering: Answering = .automatic(),
         loop: Bool = false,
-        timing: ReplayTiming = ReplayTiming(),
-        comparison: ReplayComparison = ReplayComparison(),
-        faults: ReplayFaults = ReplayFaults()
+        playback: Playback = Playback()
     ) {
         self.listeners = listeners
         self.socketMode = socketMode
         self.answering = answering
         self.loop = loop
-        self.timing = timing
-        self.comparison = comparison
-        self.faults = faults
+        self.playback = playback
     }
 }
 
@@ -101,7 +95,7 @@ public final class ReplayServer: Sendable {
     ///   ``SessionScript/load(paths:filter:progress:)``).
     public init(scripts: [SessionScript], configuration: ServeConfiguration, group: EventLoopGroup, logger: Logger) throws(ReplayError) {
         var scripts = scripts
-        if let maxGap = configuration.timing.maxGap { scripts = scripts.map { $0.cappingGaps(at: maxGap) } }
+        if let maxGap = configuration.playback.timing.maxGap { scripts = scripts.map { $0.cappingGaps(at: maxGap) } }
         let matching = configuration.answering.requestMatching(for: scripts)
         let match = configuration.answering.sessionMatch
         if case .pinned(let index) = match {
@@ -115,14 +109,14 @@ public final class ReplayServer: Sendable {
         }
         self.book = matching.map { matching in
             ExchangeBook(
-                conversations: RecordedConversations(scripts: scripts, protocol: matching.protocolKind, turnIdle: configuration.timing.turnIdle, keyOptions: KeyOptions()),
+                conversations: RecordedConversations(scripts: scripts, protocol: matching.protocolKind, turnIdle: configuration.playback.timing.turnIdle, keyOptions: KeyOptions()),
                 matching: matching
             )
         }
         self.configuration = configuration
         self.group = group
         self.logger = logger
-        state.withLockedValue { $0.faults = configuration.faults.faults }
+        state.withLockedValue { $0.faults = configuration.playback.faults.faults }
     }
 
     /// Binds every listener; throws the first bind error after closing the
@@ -227,7 +221,7 @@ public final class ReplayServer: Sendable {
         var logger = self.logger
         logger[metadataKey: "connection.id"] = "\(connection)"
         let sync = channel.pipeline.syncOperations
-        let replayFaults = configuration.faults
+        let replayFaults = configuration.playback.faults
         if replayFaults.canChange || !faults.isEmpty {
             try sync.addHandler(FaultHandler(stream: .upstream, faults: faults, seed: replayFaults.seed, connectionID: connection, onClose: { mode in
                 channel.close(as: mode)
@@ -235,12 +229,12 @@ public final class ReplayServer: Sendable {
             try sync.addHandler(OutboundFaultHandler(stream: .downstream, faults: faults, seed: replayFaults.seed, connectionID: connection))
         }
         if let book {
-            try sync.addHandler(MatchingServeHandler(book: book, timing: configuration.timing, connection: connection, logger: logger))
+            try sync.addHandler(MatchingServeHandler(book: book, timing: configuration.playback.timing, connection: connection, logger: logger))
         } else {
             try sync.addHandler(ServeHandler(
                 pool: pool,
-                timing: configuration.timing,
-                comparison: configuration.comparison,
+                timing: configuration.playback.timing,
+                comparison: configuration.playback.comparison,
                 logger: logger,
                 events: ServeEvents(server: self)
             ))

@@ -102,14 +102,10 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     private func populate(_ registry: ProxyRegistry, from path: String) async throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw ProxyError(.configuration, "cannot read the config file \(path): \(PlainReason.of(error))")
+        let definitions = try decodeUserFile(path, named: "config file", failing: { ProxyError(.configuration, $0) }) {
+            try ControlRoutes.decode([ProxyDefinition].self, from: $0)
         }
         do {
-            let definitions = try ControlRoutes.decode([ProxyDefinition].self, from: data)
             _ = try await registry.populate(definitions)
         } catch {
             throw ProxyError(.configuration, "config file \(path): \(error)")

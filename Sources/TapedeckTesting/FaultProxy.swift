@@ -48,7 +48,7 @@ public final class FaultProxy: Sendable {
         let recording = path.map { RecorderConfiguration(output: .file(path: $0), overwrite: overwrite) }
         try recording?.refuseToReplace(option: "recordTo", optIn: "pass overwrite: true")
         let (endpoint, directory) = try listen.resolve()
-        let configuration = ProxyConfiguration(listeners: [endpoint], upstream: upstream, faults: faults, seed: seed, faultsCanChange: true)
+        let configuration = ProxyConfiguration(listeners: [endpoint], upstream: upstream, faults: FaultSettings(faults: faults, seed: seed, canChange: true))
         let proxy = ProxyServer(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
         // Listen first: a proxy that cannot leaves an earlier recording as it was.
         var recorder: Recorder?

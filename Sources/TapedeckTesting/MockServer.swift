@@ -59,10 +59,13 @@ public final class MockServer: Sendable {
         self.directory = directory
     }
 
-    /// Starts serving the sessions of a recording (or a capture from
-    /// tcpdump or Wireshark; several files read as one).
+    /// Starts serving the sessions of a recording: a file's path (a
+    /// recording, or a capture from tcpdump or Wireshark), several paths read
+    /// as one (`["a.pcap", "b.pcap"]`), or sessions already loaded or built
+    /// by hand (`[SessionScript]`).
     ///
     /// - Parameters:
+    ///   - filter: a BPF filter applied to the files as they are read.
     ///   - speed: 1 keeps the recorded delays, 0 answers at once (the
     ///     default, so tests run fast).
     ///   - strict: compare what clients send with the recording; differences
@@ -71,7 +74,7 @@ public final class MockServer: Sendable {
     ///     client sends; downstream: the answers), changeable with
     ///     ``setFaults(_:)``.
     public static func start(
-        recording paths: String...,
+        recording: some MockRecording,
         filter: String? = nil,
         listen: TestListener = .loopback,
         answering: Answering = .automatic(),
@@ -85,33 +88,17 @@ public final class MockServer: Sendable {
         seed: UInt64 = 0,
         logger: Logger = Logger(label: "tapedeck.mock-server")
     ) async throws -> MockServer {
-        let scripts = try SessionScript.load(paths: paths, filter: filter)
-        return try await start(scripts: scripts, listen: listen, answering: answering, loop: loop, speed: speed, turnIdle: turnIdle, strict: strict, onMismatch: onMismatch, ignore: ignore, faults: faults, seed: seed, logger: logger)
-    }
-
-    /// Starts serving sessions already loaded (or built by hand).
-    public static func start(
-        scripts: [SessionScript],
-        listen: TestListener = .loopback,
-        answering: Answering = .automatic(),
-        loop: Bool = false,
-        speed: Double = 0,
-        turnIdle: Duration = .milliseconds(50),
-        strict: Bool = true,
-        onMismatch: MismatchPolicy = .close,
-        ignore: [IgnoreRule] = [],
-        faults: [Fault] = [],
-        seed: UInt64 = 0,
-        logger: Logger = Logger(label: "tapedeck.mock-server")
-    ) async throws -> MockServer {
+        let scripts = try recording.sessionScripts(filter: filter)
         let (endpoint, directory) = try listen.resolve()
         let configuration = ServeConfiguration(
             listeners: [endpoint],
             answering: answering,
             loop: loop,
-            timing: ReplayTiming(speed: speed, turnIdle: turnIdle),
-            comparison: ReplayComparison(strict: strict, policy: onMismatch, ignore: ignore),
-            faults: ReplayFaults(faults: faults, seed: seed, canChange: true)
+            playback: Playback(
+                timing: ReplayTiming(speed: speed, turnIdle: turnIdle),
+                comparison: ReplayComparison(strict: strict, policy: onMismatch, ignore: ignore),
+                faults: FaultSettings(faults: faults, seed: seed, canChange: true)
+            )
         )
         let server = try ReplayServer(scripts: scripts, configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
         do {

@@ -29,7 +29,7 @@ import Testing
     }
 
     static func drive(_ scripts: [SessionScript], target: Endpoint, speed: Double = 1, faults: [Fault] = [], seed: UInt64 = 0, sink: SessionSink? = nil) async -> DriveReport {
-        let configuration = DriveConfiguration(target: target, timing: ReplayTiming(speed: speed), faults: ReplayFaults(faults: faults, seed: seed))
+        let configuration = DriveConfiguration(target: target, playback: Playback(timing: ReplayTiming(speed: speed), faults: FaultSettings(faults: faults, seed: seed)))
         return await ReplayDriver(scripts: scripts, configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, sink: sink, logger: logger).run()
     }
 
@@ -93,7 +93,7 @@ import Testing
         let echo = try await EchoServer.start()
         defer { Task { await echo.stop() } }
         let script = Script.session([.client("a", ms: 1), .server("a", ms: 2), .client("b", ms: 3_000), .server("b", ms: 3_001), .clientFIN(ms: 3_002)])
-        let configuration = DriveConfiguration(target: echo.endpoint, timing: ReplayTiming(speed: 1, maxGap: .milliseconds(100)))
+        let configuration = DriveConfiguration(target: echo.endpoint, playback: Playback(timing: ReplayTiming(speed: 1, maxGap: .milliseconds(100))))
         let started = ContinuousClock.now
         let report = await ReplayDriver(scripts: [script], configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: Self.logger).run()
         let elapsed = (ContinuousClock.now - started).milliseconds
@@ -142,7 +142,7 @@ import Testing
             let recorder = try Recorder(configuration: RecorderConfiguration(output: .file(path: path)), logger: Self.logger)
             var timing = ReplayTiming(speed: 1, turnIdle: .milliseconds(20))
             timing.replyTimeout = .milliseconds(40)
-            let configuration = DriveConfiguration(target: echo.endpoint, timing: timing, faults: ReplayFaults(faults: [drop], seed: 7))
+            let configuration = DriveConfiguration(target: echo.endpoint, playback: Playback(timing: timing, faults: FaultSettings(faults: [drop], seed: 7)))
             let report = await ReplayDriver(scripts: [Self.chatty(16, spacing: 5)], configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, sink: recorder, logger: Self.logger).run()
             recorder.finish()
             outcomes.append(report.mismatches)

@@ -23,7 +23,7 @@ import Testing
     static func replayEverySession(_ paths: [String]) async throws -> [SessionScript] {
         let scripts = try SessionScript.load(paths: paths)
         for script in scripts {
-            let server = try await MockServer.start(scripts: [script], answering: .sessions(.inOrder))
+            let server = try await MockServer.start(recording: [script], answering: .sessions(.inOrder))
             let request = Array(script.bytes(.clientToServer).readableBytesView)
             let answer = try await BlockingClient.exchange(server.endpoint, send: request, halfClose: true)
             #expect(answer == Array(script.bytes(.serverToClient).readableBytesView), "session \(script.session.index) of \(paths)")
@@ -59,7 +59,7 @@ import Testing
         let path = Self.capture("redis-snaplen.pcap")
         let scripts = try SessionScript.load(paths: [path])
         let cut = try #require(scripts.first { $0.firstGap?.step.direction == .clientToServer })
-        let server = try await MockServer.start(scripts: [cut], answering: .sessions(.inOrder), strict: false)
+        let server = try await MockServer.start(recording: [cut], answering: .sessions(.inOrder), strict: false)
         let request = Array(cut.bytes(.clientToServer).readableBytesView)
         let outcome = try await BlockingSocket.onThread { () -> String in
             let socket = try BlockingSocket(connectingTo: server.endpoint)
@@ -76,7 +76,7 @@ import Testing
         let answerCut = try #require(scripts.first { $0.firstGap?.step.direction == .serverToClient })
         let drive = await ReplayDriver(
             scripts: [answerCut],
-            configuration: DriveConfiguration(target: echo.endpoint, timing: ReplayTiming(speed: 0)),
+            configuration: DriveConfiguration(target: echo.endpoint, playback: Playback(timing: ReplayTiming(speed: 0))),
             group: MultiThreadedEventLoopGroup.singleton,
             logger: Logger(label: "test")
         ).run()

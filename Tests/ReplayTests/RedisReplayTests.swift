@@ -88,7 +88,7 @@ struct RedisReplayTests {
         let fresh = try RedisServer(directory: freshDirectory.path)
         defer { fresh.stop() }
         let logger = Logger(label: "test")
-        let matching = await ReplayDriver(scripts: scripts, configuration: DriveConfiguration(target: fresh.endpoint, timing: ReplayTiming(speed: 0)), group: MultiThreadedEventLoopGroup.singleton, logger: logger).run()
+        let matching = await ReplayDriver(scripts: scripts, configuration: DriveConfiguration(target: fresh.endpoint, playback: Playback(timing: ReplayTiming(speed: 0))), group: MultiThreadedEventLoopGroup.singleton, logger: logger).run()
         #expect(matching.sessions == Self.commands.count)
         #expect(matching.mismatches.isEmpty)
         #expect(matching.failures.isEmpty)
@@ -100,7 +100,7 @@ struct RedisReplayTests {
         let other = try RedisServer(directory: otherDirectory.path)
         defer { other.stop() }
         #expect(try other.cli(["SET", "greeting", "REcorded by tapedeck"]) == "OK")
-        let differing = await ReplayDriver(scripts: [scripts[1]], configuration: DriveConfiguration(target: other.endpoint, timing: ReplayTiming(speed: 0)), group: MultiThreadedEventLoopGroup.singleton, logger: logger).run()
+        let differing = await ReplayDriver(scripts: [scripts[1]], configuration: DriveConfiguration(target: other.endpoint, playback: Playback(timing: ReplayTiming(speed: 0))), group: MultiThreadedEventLoopGroup.singleton, logger: logger).run()
         let mismatch = try #require(differing.mismatches.first)
         #expect(differing.mismatches.count == 1)
         #expect(mismatch.direction == .serverToClient)

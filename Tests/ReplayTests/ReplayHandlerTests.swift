@@ -73,7 +73,7 @@ final class Wire: ChannelOutboundHandler {
         let harness = Harness()
         let timing = ReplayTiming(speed: speed)
         let server = try ReplayServer(
-            scripts: scripts, configuration: ServeConfiguration(listeners: [], timing: timing),
+            scripts: scripts, configuration: ServeConfiguration(listeners: [], playback: Playback(timing: timing)),
             group: harness.channel.embeddedEventLoop, logger: logger)
         let handler = ServeHandler(
             pool: SessionPool(scripts: scripts, match: .inOrder, loop: false), timing: timing,

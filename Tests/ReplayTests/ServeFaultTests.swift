@@ -16,7 +16,7 @@ import Testing
     } + [.serverFIN(ms: 30)])
 
     @Test func latencyDelaysTheAnswers() async throws {
-        let server = try await MockServer.start(scripts: [Self.answer], faults: [try Fault(.latency(latency: .milliseconds(100), jitter: .zero))])
+        let server = try await MockServer.start(recording: [Self.answer], faults: [try Fault(.latency(latency: .milliseconds(100), jitter: .zero))])
         let endpoint = server.endpoint
         let (elapsed, bytes) = try await BlockingSocket.onThread {
             let socket = try BlockingSocket(connectingTo: endpoint)
@@ -32,14 +32,14 @@ import Testing
     }
 
     @Test func limitDataTruncatesTheAnswerAndCloses() async throws {
-        let server = try await MockServer.start(scripts: [Self.answer], faults: [try Fault(.limitData(bytes: 10))])
+        let server = try await MockServer.start(recording: [Self.answer], faults: [try Fault(.limitData(bytes: 10))])
         let bytes = try await BlockingClient.exchange(server.endpoint, send: "ask".bytes, halfClose: false)
         #expect(bytes.text == "0123456789")
         await server.stop()
     }
 
     @Test func resetPeerResetsTheClient() async throws {
-        let server = try await MockServer.start(scripts: [Self.answer], faults: [try Fault(.resetPeer(timeout: .zero), stream: .upstream)])
+        let server = try await MockServer.start(recording: [Self.answer], faults: [try Fault(.resetPeer(timeout: .zero), stream: .upstream)])
         let outcome = try await BlockingSocket.onThread { () -> String in
             let socket = try BlockingSocket(connectingTo: server.endpoint)
             try socket.send("ask".bytes)
@@ -51,7 +51,7 @@ import Testing
 
     @Test func seededDropsAreTheSameInTwoRunsAndDifferWithAnotherSeed() async throws {
         func run(seed: UInt64) async throws -> String {
-            let server = try await MockServer.start(scripts: [Self.stream], faults: [try Fault(.drop(probability: 0.5))], seed: seed)
+            let server = try await MockServer.start(recording: [Self.stream], faults: [try Fault(.drop(probability: 0.5))], seed: seed)
             defer { Task { await server.stop() } }
             return try await BlockingClient.exchange(server.endpoint, send: [], halfClose: false).text
         }
@@ -69,7 +69,7 @@ import Testing
             .client("a", ms: 1), .server("A", ms: 2),
             .client("b", ms: 3), .server("B", ms: 4),
         ], end: .open)
-        let server = try await MockServer.start(scripts: [script])
+        let server = try await MockServer.start(recording: [script])
         let endpoint = server.endpoint
         let socket = try BlockingSocket(connectingTo: endpoint)
         let quick = try await BlockingSocket.onThread {

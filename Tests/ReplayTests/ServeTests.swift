@@ -20,7 +20,7 @@ import Testing
 
     @Test(arguments: [TestListener.loopback, .temporaryUnixSocket])
     func answersTurnByTurnAndEndsAsRecorded(listen: TestListener) async throws {
-        let server = try await MockServer.start(scripts: [Self.conversation], listen: listen)
+        let server = try await MockServer.start(recording: [Self.conversation], listen: listen)
         let endpoint = server.endpoint
         let (first, second, rest) = try await BlockingSocket.onThread {
             let socket = try BlockingSocket(connectingTo: endpoint)
@@ -43,7 +43,7 @@ import Testing
 
     @Test func waitsForTheClientsWholeTurn() async throws {
         let script = Script.session([.client("ABCDEF", ms: 1), .server("ok", ms: 2)], end: .open)
-        let server = try await MockServer.start(scripts: [script], turnIdle: .seconds(2))
+        let server = try await MockServer.start(recording: [script], turnIdle: .seconds(2))
         let endpoint = server.endpoint
         let (sentRest, answered, answer) = try await BlockingSocket.onThread {
             let socket = try BlockingSocket(connectingTo: endpoint)
@@ -63,7 +63,7 @@ import Testing
 
     @Test func aShortTurnEndsAfterTurnIdle() async throws {
         let script = Script.session([.client("GET /long-recorded-path", ms: 1), .server("200", ms: 2)], end: .open)
-        let server = try await MockServer.start(scripts: [script], answering: .sessions(.inOrder), turnIdle: .milliseconds(200), strict: false)
+        let server = try await MockServer.start(recording: [script], answering: .sessions(.inOrder), turnIdle: .milliseconds(200), strict: false)
         let endpoint = server.endpoint
         let (elapsed, answer) = try await BlockingSocket.onThread {
             let socket = try BlockingSocket(connectingTo: endpoint)
@@ -87,7 +87,7 @@ import Testing
             .server("c", ms: 602),
             .serverFIN(ms: 603),
         ])
-        let server = try await MockServer.start(scripts: [script], speed: speed)
+        let server = try await MockServer.start(recording: [script], speed: speed)
         let endpoint = server.endpoint
         let arrivals = try await BlockingSocket.onThread {
             let socket = try BlockingSocket(connectingTo: endpoint)
@@ -112,7 +112,7 @@ import Testing
             Script.session(1, [.client("GET banana\r\n", ms: 1), .server("yellow\r\n", ms: 2), .serverFIN(ms: 3)]),
             Script.session(2, [.client("GET cherry\r\n", ms: 1), .server("dark red\r\n", ms: 2), .serverFIN(ms: 3)]),
         ]
-        let server = try await MockServer.start(scripts: scripts, answering: .sessions(.firstBytes))
+        let server = try await MockServer.start(recording: scripts, answering: .sessions(.firstBytes))
         let banana = try await BlockingClient.exchange(server.endpoint, send: "GET banana\r\n".bytes, halfClose: false)
         let cherry = try await BlockingClient.exchange(server.endpoint, send: "GET cherry\r\n".bytes, halfClose: false)
         #expect(banana.text == "yellow\r\n")
@@ -123,7 +123,7 @@ import Testing
 
     @Test func sessionsRunOutUnlessLooping() async throws {
         let script = Script.session([.client("hi", ms: 1), .server("there", ms: 2), .serverFIN(ms: 3)])
-        let once = try await MockServer.start(scripts: [script])
+        let once = try await MockServer.start(recording: [script])
         #expect(try await BlockingClient.exchange(once.endpoint, send: "hi".bytes, halfClose: false).text == "there")
         // No session left: closed at once (the client sends nothing, so the close is a FIN).
         #expect(try await BlockingClient.exchange(once.endpoint, send: [], halfClose: false).isEmpty)
@@ -131,7 +131,7 @@ import Testing
         #expect(report.connections == 2)
         #expect(report.refused == 1)
 
-        let looping = try await MockServer.start(scripts: [script], loop: true)
+        let looping = try await MockServer.start(recording: [script], loop: true)
         for _ in 0..<3 {
             #expect(try await BlockingClient.exchange(looping.endpoint, send: "hi".bytes, halfClose: false).text == "there")
         }
@@ -140,7 +140,7 @@ import Testing
 
     @Test func strictModeReportsTheFirstDifferenceAndResets() async throws {
         let script = Script.session([.client("SET key value\r\n", ms: 1), .server("+OK\r\n", ms: 2)], end: .open)
-        let server = try await MockServer.start(scripts: [script], answering: .sessions(.inOrder), strict: true, onMismatch: .reset)
+        let server = try await MockServer.start(recording: [script], answering: .sessions(.inOrder), strict: true, onMismatch: .reset)
         let outcome = try await BlockingSocket.onThread { () -> String in
             let socket = try BlockingSocket(connectingTo: server.endpoint)
             try socket.send("SET kez value\r\n".bytes)
@@ -162,14 +162,14 @@ import Testing
 
     @Test func ignoredBytesAreNotCompared() async throws {
         let script = Script.session([.client("id=1234;GET x\r\n", ms: 1), .server("+x\r\n", ms: 2), .serverFIN(ms: 3)])
-        let server = try await MockServer.start(scripts: [script], strict: true, ignore: [try IgnoreRule(parsingPattern: "id=[0-9]+")])
+        let server = try await MockServer.start(recording: [script], strict: true, ignore: [try IgnoreRule(parsingPattern: "id=[0-9]+")])
         #expect(try await BlockingClient.exchange(server.endpoint, send: "id=9876;GET x\r\n".bytes, halfClose: true).text == "+x\r\n")
         #expect(await server.stop().mismatches.isEmpty)
     }
 
     @Test func aRecordedResetIsReplayed() async throws {
         let script = Script.session([.client("bye", ms: 1), .server("partial", ms: 2), .serverRST(ms: 3)], end: .reset)
-        let server = try await MockServer.start(scripts: [script])
+        let server = try await MockServer.start(recording: [script])
         let outcome = try await BlockingSocket.onThread { () -> String in
             let socket = try BlockingSocket(connectingTo: server.endpoint)
             try socket.send("bye".bytes)
@@ -187,7 +187,7 @@ import Testing
 
     @Test func aGapInTheCaptureFailsLoudly() async throws {
         let script = Script.session([.client("q", ms: 1), .server("abc", ms: 2), .serverGap(500, ms: 3), .server("xyz", ms: 4)], end: .open)
-        let server = try await MockServer.start(scripts: [script])
+        let server = try await MockServer.start(recording: [script])
         let outcome = try await BlockingSocket.onThread { () -> String in
             let socket = try BlockingSocket(connectingTo: server.endpoint)
             try socket.send("q".bytes)

@@ -13,15 +13,8 @@ public enum ExchangeKey: Sendable, Hashable {
     /// A generic turn, or a message no field-wise key applies to: its bytes.
     case bytes(ByteBuffer)
 
-    public struct QueryParameter: Sendable, Hashable {
-        public var name: String
-        public var value: String
-
-        public init(name: String, value: String) {
-            self.name = name
-            self.value = value
-        }
-    }
+    /// A query parameter: a name and a value, as a header field has them.
+    public typealias QueryParameter = HTTPMessage.Field
 }
 
 /// The key of a PostgreSQL request.

@@ -7,6 +7,7 @@ public struct HTTPMessage: Sendable, Hashable {
         case response(status: Int, reason: String)
     }
 
+    /// A header field, or (``ExchangeKey/QueryParameter``) a query parameter.
     public struct Field: Sendable, Hashable {
         public var name: String
         public var value: String

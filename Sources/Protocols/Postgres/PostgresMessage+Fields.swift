@@ -66,18 +66,7 @@ extension PostgresMessage {
         guard let portal = body.readNullTerminatedString(), let statement = body.readNullTerminatedString(),
             let formats = body.readInt16Array()
         else { return nil }
-        guard let count = body.readInteger(as: Int16.self), count >= 0 else { return nil }
-        var parameters: [ByteBuffer?] = []
-        for _ in 0..<count {
-            guard let length = body.readInteger(as: Int32.self) else { return nil }
-            if length < 0 {
-                parameters.append(nil)
-            } else {
-                guard let value = body.readSlice(length: Int(length)) else { return nil }
-                parameters.append(value)
-            }
-        }
-        guard let results = body.readInt16Array() else { return nil }
+        guard let parameters = body.readPostgresValues(), let results = body.readInt16Array() else { return nil }
         return Bind(portal: portal, statement: statement, parameterFormats: formats, parameters: parameters, resultFormats: results)
     }
 
@@ -155,6 +144,23 @@ extension PostgresMessage {
 }
 
 extension ByteBuffer {
+    /// Bind's parameters, or a DataRow's columns: a count (Int16), then per
+    /// value its length (Int32, -1 for NULL) and its bytes.
+    package mutating func readPostgresValues() -> [ByteBuffer?]? {
+        guard let count = readInteger(as: Int16.self), count >= 0 else { return nil }
+        var values: [ByteBuffer?] = []
+        for _ in 0..<count {
+            guard let length = readInteger(as: Int32.self) else { return nil }
+            if length < 0 {
+                values.append(nil)
+            } else {
+                guard let value = readSlice(length: Int(length)) else { return nil }
+                values.append(value)
+            }
+        }
+        return values
+    }
+
     /// A count (Int16) and that many Int16s.
     fileprivate mutating func readInt16Array() -> [Int16]? {
         guard let count = readInteger(as: Int16.self), count >= 0 else { return nil }

@@ -77,17 +77,6 @@ struct PostgresResults: Sendable, Hashable {
     /// DataRow: a count, then per value its length (-1 for NULL) and bytes.
     static func values(_ body: ByteBuffer) -> [[UInt8]?]? {
         var body = body
-        guard let count = body.readInteger(as: Int16.self), count >= 0 else { return nil }
-        var values: [[UInt8]?] = []
-        for _ in 0..<count {
-            guard let length = body.readInteger(as: Int32.self) else { return nil }
-            if length < 0 {
-                values.append(nil)
-            } else {
-                guard let bytes = body.readSlice(length: Int(length)) else { return nil }
-                values.append(Array(bytes.readableBytesView))
-            }
-        }
-        return values
+        return body.readPostgresValues()?.map { $0.map { Array($0.readableBytesView) } }
     }
 }

@@ -17,17 +17,7 @@ import Recording
 extension Masks {
     /// Reads a masks file. The error is one line naming the file and the field.
     public static func load(path: String) throws(ReplayError) -> Masks {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw ReplayError(.invalidOption, "cannot read the masks file \(path): \(PlainReason.of(error))")
-        }
-        do {
-            return try Masks(json: data)
-        } catch {
-            throw ReplayError(.invalidOption, "masks file \(path): \(error)")
-        }
+        try decodeUserFile(path, named: "masks file", failing: { ReplayError(.invalidOption, $0) }) { try Masks(json: $0) }
     }
 
     /// Masks from the text of a masks file.

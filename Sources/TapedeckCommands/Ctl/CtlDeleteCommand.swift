@@ -1,14 +1,12 @@
 import ArgumentParser
 
 /// `tapedeck ctl delete NAME`.
-struct CtlDeleteCommand: AsyncParsableCommand {
+struct CtlDeleteCommand: CtlSubcommand {
     static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a proxy.", aliases: ["d"])
     @OptionGroup var connection: CtlConnection
     @Argument var name: String
 
-    func run() async throws {
-        try await reportingFailures {
-            try await connection.client.deleteProxy(name)
-        }
+    func run(with client: ControlClient) async throws {
+        try await client.deleteProxy(name)
     }
 }

@@ -3,7 +3,7 @@ import ControlAPI
 import Foundation
 
 /// `tapedeck ctl record start NAME --path FILE | --per-session DIR`.
-struct CtlRecordStartCommand: AsyncParsableCommand {
+struct CtlRecordStartCommand: CtlSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "start",
         abstract: "Start recording the sessions a proxy opens from now on.",
@@ -39,19 +39,17 @@ struct CtlRecordStartCommand: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
-        try await reportingFailures {
-            let request = RecordingRequest(
-                path: path,
-                perSessionDirectory: perSession,
-                rotateBytes: rotateSize.map { Int($0.bytes) },
-                rotateSeconds: rotateInterval.map { Double($0.duration.components.seconds) + Double($0.duration.components.attoseconds) / 1e18 },
-                ringSize: ring,
-                redact: redact,
-                onBacklog: onBacklog,
-                overwrite: overwrite
-            )
-            try CtlCommand.printJSON(try await connection.client.startRecording(request, on: name))
-        }
+    func run(with client: ControlClient) async throws {
+        let request = RecordingRequest(
+            path: path,
+            perSessionDirectory: perSession,
+            rotateBytes: rotateSize.map { Int($0.bytes) },
+            rotateSeconds: rotateInterval.map { Double($0.duration.components.seconds) + Double($0.duration.components.attoseconds) / 1e18 },
+            ringSize: ring,
+            redact: redact,
+            onBacklog: onBacklog,
+            overwrite: overwrite
+        )
+        try CtlCommand.printJSON(try await client.startRecording(request, on: name))
     }
 }

@@ -1,14 +1,12 @@
 import ArgumentParser
 
 /// `tapedeck ctl record status NAME`: the recording's state as JSON.
-struct CtlRecordStatusCommand: AsyncParsableCommand {
+struct CtlRecordStatusCommand: CtlSubcommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "Show whether a proxy records, where, and how much so far.")
     @OptionGroup var connection: CtlConnection
     @Argument var name: String
 
-    func run() async throws {
-        try await reportingFailures {
-            try CtlCommand.printJSON(try await connection.client.recording(of: name))
-        }
+    func run(with client: ControlClient) async throws {
+        try CtlCommand.printJSON(try await client.recording(of: name))
     }
 }

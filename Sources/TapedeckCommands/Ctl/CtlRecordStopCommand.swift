@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `tapedeck ctl record stop NAME`: prints the finished recording as JSON.
-struct CtlRecordStopCommand: AsyncParsableCommand {
+struct CtlRecordStopCommand: CtlSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "stop",
         abstract: "Stop recording a proxy: close the file and its manifest, print what it holds.",
@@ -14,9 +14,7 @@ struct CtlRecordStopCommand: AsyncParsableCommand {
     @Argument(help: "The proxy whose recording to stop.")
     var name: String
 
-    func run() async throws {
-        try await reportingFailures {
-            try CtlCommand.printJSON(try await connection.client.stopRecording(on: name))
-        }
+    func run(with client: ControlClient) async throws {
+        try CtlCommand.printJSON(try await client.stopRecording(on: name))
     }
 }

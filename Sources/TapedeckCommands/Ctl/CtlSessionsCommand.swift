@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `tapedeck ctl sessions NAME`: a proxy's live sessions, one a line, or as JSON.
-struct CtlSessionsCommand: AsyncParsableCommand {
+struct CtlSessionsCommand: CtlSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "sessions",
         abstract: "List a proxy's live sessions: client, upstream, when opened, bytes each way (Tapedeck only).",
@@ -15,21 +15,19 @@ struct CtlSessionsCommand: AsyncParsableCommand {
     var json = false
     @Argument var name: String
 
-    func run() async throws {
-        try await reportingFailures {
-            let sessions = try await connection.client.sessions(of: name)
-            if json {
-                try CtlCommand.printJSON(sessions)
-                return
-            }
-            print("ID\tCLIENT\tUPSTREAM\tOPENED\tC→S\tS→C\tRECORDING")
-            for session in sessions {
-                let fields = [
-                    String(session.id), session.client, session.upstream, session.opened,
-                    String(session.bytesClientToServer), String(session.bytesServerToClient), String(session.recording),
-                ]
-                print(fields.joined(separator: "\t"))
-            }
+    func run(with client: ControlClient) async throws {
+        let sessions = try await client.sessions(of: name)
+        if json {
+            try CtlCommand.printJSON(sessions)
+            return
+        }
+        print("ID\tCLIENT\tUPSTREAM\tOPENED\tC→S\tS→C\tRECORDING")
+        for session in sessions {
+            let fields = [
+                String(session.id), session.client, session.upstream, session.opened,
+                String(session.bytesClientToServer), String(session.bytesServerToClient), String(session.recording),
+            ]
+            print(fields.joined(separator: "\t"))
         }
     }
 }

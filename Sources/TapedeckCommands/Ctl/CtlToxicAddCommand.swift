@@ -2,7 +2,7 @@ import ArgumentParser
 import Faults
 
 /// `tapedeck ctl toxic add NAME --type TYPE`: prints the toxic as the server made it.
-struct CtlToxicAddCommand: AsyncParsableCommand {
+struct CtlToxicAddCommand: CtlSubcommand {
     static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a toxic to a proxy.", aliases: ["a"])
     @OptionGroup var connection: CtlConnection
     @Option(name: .shortAndLong, help: "latency, bandwidth, slicer, limit_data, drop, reset_peer, timeout, slow_close…")
@@ -20,17 +20,15 @@ struct CtlToxicAddCommand: AsyncParsableCommand {
         if upstream && downstream { throw ValidationError("--upstream and --downstream are exclusive") }
     }
 
-    func run() async throws {
-        try await reportingFailures {
-            // The server fills in the defaults and checks the values, in its own words.
-            let toxic = FaultDefinition(
-                name: toxicName,
-                type: type,
-                stream: (upstream ? FaultStream.upstream : .downstream).rawValue,
-                toxicity: values.toxicity,
-                attributes: try values.parsedAttributes()
-            )
-            try CtlCommand.printJSON(try await connection.client.addToxic(toxic, to: name))
-        }
+    func run(with client: ControlClient) async throws {
+        // The server fills in the defaults and checks the values, in its own words.
+        let toxic = FaultDefinition(
+            name: toxicName,
+            type: type,
+            stream: (upstream ? FaultStream.upstream : .downstream).rawValue,
+            toxicity: values.toxicity,
+            attributes: try values.parsedAttributes()
+        )
+        try CtlCommand.printJSON(try await client.addToxic(toxic, to: name))
     }
 }

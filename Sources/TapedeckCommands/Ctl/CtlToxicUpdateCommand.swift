@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `tapedeck ctl toxic update NAME --toxic-name TOXIC`: prints the changed toxic.
-struct CtlToxicUpdateCommand: AsyncParsableCommand {
+struct CtlToxicUpdateCommand: CtlSubcommand {
     static let configuration = CommandConfiguration(commandName: "update", abstract: "Change a toxic's attributes or toxicity.", aliases: ["u"])
     @OptionGroup var connection: CtlConnection
     @Option(name: [.customShort("n"), .customLong("toxic-name")], help: "The toxic to change.")
@@ -9,10 +9,8 @@ struct CtlToxicUpdateCommand: AsyncParsableCommand {
     @OptionGroup var values: ToxicValueOptions
     @Argument var name: String
 
-    func run() async throws {
-        try await reportingFailures {
-            let patch = try values.patch()
-            try CtlCommand.printJSON(try await connection.client.updateToxic(toxicName, of: name, with: patch))
-        }
+    func run(with client: ControlClient) async throws {
+        let patch = try values.patch()
+        try CtlCommand.printJSON(try await client.updateToxic(toxicName, of: name, with: patch))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Faults
 import Foundation
 import Logging
 import Recording
@@ -66,13 +67,13 @@ struct PlaybackOptions: ParsableArguments {
         ReplayComparison(strict: strict, policy: policy, ignore: ignoreBytes + ignorePatterns)
     }
 
-    func replayFaults(logger: Logger) throws -> ReplayFaults {
+    func replayFaults(logger: Logger) throws -> FaultSettings {
         let seed = faults.seed ?? UInt64.random(in: .min ... .max)
         let list = try faults.faults()
         if !list.isEmpty {
             logger.info("faults", metadata: ["faults": "\(ProxyRunner.json(list))", "seed": "\(seed)"])
         }
-        return ReplayFaults(faults: list, seed: seed)
+        return FaultSettings(faults: list, seed: seed)
     }
 
     /// Reads the sessions, with progress on a terminal for large files.

@@ -123,9 +123,11 @@ struct ReplayDriveCommand: AsyncParsableCommand {
             timing.replyTimeout = replyTimeout.duration
             let configuration = DriveConfiguration(
                 target: target,
-                timing: timing,
-                comparison: try comparison(scripts: scripts, timing: timing, logger: logger),
-                faults: try playback.replayFaults(logger: logger),
+                playback: Playback(
+                    timing: timing,
+                    comparison: try comparison(scripts: scripts, timing: timing, logger: logger),
+                    faults: try playback.replayFaults(logger: logger)
+                ),
                 concurrency: concurrency,
                 passes: passes,
                 connectTimeout: connectTimeout.duration

@@ -126,9 +126,11 @@ struct ReplayServeCommand: AsyncParsableCommand {
                 socketMode: mode_t(UInt16(socketMode, radix: 8) ?? 0o600),
                 answering: answering(masking: try playback.loadMasks()?.requestMasking ?? .none),
                 loop: loop,
-                timing: playback.timing,
-                comparison: playback.comparison(policy: onMismatch),
-                faults: try playback.replayFaults(logger: logger)
+                playback: Playback(
+                    timing: playback.timing,
+                    comparison: playback.comparison(policy: onMismatch),
+                    faults: try playback.replayFaults(logger: logger)
+                )
             )
             let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
             let server = try ReplayServer(scripts: scripts, configuration: configuration, group: group, logger: logger)

@@ -175,15 +175,7 @@ struct OptionValueError: Error, CustomStringConvertible, Sendable {
     var outOfRange: Bool
     /// What the value is, when it is below 0 (`a duration`): the message
     /// then says that it cannot be negative.
-    var negative: String?
-
-    init(option: String, text: String, expected: String, outOfRange: Bool, negative: String? = nil) {
-        self.option = option
-        self.text = text
-        self.expected = expected
-        self.outOfRange = outOfRange
-        self.negative = negative
-    }
+    var negative: String? = nil
 
     var description: String {
         var shown = text.count > 40 ? String(text.prefix(40)) + "…" : text

@@ -47,8 +47,7 @@ struct ProxyOptions: ParsableArguments {
             upstream: upstream,
             connectTimeout: connectTimeout.duration,
             socketMode: mode_t(UInt16(socketMode, radix: 8) ?? 0o600),
-            faults: try faults.faults(),
-            seed: seed
+            faults: FaultSettings(faults: try faults.faults(), seed: seed)
         )
     }
 }

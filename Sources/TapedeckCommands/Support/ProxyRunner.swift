@@ -23,8 +23,8 @@ struct ProxyRunner {
         let logger = options.logging.makeLogger(label: "tapedeck")
         let seed = options.faults.seed ?? UInt64.random(in: .min ... .max)
         let configuration = try options.configuration(seed: seed)
-        if !configuration.faults.isEmpty {
-            logger.info("faults", metadata: ["faults": "\(Self.json(configuration.faults))", "seed": "\(seed)"])
+        if !configuration.faults.faults.isEmpty {
+            logger.info("faults", metadata: ["faults": "\(Self.json(configuration.faults.faults))", "seed": "\(seed)"])
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let proxy = ProxyServer(configuration: configuration, group: group, logger: logger)
@@ -35,8 +35,8 @@ struct ProxyRunner {
             try await proxy.prepare()
             if var recording {
                 // The manifest says which faults were in force, and with which seed.
-                if !configuration.faults.isEmpty {
-                    recording.properties["faults"] = Self.json(configuration.faults)
+                if !configuration.faults.faults.isEmpty {
+                    recording.properties["faults"] = Self.json(configuration.faults.faults)
                     recording.properties["seed"] = String(seed)
                 }
                 try Self.refuseToReplace(recording)

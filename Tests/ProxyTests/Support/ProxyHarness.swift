@@ -38,7 +38,7 @@ final class ProxyHarness: @unchecked Sendable {
         recorder = try recording.map { try Recorder(configuration: $0(directory.file("rec.pcap")), logger: logger) }
         proxy = ProxyServer(
             configuration: ProxyConfiguration(
-                listeners: listeners, upstream: upstream, connectTimeout: connectTimeout, socketMode: socketMode, faults: faults, seed: seed
+                listeners: listeners, upstream: upstream, connectTimeout: connectTimeout, socketMode: socketMode, faults: FaultSettings(faults: faults, seed: seed)
             ),
             group: MultiThreadedEventLoopGroup.singleton,
             sink: recorder,
