@@ -1,8 +1,9 @@
 import NIOCore
 import Protocols
 
-/// How a live request found its answer.
-public enum MatchTier: String, Sendable, Codable, Hashable, CaseIterable, Comparable {
+/// How a live request found its answer, from the closest match to the
+/// loosest: the book tries the tiers in this order.
+public enum MatchTier: String, Sendable, Codable, Hashable, CaseIterable {
     /// The same bytes as a recorded request.
     case exact
     /// The same bytes once the masks took out what varies.
@@ -11,10 +12,6 @@ public enum MatchTier: String, Sendable, Codable, Hashable, CaseIterable, Compar
     case key
     /// No recorded request matched; answered with the nearest of the same shape (`--on-unmatched nearest`).
     case nearest
-
-    public static func < (lhs: MatchTier, rhs: MatchTier) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
-    }
 }
 
 /// Every recorded exchange, found by bytes, masked bytes, key and shape,
