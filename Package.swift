@@ -37,6 +37,11 @@ let package = Package(
             providers: [.apt(["libpcre2-dev"])]
         ),
         .systemLibrary(
+            name: "CXXHash",
+            pkgConfig: "libxxhash",
+            providers: [.apt(["libxxhash-dev"])]
+        ),
+        .systemLibrary(
             name: "CCompression",
             providers: [.apt(["zlib1g-dev", "libzstd-dev"])]
         ),
@@ -49,6 +54,7 @@ let package = Package(
             dependencies: [
                 "PcapFile",
                 "CPCRE2",
+                "CXXHash",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),

@@ -105,7 +105,6 @@ extension Recorder {
                     path: directory + "/" + name,
                     addressing: configuration.addressing,
                     properties: configuration.properties,
-                    digestWorker: digestWorker,
                     overwrite: configuration.overwrite
                 )
                 writer.redact = configuration.redactPatterns
@@ -165,7 +164,6 @@ extension Recorder {
             path: path,
             addressing: configuration.addressing,
             properties: configuration.properties,
-            digestWorker: digestWorker,
             overwrite: configuration.overwrite
         )
         writer.redact = configuration.redactPatterns

@@ -8,8 +8,7 @@ import PcapFile
 /// Records a proxy's sessions off the event loops.
 ///
 /// Events enter a bounded queue (`record` never blocks); one writer thread
-/// drains it into `RecordingFileWriter`s (their digests computed on a
-/// `DigestWorker` beside it), flushes at least every
+/// drains it into `RecordingFileWriter`s, flushes at least every
 /// `flushInterval`, rotates files by size or age, keeps a ring of files, and
 /// hands every finished file to the post-rotate command. When the queue is
 /// full, `backpressure` holds the sessions' reads until it drains; `drop`
@@ -65,8 +64,6 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     var files = FileSet()
     /// Sessions' events waiting for a match of a `--redact` pattern to be decided.
     var redactions: [UInt64: SessionRedaction] = [:]
-    /// Hashes the sessions' bulk bytes beside the writer thread.
-    let digestWorker = DigestWorker()
 
     enum Item {
         case open(Session)
@@ -303,7 +300,6 @@ public final class Recorder: SessionSink, @unchecked Sendable {
             rotateIfDue()
             if done {
                 closeAll()
-                digestWorker.stop()
                 postRotateCommands.wait()
                 finished.signal()
                 return

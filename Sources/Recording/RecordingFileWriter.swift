@@ -19,8 +19,6 @@ package final class RecordingFileWriter {
     /// Where `finish()` writes the manifest (nil: nowhere); beside the pcap
     /// unless changed.
     public var manifestPath: String?
-    /// Where the sessions' SHA-256 digests are computed; nil: on the writer's thread.
-    public let digestWorker: DigestWorker?
 
     private let pcap: PcapWriter
     private let scratch = FrameScratch()
@@ -55,13 +53,11 @@ package final class RecordingFileWriter {
         path: String,
         addressing: SyntheticAddressing = SyntheticAddressing(),
         properties: [String: String] = [:],
-        digestWorker: DigestWorker? = nil,
         overwrite: Bool = true
     ) throws {
         self.path = path
         self.addressing = addressing
         self.properties = properties
-        self.digestWorker = digestWorker
         self.pcap = try PcapWriter(path: path, overwrite: overwrite)
         self.manifestPath = path == "-" ? nil : Manifest.path(forRecording: path)
     }
@@ -81,7 +77,7 @@ package final class RecordingFileWriter {
     public func open(_ session: Session, initialSequenceNumbers: (client: UInt32, server: UInt32)? = nil) throws {
         var synthesizer = FrameSynthesizer(session: session, addressing: addressing, initialSequenceNumbers: initialSequenceNumbers, scratch: scratch)
         try synthesizer.handshake(emit: writeFrame)
-        live[session.id] = LiveSession(synthesizer: synthesizer, tally: SessionTally(session: session, digestWorker: digestWorker))
+        live[session.id] = LiveSession(synthesizer: synthesizer, tally: SessionTally(session: session))
     }
 
     /// The live sessions, to be continued in the next file of a rotated set.
@@ -102,7 +98,7 @@ package final class RecordingFileWriter {
             var session = synthesizer.session
             session.startedMidFlow = true
             session.faults = continuation.faults
-            live[session.id] = LiveSession(synthesizer: synthesizer, tally: SessionTally(session: session, digestWorker: digestWorker))
+            live[session.id] = LiveSession(synthesizer: synthesizer, tally: SessionTally(session: session))
         }
     }
 

@@ -4,8 +4,12 @@ import PcapFile
 /// What one direction of a session carried.
 public struct DirectionSummary: Hashable, Sendable, Codable {
     public var bytes: Int
-    /// SHA-256 of the bytes, lowercase hex.
-    public var sha256: String
+    /// XXH3-64 of the bytes, 16 lowercase hex digits (`xxhsum -H3`): what
+    /// a recording's manifest carries.
+    public var xxh3: String?
+    /// SHA-256 of the bytes, lowercase hex: what `inspect --format json`
+    /// shows, and what manifests written before XXH3 carry.
+    public var sha256: String?
     /// Bytes lost from the capture (counted, not included in `bytes` or the hash).
     public var gapBytes: Int
     /// Bytes the peer sent that the recording does not hold because writing
@@ -13,15 +17,16 @@ public struct DirectionSummary: Hashable, Sendable, Codable {
     /// Written to a manifest only when not 0.
     public var unrecordedBytes: Int
 
-    public init(bytes: Int, sha256: String, gapBytes: Int, unrecordedBytes: Int = 0) {
+    public init(bytes: Int, xxh3: String? = nil, sha256: String? = nil, gapBytes: Int, unrecordedBytes: Int = 0) {
         self.bytes = bytes
+        self.xxh3 = xxh3
         self.sha256 = sha256
         self.gapBytes = gapBytes
         self.unrecordedBytes = unrecordedBytes
     }
 
     enum CodingKeys: String, CodingKey {
-        case bytes, sha256
+        case bytes, xxh3, sha256
         case gapBytes = "gap_bytes"
         case unrecordedBytes = "unrecorded_bytes"
     }
@@ -29,7 +34,8 @@ public struct DirectionSummary: Hashable, Sendable, Codable {
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         bytes = try container.decode(Int.self, forKey: .bytes)
-        sha256 = try container.decode(String.self, forKey: .sha256)
+        xxh3 = try container.decodeIfPresent(String.self, forKey: .xxh3)
+        sha256 = try container.decodeIfPresent(String.self, forKey: .sha256)
         gapBytes = try container.decode(Int.self, forKey: .gapBytes)
         unrecordedBytes = try container.decodeIfPresent(Int.self, forKey: .unrecordedBytes) ?? 0
     }
@@ -37,7 +43,8 @@ public struct DirectionSummary: Hashable, Sendable, Codable {
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(bytes, forKey: .bytes)
-        try container.encode(sha256, forKey: .sha256)
+        try container.encodeIfPresent(xxh3, forKey: .xxh3)
+        try container.encodeIfPresent(sha256, forKey: .sha256)
         try container.encode(gapBytes, forKey: .gapBytes)
         if unrecordedBytes != 0 { try container.encode(unrecordedBytes, forKey: .unrecordedBytes) }
     }
@@ -73,25 +80,24 @@ public struct SessionSummary: Hashable, Sendable, Codable {
 }
 
 /// Accumulates a session's events into its `SessionSummary`: byte counts,
-/// incremental SHA-256 per direction, gaps, and how it ended.
+/// checksums per direction, gaps, and how it ended.
 public struct SessionTally {
     public private(set) var session: Session
-    private let digests: [StreamDigest]?
-    private let digestWorker: DigestWorker?
+    /// Per kind, the two directions' checksums.
+    private let checksums: [(kind: ChecksumKind, sides: [StreamChecksum])]
     private var bytes = [0, 0]
     private var gapBytes = [0, 0]
     private var finished = [false, false]
     private var wasReset = false
     public private(set) var lastActivity: Timestamp
 
-    /// `hashing: false` skips SHA-256 (the summary's `sha256` is then empty):
-    /// at over a gigabyte a second, hashing is most of the cost of reading.
-    /// With a `digestWorker`, large chunks are hashed on its thread.
-    package init(session: Session, hashing: Bool = true, digestWorker: DigestWorker? = nil) {
+    /// `checksums`: which the summary carries; a recording's manifest
+    /// carries XXH3, the default. None at all (`[]`) is cheapest: at over a
+    /// gigabyte a second, SHA-256 is most of the cost of reading.
+    package init(session: Session, checksums: [ChecksumKind] = [.xxh3]) {
         self.session = session
         self.lastActivity = session.opened
-        self.digests = hashing ? [StreamDigest(), StreamDigest()] : nil
-        self.digestWorker = digestWorker
+        self.checksums = checksums.map { kind in (kind, [StreamChecksum(kind), StreamChecksum(kind)]) }
     }
 
     /// The faults that have acted on the session so far (the whole list).
@@ -104,13 +110,7 @@ public struct SessionTally {
         lastActivity = max(lastActivity, event.time)
         switch event.kind {
         case .data(let buffer):
-            if let digests {
-                if let digestWorker {
-                    digestWorker.update(digests[side], with: buffer)
-                } else {
-                    digests[side].absorb(buffer)
-                }
-            }
+            for checksum in checksums { checksum.sides[side].absorb(buffer) }
             bytes[side] += buffer.readableBytes
         case .halfClose:
             finished[side] = true
@@ -134,8 +134,8 @@ public struct SessionTally {
 
     package func summary(end: SessionEnd? = nil, closedAt: Timestamp? = nil, wire: FlowAddresses? = nil) -> SessionSummary {
         func direction(_ side: Int) -> DirectionSummary {
-            let digest = digests.map { digestWorker?.finalize($0[side]) ?? $0[side].hex } ?? ""
-            return DirectionSummary(bytes: bytes[side], sha256: digest, gapBytes: gapBytes[side])
+            func hex(_ kind: ChecksumKind) -> String? { checksums.first { $0.kind == kind }?.sides[side].hex }
+            return DirectionSummary(bytes: bytes[side], xxh3: hex(.xxh3), sha256: hex(.sha256), gapBytes: gapBytes[side])
         }
         var wireEndpoints = session.wire
         if let wire, wire.client != session.client || wire.server != session.server {
@@ -161,20 +161,20 @@ public struct SessionTally {
 /// Summaries of the sessions a capture holds, built from its reassembly
 /// events as they come (what `tapedeck inspect` shows).
 package struct SessionSummaries {
-    private let hashing: Bool
+    private let checksums: [ChecksumKind]
     private var tallies: [Int: SessionTally] = [:]
     /// The sessions closed so far, in the order they closed.
     public private(set) var closed: [SessionSummary] = []
 
-    /// `hashing: false` leaves `sha256` empty (see `SessionTally`).
-    public init(hashing: Bool = true) {
-        self.hashing = hashing
+    /// `checksums`: which the summaries carry (see `SessionTally`).
+    public init(checksums: [ChecksumKind] = [.xxh3]) {
+        self.checksums = checksums
     }
 
     public mutating func take(_ event: ReassemblyEvent) {
         switch event {
         case .opened(let session):
-            tallies[session.index] = SessionTally(session: session, hashing: hashing)
+            tallies[session.index] = SessionTally(session: session, checksums: checksums)
         case .event(let index, let sessionEvent):
             tallies[index]?.record(sessionEvent)
         case .closed(let index, let time, let end):

@@ -4,8 +4,9 @@ import NIOCore
 import PcapFile
 import Recording
 
-/// `tapedeck inspect`: the sessions in any capture — bytes each way, SHA-256,
-/// duration and how each ended.
+/// `tapedeck inspect`: the sessions in any capture — bytes each way,
+/// checksums, duration and how each ended — and, with `--verify`, whether a
+/// recording still holds what its manifest says it recorded.
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
@@ -16,15 +17,24 @@ struct InspectCommand: ParsableCommand {
             order as one capture, as a rotated set is. A recording's manifest (FILE.json) names \
             its Unix sockets.
 
+            --verify computes each session's bytes and XXH3 checksum again from each \
+            recording and compares them with its manifest (exit 1 on any difference).
+
             Examples:
               tapedeck inspect Recordings/redis.pcap
               tapedeck inspect capture.pcapng --filter 'tcp port 5432' --format json
               tapedeck inspect Recordings/redis.pcap --session 0 --dump server > reply.bin
+              tapedeck inspect big.pcap --format json --digest xxh3
+              tapedeck inspect Recordings/*.pcap --verify
             """
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case table, json
+    }
+
+    enum Digest: String, ExpressibleByArgument, CaseIterable {
+        case none, xxh3, sha256
     }
 
     enum Side: String, ExpressibleByArgument, CaseIterable {
@@ -37,17 +47,42 @@ struct InspectCommand: ParsableCommand {
     @Option(help: "Output format: table or json.")
     var format: Format = .table
 
+    @Option(help: ArgumentHelp("The checksum of each direction in JSON: none, xxh3 (fast) or sha256 (default for json).", valueName: "none|xxh3|sha256"))
+    var digest: Digest?
+
     @Option(help: ArgumentHelp("Write the raw bytes one side sent in the chosen --session to standard output.", valueName: "client|server"))
     var dump: Side?
+
+    @Flag(help: "Check each recording against its manifest: bytes and XXH3 of every session, each way.")
+    var verify = false
 
     func validate() throws {
         if dump != nil && input.sessions.count != 1 {
             throw ValidationError("--dump needs exactly one --session")
         }
+        if let digest, digest != .none, format != .json {
+            throw ValidationError("--digest \(digest.rawValue) goes with --format json (the table shows no checksums)")
+        }
+        if verify && (dump != nil || input.filter != nil || !input.sessions.isEmpty) {
+            throw ValidationError("--verify checks whole files: it takes no --dump, --filter or --session")
+        }
+    }
+
+    /// The checksums the JSON carries: `--digest`, else SHA-256 for JSON and none for the table.
+    private var checksums: [ChecksumKind] {
+        switch digest ?? (format == .json ? .sha256 : .none) {
+        case .none: []
+        case .xxh3: [.xxh3]
+        case .sha256: [.sha256]
+        }
     }
 
     func run() throws {
         try reportingFailures {
+            if verify {
+                try verifyFiles()
+                return
+            }
             if let dump {
                 try dumpBytes(of: dump.direction)
                 return
@@ -57,7 +92,7 @@ struct InspectCommand: ParsableCommand {
             // (A file cut short part-way through a record is not damaged:
             // it is read to the cut, with a warning, and exits 0.)
             var failure: Error?
-            let summaries = summarize(hashing: format == .json, failure: &failure)
+            let summaries = summarize(failure: &failure)
             if let failure, !Self.readPartly(failure) {
                 throw failure
             }
@@ -82,15 +117,30 @@ struct InspectCommand: ParsableCommand {
         return error.code == .read
     }
 
-    /// The table shows no hashes, so only JSON pays for SHA-256.
-    private func summarize(hashing: Bool, failure: inout Error?) -> [SessionSummary] {
-        var summaries = SessionSummaries(hashing: hashing)
+    /// The table shows no checksums, so only JSON pays for them.
+    private func summarize(failure: inout Error?) -> [SessionSummary] {
+        var summaries = SessionSummaries(checksums: checksums)
         do {
             try input.read { summaries.take($0) }
         } catch {
             failure = error
         }
         return summaries.closed.sorted { $0.index < $1.index }
+    }
+
+    /// One line per file: the sessions checked, or each difference; exit 1 on any.
+    private func verifyFiles() throws {
+        var failed = false
+        for path in input.files {
+            let result = try ChecksumVerification.verify(path: path)
+            if result.passed {
+                print("\(path): \(result.sessionsChecked) session\(result.sessionsChecked == 1 ? "" : "s"), bytes and checksums as recorded")
+            } else {
+                failed = true
+                for problem in result.problems { print("\(path): \(problem)") }
+            }
+        }
+        if failed { throw ExitCode(1) }
     }
 
     private func dumpBytes(of direction: Direction) throws {

@@ -59,7 +59,7 @@ import Testing
         #expect(sessions.contains { $0.client == .unix(path: unixListener) })
         let manifest = try #require(try Manifest.load(forRecording: harness.recordingPath))
         #expect(manifest.sessions.count == 3)
-        #expect(manifest.sessions.allSatisfy { $0.end == .fin && $0.clientToServer.sha256 == $0.serverToClient.sha256 })
+        #expect(manifest.sessions.allSatisfy { $0.end == .fin && $0.clientToServer.xxh3 != nil && $0.clientToServer.xxh3 == $0.serverToClient.xxh3 })
         // tshark: valid checksums, no malformed frames, no analysis flags.
         #expect(try TShark.problems(harness.recordingPath) == [])
         let streams = try TShark.followEveryStream(harness.recordingPath)

@@ -88,7 +88,8 @@ struct DiskFullTests {
         let held = inFile.closed.sorted { $0.index < $1.index }
         #expect(manifest.sessions.count == held.count)
         #expect(manifest.sessions.map(\.clientToServer.bytes) == held.map(\.clientToServer.bytes))
-        #expect(manifest.sessions.map(\.clientToServer.sha256) == held.map(\.clientToServer.sha256))
+        #expect(manifest.sessions.map(\.clientToServer.xxh3) == held.map(\.clientToServer.xxh3))
+        #expect(held.allSatisfy { $0.clientToServer.xxh3 != nil })
         var unrecorded = 0
         for session in manifest.sessions {
             let expected = try #require(sent[UInt64(session.index)])

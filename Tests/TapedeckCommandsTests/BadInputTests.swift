@@ -112,11 +112,12 @@ import Testing
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.errorLines.first?.hasPrefix("tapedeck: warning: \(path): cut short") == true, "\(result.standardError)")
         #expect(result.errorLines.last?.hasPrefix("tapedeck: wrote ") == true, "\(result.standardError)")
-        let inspected = try TapedeckBinary.inspectJSON([path])
+        let inspected = try TapedeckBinary.inspectJSON([path, "--digest", "xxh3"])
         #expect(try TShark.problems(output) == [])
         let manifest = try #require(try Manifest.load(forRecording: output))
         #expect(manifest.sessions.map(\.clientToServer.bytes) == inspected.map(\.clientToServer.bytes))
-        #expect(manifest.sessions.map(\.serverToClient.sha256) == inspected.map(\.serverToClient.sha256))
+        #expect(manifest.sessions.map(\.serverToClient.xxh3) == inspected.map(\.serverToClient.xxh3))
+        #expect(inspected.allSatisfy { $0.serverToClient.xxh3?.count == 16 })
     }
 
     /// A file header and nothing else is a capture with no packets, not damage.

@@ -55,8 +55,10 @@ import Testing
         let attributes = try FileManager.default.attributesOfItem(atPath: manifestPath)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         let manifest = try JSONDecoder().decode(RecordingManifest.self, from: Data(contentsOf: URL(fileURLWithPath: manifestPath)))
-        #expect(manifest.sessions.map(\.clientToServer) == original.map(\.clientToServer))
-        #expect(manifest.sessions.map(\.serverToClient) == original.map(\.serverToClient))
+        // The manifest carries XXH3: the same checksums inspect gives the original with --digest xxh3.
+        let originalXXH3 = try TapedeckBinary.inspectJSON([fixture.path, "--digest", "xxh3"])
+        #expect(manifest.sessions.map(\.clientToServer) == originalXXH3.map(\.clientToServer))
+        #expect(manifest.sessions.map(\.serverToClient) == originalXXH3.map(\.serverToClient))
         #expect(manifest.sessions.map(\.startedMidFlow) == original.map(\.startedMidFlow))
     }
 

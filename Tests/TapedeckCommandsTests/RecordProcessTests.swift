@@ -57,6 +57,8 @@ import Testing
         #expect(try TShark.problems(running.recording) == [])
         let manifest = try #require(try Manifest.load(forRecording: running.recording))
         #expect(manifest.sessions.count == 3)
+        #expect(manifest.sessions.map(\.clientToServer.xxh3) == sent.map(xxh3Hex))
+        #expect(manifest.sessions.map(\.serverToClient.xxh3) == sent.map(xxh3Hex))
     }
 
     @Test func sigtermClosesLiveSessionsAfterTheGracePeriod() async throws {

@@ -7,11 +7,14 @@ import Recording
 struct InspectedSession: Decodable, Hashable, Sendable {
     struct Direction: Decodable, Hashable, Sendable {
         var bytes: Int
-        var sha256: String
+        /// In a manifest; in inspect's JSON with `--digest xxh3`.
+        var xxh3: String?
+        /// In inspect's JSON (the default `--digest sha256`); in manifests written before XXH3.
+        var sha256: String?
         var gapBytes: Int
 
         enum CodingKeys: String, CodingKey {
-            case bytes, sha256
+            case bytes, xxh3, sha256
             case gapBytes = "gap_bytes"
         }
     }
