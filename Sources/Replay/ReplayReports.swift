@@ -54,27 +54,52 @@ public struct ReplayFailure: Sendable, Codable, Hashable {
 
 /// Send-time error statistics: how far from the scheduled instant each send
 /// went out, in microseconds.
+///
+/// The percentiles come from a histogram of the errors in whole
+/// microseconds, which the report carries (`histogram_us`), so that the
+/// reports of several drivers sharing one capture (`--shard`) merge into the
+/// percentiles one driver would have given (`replay merge-reports`).
 public struct TimingSummary: Sendable, Codable, Hashable {
     public var samples: Int
     public var p50Microseconds: Double
     public var p99Microseconds: Double
     public var maxMicroseconds: Double
-    /// The last send's error: how far the replay's end drifted from the
-    /// recorded total.
+    /// The largest of the sessions' last-send errors: how far the replay's
+    /// end drifted from the recorded one.
     public var endMicroseconds: Double
+    /// How many sends were off by each whole number of microseconds
+    /// (`[µs, count]`, ascending); nil in reports written before it.
+    public var histogram: [[Int64]]?
 
     public init(errorsNanoseconds: [Int64], last: Int64?) {
-        let sorted = errorsNanoseconds.map { abs($0) }.sorted()
+        var counts: [Int64: Int64] = [:]
+        for error in errorsNanoseconds { counts[abs(error) / 1000, default: 0] += 1 }
+        self.init(
+            histogram: counts.sorted { $0.key < $1.key }.map { [$0.key, $0.value] },
+            maxMicroseconds: Double(errorsNanoseconds.map { abs($0) }.max() ?? 0) / 1000,
+            endMicroseconds: Double(abs(last ?? 0)) / 1000
+        )
+    }
+
+    /// The summary of a histogram of `[µs, count]` pairs in ascending order.
+    init(histogram: [[Int64]], maxMicroseconds: Double, endMicroseconds: Double) {
+        let total = histogram.reduce(0) { $0 + Int($1[1]) }
         func percentile(_ fraction: Double) -> Double {
-            guard !sorted.isEmpty else { return 0 }
-            let index = min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.up)) - 1)
-            return Double(sorted[max(0, index)]) / 1000
+            guard total > 0 else { return 0 }
+            let rank = max(1, Int((Double(total) * fraction).rounded(.up)))
+            var seen = 0
+            for bucket in histogram {
+                seen += Int(bucket[1])
+                if seen >= rank { return Double(bucket[0]) }
+            }
+            return Double(histogram.last?[0] ?? 0)
         }
-        samples = sorted.count
-        p50Microseconds = percentile(0.50)
-        p99Microseconds = percentile(0.99)
-        maxMicroseconds = Double(sorted.last ?? 0) / 1000
-        endMicroseconds = Double(abs(last ?? 0)) / 1000
+        self.samples = total
+        self.p50Microseconds = percentile(0.50)
+        self.p99Microseconds = percentile(0.99)
+        self.maxMicroseconds = maxMicroseconds
+        self.endMicroseconds = endMicroseconds
+        self.histogram = histogram
     }
 
     enum CodingKeys: String, CodingKey {
@@ -83,6 +108,7 @@ public struct TimingSummary: Sendable, Codable, Hashable {
         case p99Microseconds = "p99_us"
         case maxMicroseconds = "max_us"
         case endMicroseconds = "end_us"
+        case histogram = "histogram_us"
     }
 }
 

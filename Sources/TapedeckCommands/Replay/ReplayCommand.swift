@@ -13,6 +13,6 @@ struct ReplayCommand: AsyncParsableCommand {
               tapedeck replay serve Recordings/redis.pcap --listen 127.0.0.1:6380
               tapedeck replay drive Recordings/redis.pcap --target 127.0.0.1:6379 --strict
             """,
-        subcommands: [ReplayServeCommand.self, ReplayDriveCommand.self]
+        subcommands: [ReplayServeCommand.self, ReplayDriveCommand.self, ReplayMergeReportsCommand.self]
     )
 }

@@ -26,11 +26,18 @@ struct ReplayDriveCommand: AsyncParsableCommand {
             Other protocols, and --compare bytes, compare the server's byte stream and report \
             the first differing offset; --ignore-bytes and --ignore apply there.
 
+            A capture too large for one driver is shared: --shard K/N plays shard K (counted \
+            from 0) of N, every N-th session in recorded order, so N drivers (N processes, or \
+            a Kubernetes Indexed Job with N completions: --shard $JOB_COMPLETION_INDEX/N) replay \
+            it together against one target; --start-at makes them begin at the same instant, \
+            and `tapedeck replay merge-reports` joins their --report files into one.
+
             Examples:
               tapedeck replay drive Recordings/redis.pcap --target 127.0.0.1:6379 --strict
               tapedeck replay drive api.pcap --target :8080 --masks masks.json --strict
               tapedeck replay drive prod-*.pcap --target :8080 --speed 4 --concurrency 64 --max-gap 1s
               tapedeck replay drive Recordings/redis.pcap --target :6379 --drop 0.1 --seed 7 -w /tmp/faulty.pcap
+              tapedeck replay drive fleet.pcap --target db:6379 --shard 2/4 --start-at 2026-12-03T12:00:00Z --report shard-2.json
             """
     )
 
@@ -53,6 +60,18 @@ struct ReplayDriveCommand: AsyncParsableCommand {
 
     @Option(parsing: .unconditional, help: ArgumentHelp("How long to wait for a connection to the target (default: 5s).", valueName: "duration"), transform: DurationArgument.option("--connect-timeout"))
     var connectTimeout: DurationArgument = DurationArgument(argument: "5s")!
+
+    @Option(help: ArgumentHelp("Play only shard K of N (K from 0 to N-1): the sessions whose index leaves K divided by N.", valueName: "K/N"), transform: { text in
+        do {
+            return try Shard(parsing: text)
+        } catch {
+            throw OptionValueError(option: "--shard", text: text, expected: "K/N, shard K of N with K from 0 to N-1")
+        }
+    })
+    var shard: Shard?
+
+    @Option(help: ArgumentHelp("Begin at this instant (RFC 3339, 2026-12-03T12:00:00.5Z, or @SECONDS since 1970), so several drivers start together.", valueName: "time"), transform: StartTime.parse)
+    var startAt: Date?
 
     @Option(name: .customShort("w"), help: ArgumentHelp("Record the replayed traffic to this pcap (with its manifest).", valueName: "file"))
     var write: String?
@@ -119,6 +138,10 @@ struct ReplayDriveCommand: AsyncParsableCommand {
                     throw ReplayError(.noSession, "no session \(missing) in \(playback.files.joined(separator: ", "))")
                 }
             }
+            if let shard {
+                scripts = scripts.filter { shard.contains(session: $0.session.index) }
+                logger.info("shard \(shard): \(scripts.count) sessions")
+            }
             var timing = playback.timing
             timing.replyTimeout = replyTimeout.duration
             let configuration = DriveConfiguration(
@@ -144,6 +167,7 @@ struct ReplayDriveCommand: AsyncParsableCommand {
                 try? await group.shutdownGracefully()
                 throw error
             }
+            if let startAt { try await StartTime.wait(until: startAt, logger: logger) }
             let showProgress = !quiet && StatusLine.shared.isTerminal
             let report = await driver.run { progress in
                 guard showProgress else { return }
@@ -154,7 +178,7 @@ struct ReplayDriveCommand: AsyncParsableCommand {
             try? await group.shutdownGracefully()
             print(Self.summary(report))
             try playback.writeReport(report)
-            if report.connectFailures == report.sessions {
+            if report.sessions > 0, report.connectFailures == report.sessions {
                 throw ReplayError(.connect, "cannot connect to \(target): \(driver.connectFailure ?? "every session failed to connect")")
             }
             failed = playback.strict && (!report.mismatches.isEmpty || !report.differences.isEmpty || !report.failures.isEmpty || report.connectFailures > 0)

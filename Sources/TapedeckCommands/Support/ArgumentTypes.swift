@@ -172,7 +172,7 @@ struct OptionValueError: Error, CustomStringConvertible, Sendable {
     /// What the option takes, with its range: `a duration from 0 to 100 days, …`.
     var expected: String
     /// The value is of the right kind but outside the range.
-    var outOfRange: Bool
+    var outOfRange: Bool = false
     /// What the value is, when it is below 0 (`a duration`): the message
     /// then says that it cannot be negative.
     var negative: String? = nil

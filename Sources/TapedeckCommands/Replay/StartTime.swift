@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// `replay drive --start-at`: the wall-clock instant several drivers agree
+/// to begin at.
+enum StartTime {
+    /// RFC 3339 (`2026-12-03T12:00:00Z`, with fractional seconds or an
+    /// offset), or `@SECONDS` since 1970 (`@1764763200.5`, as `date +@%s.%N` gives).
+    @Sendable static func parse(_ text: String) throws -> Date {
+        if text.hasPrefix("@"), let seconds = Double(text.dropFirst()), seconds.isFinite, seconds >= 0 {
+            return Date(timeIntervalSince1970: seconds)
+        }
+        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = options
+            if let date = formatter.date(from: text) { return date }
+        }
+        throw OptionValueError(option: "--start-at", text: text, expected: "an RFC 3339 time (2026-12-03T12:00:00Z) or @SECONDS since 1970")
+    }
+
+    /// Sleeps until `date`. One that has passed starts at once, with a
+    /// warning: the drivers that agreed on it are already playing.
+    static func wait(until date: Date, logger: Logger) async throws {
+        let seconds = date.timeIntervalSinceNow
+        guard seconds > 0 else {
+            logger.warning("--start-at \(date) passed \(Int(-seconds * 1000)) ms ago: starting now")
+            return
+        }
+        guard seconds < 7 * 24 * 3600 else {
+            throw ValidationError("--start-at \(date) is more than a week away")
+        }
+        logger.info("waiting \(String(format: "%.3f", seconds)) s for --start-at")
+        try await Task.sleep(for: .nanoseconds(Int64(seconds * 1e9)), tolerance: .zero)
+    }
+}
