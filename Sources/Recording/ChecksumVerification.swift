@@ -32,14 +32,11 @@ package struct ChecksumVerification: Sendable {
 
         var computed: [WireKey: SessionSummary] = [:]
         for summary in summaries.closed {
-            let wire = summary.wire ?? [summary.client, summary.server]
-            computed[WireKey(client: wire[0], server: wire[1])] = summary
+            if let key = summary.wireKey { computed[key] = summary }
         }
         for recorded in manifest.sessions {
-            let wire = recorded.wire ?? [recorded.client, recorded.server]
-            guard wire.count == 2 else { continue }
-            let key = WireKey(client: wire[0], server: wire[1])
-            guard let found = computed.removeValue(forKey: key) ?? computed.removeValue(forKey: WireKey(client: key.server, server: key.client)) else {
+            guard let key = recorded.wireKey else { continue }
+            guard let found = computed.removeValue(forKey: key) ?? computed.removeValue(forKey: key.reversed) else {
                 result.problems.append("session \(recorded.index) (\(recorded.client) → \(recorded.server)): listed in the manifest, not in the file")
                 continue
             }

@@ -148,9 +148,7 @@ public struct Manifest: Hashable, Sendable, Codable {
     package var sessionsByWire: [WireKey: SessionSummary] {
         var map: [WireKey: SessionSummary] = [:]
         for session in sessions {
-            let wire = session.wire ?? [session.client, session.server]
-            guard wire.count == 2 else { continue }
-            map[WireKey(client: wire[0], server: wire[1])] = session
+            if let key = session.wireKey { map[key] = session }
         }
         return map
     }
@@ -176,6 +174,18 @@ public struct Manifest: Hashable, Sendable, Codable {
 package struct WireKey: Hashable, Sendable {
     var client: Endpoint
     var server: Endpoint
+
+    var reversed: WireKey { WireKey(client: server, server: client) }
+}
+
+extension SessionSummary {
+    /// The addresses its frames carry: `wire` where the real endpoints
+    /// differ (Unix sockets), else `client` and `server`; nil for a `wire`
+    /// that is not two endpoints.
+    package var wireKey: WireKey? {
+        let wire = wire ?? [client, server]
+        return wire.count == 2 ? WireKey(client: wire[0], server: wire[1]) : nil
+    }
 }
 
 public struct ManifestError: Error, CustomStringConvertible, Sendable {
