@@ -154,13 +154,15 @@ def main():
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=1000)
+    parser.add_argument("--wait-refresh", action="store_true", help="a live page: wait for its first refresh and read it again")
     args = parser.parse_args()
     browser = Browser(args.chromium, args.width, args.height)
     try:
         browser.call("Page.enable")
         browser.call("Emulation.setDeviceMetricsOverride", width=args.width, height=args.height, deviceScaleFactor=1, mobile=False)
         started = time.time()
-        browser.call("Page.navigate", url="file://" + os.path.abspath(args.page))
+        url = args.page if args.page.startswith("http") else "file://" + os.path.abspath(args.page)
+        browser.call("Page.navigate", url=url)
         if not browser.wait_for("document.readyState === 'complete' && document.body && document.body.dataset.ready === '1'", 120):
             raise RuntimeError("the page's script did not finish drawing: " + str(browser.evaluate("document.body && document.body.innerText.slice(0, 500)")))
         result = browser.evaluate(READ_DOM)
@@ -190,6 +192,10 @@ def main():
             if args.screenshot:
                 shot = browser.call("Page.captureScreenshot", format="png")
                 open(args.screenshot.replace(".png", "-session.png"), "wb").write(base64.b64decode(shot["data"]))
+        if args.wait_refresh:
+            if not browser.wait_for("Number(document.body.dataset.refreshes || 0) >= 1", 30):
+                raise RuntimeError("the live page did not refresh itself: " + str(browser.evaluate("document.getElementById('live-status').textContent")))
+            result["afterRefresh"] = browser.evaluate(READ_DOM)
         json.dump(result, sys.stdout)
     finally:
         browser.close()
