@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import PcapFile
 import Proxy
 import Recording
 import Report

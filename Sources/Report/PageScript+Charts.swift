@@ -22,18 +22,24 @@ extension PageScript {
       const top = 8, rateH = 120, countTop = 140, countH = 40;
       const cols = Math.max(1, Math.floor(width));
       const c2s = new Float64Array(cols), s2c = new Float64Array(cols), open = new Int32Array(cols);
-      const span = R.view.t1 - R.view.t0;
-      for (let b = 0; b < counts.length; b++) {
-        const t = b * bin;
-        if (t + bin < R.view.t0 || t > R.view.t1) continue;
-        const x = Math.min(cols - 1, Math.max(0, Math.floor(xOf(t + bin / 2, width))));
-        c2s[x] += tp.c2s[b] || 0; s2c[x] += tp.s2c[b] || 0;
-        open[x] = Math.max(open[x], counts[b]);
+      const span = R.view.t1 - R.view.t0, pixel = span / width;
+      // rates in bytes per second: a bin wider than a pixel spreads over its columns, narrower bins add up in one
+      if (bin >= pixel) {
+        for (let x = 0; x < cols; x++) {
+          const b = Math.floor((R.view.t0 + (x + 0.5) * pixel) / bin);
+          if (b < 0 || b >= counts.length) continue;
+          c2s[x] = (tp.c2s[b] || 0) / (bin / 1e6); s2c[x] = (tp.s2c[b] || 0) / (bin / 1e6); open[x] = counts[b];
+        }
+      } else {
+        for (let b = Math.max(0, Math.floor(R.view.t0 / bin)); b < counts.length && b * bin <= R.view.t1; b++) {
+          const x = Math.floor(xOf(b * bin + bin / 2, width));
+          if (x < 0 || x >= cols) continue;
+          c2s[x] += (tp.c2s[b] || 0) / (pixel / 1e6); s2c[x] += (tp.s2c[b] || 0) / (pixel / 1e6);
+          open[x] = Math.max(open[x], counts[b]);
+        }
       }
-      // bytes per second: a column holds max(bin, a pixel's time) of traffic
-      const colTime = Math.max(bin, span / width) / 1e6;
       let maxRate = 1, maxOpen = 1;
-      for (let x = 0; x < cols; x++) { maxRate = Math.max(maxRate, c2s[x] / colTime, s2c[x] / colTime); maxOpen = Math.max(maxOpen, open[x]); }
+      for (let x = 0; x < cols; x++) { maxRate = Math.max(maxRate, c2s[x], s2c[x]); maxOpen = Math.max(maxOpen, open[x]); }
       ctx.fillStyle = "#667085"; ctx.font = "11px system-ui, sans-serif";
       ctx.fillText(fmtBytes(Math.round(maxRate)) + "/s", 4, top + 10);
       ctx.fillText(maxOpen + " open", 4, countTop + 10);
@@ -42,7 +48,7 @@ extension PageScript {
         ctx.strokeStyle = color.trim(); ctx.lineWidth = 1.5; ctx.beginPath();
         let started = false;
         for (let x = 0; x < cols; x++) {
-          const y = top + rateH - series[x] / colTime / maxRate * (rateH - 14);
+          const y = top + rateH - series[x] / maxRate * (rateH - 14);
           if (!started) { ctx.moveTo(x, y); started = true; } else ctx.lineTo(x, y);
         }
         ctx.stroke();

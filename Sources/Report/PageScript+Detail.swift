@@ -5,8 +5,10 @@ extension PageScript {
     const PANE_LIMIT = 4096;
     function printable(bytes) {
       let out = "";
-      for (const b of bytes) {
-        if (b === 10) out += "\n"; else if (b === 13) out += "\u240d"; else if (b === 9) out += "\t";
+      for (let i = 0; i < bytes.length; i++) {
+        const b = bytes[i];
+        // CR LF reads as a line break; the hex beside shows every byte
+        if (b === 10) out += "\n"; else if (b === 13 && bytes[i + 1] === 10) continue; else if (b === 9) out += "\t";
         else if (b >= 32 && b < 127) out += String.fromCharCode(b); else out += "\u00b7";
       }
       return out;

@@ -48,9 +48,9 @@ enum PageStyle {
     .sides { display: grid; grid-template-columns: 1fr 1fr; gap: 0; }
     .side { padding: 6px 8px; min-width: 0; } .side + .side { border-left: 1px solid var(--line); }
     .side h4 { margin: 0 0 4px; font-size: 11px; text-transform: uppercase; color: var(--muted); }
-    .panes { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.4fr); gap: 8px; }
+    .panes { display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 8px; }
     pre { margin: 0; font: 11.5px/1.35 ui-monospace, Menlo, Consolas, monospace; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 300px; overflow: auto; background: #fafbfc; padding: 4px; border-radius: 3px; }
-    pre.hex { white-space: pre; overflow-x: auto; color: #3b4556; }
+    pre.hex { white-space: pre; overflow-x: auto; color: #3b4556; font-size: 11px; max-width: 100%; }
     .events { width: 100%; border-collapse: collapse; font-size: 12px; } .events td { border-top: 1px solid var(--line); padding: 3px 6px; vertical-align: top; }
     .events tr.gap td { background: #fff4e0; color: #8a4b00; font-weight: 600; } .events tr.close td { color: var(--muted); }
     .gapline { background: #fff4e0; color: #8a4b00; font-weight: 600; padding: 2px 6px; margin: 4px 0; }

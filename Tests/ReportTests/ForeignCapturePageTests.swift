@@ -25,16 +25,20 @@ struct ForeignCapturePageTests {
     /// Captures redis-cli's SET and GET, and a reset session, with tcpdump.
     static func capture(in directory: TemporaryDirectory, redis: RedisServer) throws -> String {
         let path = directory.file("redis-cli.pcap")
-        let tcpdump = try BackgroundProcess("/usr/bin/tcpdump", ["-i", "lo", "-U", "-n", "-w", path, "tcp port \(redis.port)"])
+        // The test runner's blocked or ignored signals would be tcpdump's too: reset them first.
+        let unblocked = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT, signal.SIGTERM]); "
+            + "signal.signal(signal.SIGINT, signal.SIG_DFL); signal.signal(signal.SIGTERM, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+        let tcpdump = try BackgroundProcess("/usr/bin/python3", ["-c", unblocked, "/usr/bin/tcpdump", "-i", "lo", "--immediate-mode", "-U", "-n", "-w", path, "tcp port \(redis.port)"])
         _ = try tcpdump.waitForLine(containing: "listening on")
         #expect(try redis.cli(["SET", "greeting", "hello from the report"]) == "OK")
         #expect(try redis.cli(["GET", "greeting"]) == "hello from the report")
         let reset = try ChildProcess.run("/usr/bin/python3", ["-c", resettingClient, "\(redis.port)"], timeoutSeconds: 20)
         #expect(reset.status == 0, "\(reset.standardError)")
         #expect(try redis.cli(["LPUSH", "list", "a", "b", "c"]) == "3")
-        usleep(300_000)
+        usleep(500_000)
         tcpdump.signal(SIGINT)
         #expect(try tcpdump.waitForExit() == 0)
+        #expect(tcpdump.outputLines.contains { $0.hasSuffix("packets captured") && !$0.hasPrefix("0 ") }, "\(tcpdump.outputLines)")
         return path
     }
 
