@@ -32,6 +32,7 @@ enum ProxyReport {
 
     static func build(_ sources: ReportSources, now: Timestamp = .now()) -> ReportData {
         var collector = ReportCollector()
+        collector.openSessionsEndAt = now
         var options = ReportOptions(title: "proxy \(sources.proxy.name): \(sources.proxy.listen) → \(sources.proxy.upstream)", files: sources.files, refreshSeconds: refreshSeconds)
         if !sources.files.isEmpty {
             do {

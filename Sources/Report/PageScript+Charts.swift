@@ -69,7 +69,7 @@ extension PageScript {
       const lat = D.exchanges.latency.filter(v => v >= 0).sort((a, b) => a - b);
       const stats = $("latency-stats"), canvas = $("latency-histogram");
       const answered = lat.length, total = D.exchanges.latency.length;
-      const turns = total > 0 && D.exchanges.turn.every(Boolean);
+      const turns = total > 0 && D.exchanges.turn.every(t => t === 1);
       $("exchanges-title").textContent = turns ? "Turns" : "Exchanges";
       if (!answered) { stats.textContent = total ? total + " requests, none answered" : "No requests in this capture."; canvas.hidden = true; return; }
       canvas.hidden = false;

@@ -59,7 +59,7 @@ extension PageScript {
       const x = D.exchanges;
       const rows = exchangeRowsOf(index);
       for (const r of rows) {
-        const off = x.offsets[r];
+        const off = x.offsets.slice(4 * r, 4 * r + 4);
         const block = el("div", { class: "exchange", "data-exchange": x.ordinal[r] });
         const head = el("h3", {}, (x.turn[r] ? "turn " : "exchange ") + x.ordinal[r] + ": " + x.request[r]);
         head.append(el("span", { class: "latency" }, x.latency[r] >= 0 ? "answered after " + fmtDur(x.latency[r]) : "no answer"));

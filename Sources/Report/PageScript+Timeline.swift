@@ -119,12 +119,16 @@ extension PageScript {
       const t = R.view.t0 + x / width * (R.view.t1 - R.view.t0);
       const slack = 3 / width * (R.view.t1 - R.view.t0);
       const first = Math.max(0, Math.floor((y - 2) / R.rowH)), last = Math.floor((y - 2 + 1) / R.rowH);
+      // the bar under the pointer, else the nearest within a few pixels
+      let best = -1, bestDistance = Infinity;
       for (let row = first; row <= last && row < R.byRow.length; row++) {
         for (const i of R.byRow[row] || []) {
-          if (s.start[i] - slack <= t && t <= s.start[i] + s.duration[i] + slack) return i;
+          const a = s.start[i], b = s.start[i] + s.duration[i];
+          const distance = t < a ? a - t : t > b ? t - b : 0;
+          if (distance <= slack && distance < bestDistance) { best = i; bestDistance = distance; }
         }
       }
-      return -1;
+      return best;
     }
     function sessionAtEvent(event) {
       const target = event.target;

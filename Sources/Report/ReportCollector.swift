@@ -10,19 +10,23 @@ import Recording
 /// lasts, and throughput over time. A session's bytes are let go when it
 /// closes, so memory follows the sessions open at once, not the capture.
 public struct ReportCollector {
-    /// Raw bytes the page carries for the detail view, all sessions together.
+    /// What the detail view may add to the page, all sessions together, in
+    /// bytes of JSON (base64 payloads and each event's numbers).
     public var detailBudget: Int
     /// Raw bytes one direction of one session may take of it.
     public var detailPerSide: Int
     /// Exchanges listed at most (all are counted).
     public var exchangeLimit: Int
+    /// Where bars of sessions still open end: a live page says now; a
+    /// file's, at their last packet (nil).
+    public var openSessionsEndAt: Timestamp?
 
     private var open: [Int: OpenSession] = [:]
     private var closed: [ClosedSession] = []
     private var bins = ThroughputBins()
     private var detailUsed = 0
 
-    public init(detailBudget: Int = 3 << 20, detailPerSide: Int = 16 << 10, exchangeLimit: Int = 150_000) {
+    public init(detailBudget: Int = 4 << 20, detailPerSide: Int = 16 << 10, exchangeLimit: Int = 150_000) {
         self.detailBudget = detailBudget
         self.detailPerSide = detailPerSide
         self.exchangeLimit = exchangeLimit
@@ -40,7 +44,8 @@ public struct ReportCollector {
     /// A finished session, its exchanges framed.
     struct ClosedSession {
         var summary: SessionSummary
-        var protocolKind: ProtocolKind
+        /// Nil when the session's bytes are not known (a live session no recording holds).
+        var protocolKind: ProtocolKind?
         var exchanges: [ExchangeRow]
         var detail: SessionDetail?
     }
@@ -49,7 +54,10 @@ public struct ReportCollector {
         switch event {
         case .opened(let session):
             var state = OpenSession(tally: SessionTally(session: session, hashing: false))
-            if detailUsed < detailBudget { state.detail = SessionDetail() }
+            if detailUsed < detailBudget {
+                state.detail = SessionDetail()
+                detailUsed += 2 * Self.eventCost  // its key, braces and `omitted`
+            }
             open[session.index] = state
         case .event(let index, let sessionEvent):
             guard var state = open.removeValue(forKey: index) else { return }
@@ -81,27 +89,38 @@ public struct ReportCollector {
                 state.chunks.append((side == 0 ? .client : .server, buffer, state.tally.session.opened.duration(to: event.time)))
             }
             if state.detail != nil {
-                let room = max(0, min(detailPerSide - state.detailBytes[side], detailBudget - detailUsed))
+                let room = max(0, min(detailPerSide - state.detailBytes[side], (detailBudget - detailUsed - Self.eventCost) * 3 / 4))
                 let kept = min(room, buffer.readableBytes)
                 if kept > 0 {
                     let bytes = buffer.getBytes(at: buffer.readerIndex, length: kept) ?? []
-                    state.detail?.events.append([.number(Int64(side)), .number(offset), .text("d"), .text(Data(bytes).base64EncodedString())])
+                    let text = Data(bytes).base64EncodedString()
+                    state.detail?.events.append([.number(Int64(side)), .number(offset), .text("d"), .text(text)])
                     state.detailBytes[side] += kept
-                    detailUsed += kept
+                    detailUsed += text.utf8.count + Self.eventCost
                 }
                 state.detail?.omitted[side] += buffer.readableBytes - kept
             }
         case .gap(let count):
             state.sawGap = true
             state.detail?.events.append([.number(Int64(side)), .number(offset), .text("g"), .number(Int64(count))])
+            detailUsed += state.detail == nil ? 0 : Self.eventCost
         case .halfClose:
             state.detail?.events.append([.number(Int64(side)), .number(offset), .text("f")])
+            detailUsed += state.detail == nil ? 0 : Self.eventCost
         case .reset:
             state.detail?.events.append([.number(Int64(side)), .number(offset), .text("r")])
+            detailUsed += state.detail == nil ? 0 : Self.eventCost
         }
     }
 
+    /// About what one event adds to the page besides its payload: `[0,12345,"d",""],`.
+    static let eventCost = 20
+
     private mutating func close(_ state: OpenSession, summary: SessionSummary) {
+        var summary = summary
+        if summary.end == .open, let until = openSessionsEndAt {
+            summary.durationNanoseconds = max(summary.durationNanoseconds, until.nanosecondsSinceEpoch - summary.start.nanosecondsSinceEpoch)
+        }
         let kind = SessionExchanges.detect(client: Self.firstBytes(state.chunks, .client), server: Self.firstBytes(state.chunks, .server))
         let rows = SessionExchanges.rows(state.chunks, protocol: kind)
         closed.append(ClosedSession(summary: summary, protocolKind: kind, exchanges: rows, detail: state.detail))
@@ -169,7 +188,7 @@ public struct ReportCollector {
             sessions.server.append(endpoint(summary.server))
             let hasBytes = summary.clientToServer.bytes + summary.serverToClient.bytes > 0
             let kind = hasBytes ? item.protocolKind : nil
-            let name = kind?.rawValue ?? "none"
+            let name = kind?.rawValue ?? (hasBytes ? "unknown" : "none")
             if let kind, protocolIndex[kind] == nil {
                 protocolIndex[kind] = sessions.protocolNames.count
                 sessions.protocolNames.append(kind.rawValue)
@@ -193,8 +212,8 @@ public struct ReportCollector {
                 exchanges.request.append(row.request)
                 exchanges.requestBytes.append(row.requestBytes)
                 exchanges.responseBytes.append(row.responseBytes)
-                exchanges.offsets.append(row.offsets)
-                exchanges.turn.append(row.turn)
+                exchanges.offsets += row.offsets
+                exchanges.turn.append(row.turn ? 1 : 0)
             }
         }
         let packed = RowPacker.pack(zip(sessions.start, sessions.duration).map { ($0, $0 + $1) })
@@ -208,7 +227,7 @@ extension ReportCollector {
     /// A session known only by its summary (a live proxy's session that no
     /// recording holds): a bar on the timeline, with no exchanges or bytes.
     public mutating func add(_ summary: SessionSummary) {
-        closed.append(ClosedSession(summary: summary, protocolKind: .generic, exchanges: [], detail: nil))
+        closed.append(ClosedSession(summary: summary, protocolKind: nil, exchanges: [], detail: nil))
     }
 
     /// The largest session index taken so far (-1: none).

@@ -106,10 +106,11 @@ public struct ExchangeColumns: Codable, Sendable {
     public var request: [String] = []
     public var requestBytes: [Int] = []
     public var responseBytes: [Int] = []
-    /// Where the exchange's bytes lie in each side's stream: request start, end; answer start, end.
-    public var offsets: [[Int]] = []
-    /// True for generic turns rather than protocol exchanges.
-    public var turn: [Bool] = []
+    /// Where each exchange's bytes lie in each side's stream, four numbers
+    /// an exchange: request start, end; answer start, end (-1: no answer).
+    public var offsets: [Int] = []
+    /// 1 for generic turns rather than protocol exchanges.
+    public var turn: [Int] = []
     /// Exchanges not listed (over the page's budget).
     public var leftOut = 0
 

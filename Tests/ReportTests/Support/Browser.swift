@@ -112,14 +112,15 @@ enum Tapedeck {
     }
 
     /// The sessions `tapedeck inspect --format json` lists: index and end.
-    static func inspect(_ files: [String]) throws -> [(index: Int, end: String, faults: Int, clientBytes: Int)] {
+    static func inspect(_ files: [String]) throws -> [(index: Int, end: String, faults: Int, clientBytes: Int, duration: Int)] {
         let result = try run(["inspect", "--format", "json"] + files)
         guard result.status == 0, let list = try JSONSerialization.jsonObject(with: result.standardOutput) as? [[String: Any]] else {
             throw ChildProcess.Failure(description: "tapedeck inspect exited \(result.status): \(result.standardError)")
         }
         return list.map { session in
             let client = (session["client_to_server"] as? [String: Any])?["bytes"] as? Int ?? 0
-            return (session["index"] as? Int ?? -1, session["end"] as? String ?? "", (session["faults"] as? [Any])?.count ?? 0, client)
+            return (session["index"] as? Int ?? -1, session["end"] as? String ?? "", (session["faults"] as? [Any])?.count ?? 0, client,
+                    session["duration_ns"] as? Int ?? 0)
         }
     }
 
