@@ -40,9 +40,6 @@ extension PageScript {
       }
       let maxRate = 1, maxOpen = 1;
       for (let x = 0; x < cols; x++) { maxRate = Math.max(maxRate, c2s[x], s2c[x]); maxOpen = Math.max(maxOpen, open[x]); }
-      ctx.fillStyle = "#667085"; ctx.font = "11px system-ui, sans-serif";
-      ctx.fillText(fmtBytes(Math.round(maxRate)) + "/s", 4, top + 10);
-      ctx.fillText(maxOpen + " open", 4, countTop + 10);
       ctx.strokeStyle = "#e3e6eb"; ctx.beginPath(); ctx.moveTo(0, top + rateH + 0.5); ctx.lineTo(width, top + rateH + 0.5); ctx.stroke();
       for (const [series, color] of [[c2s, getComputedStyle(document.body).getPropertyValue("--c2s") || "#2f6fd0"], [s2c, getComputedStyle(document.body).getPropertyValue("--s2c") || "#e07a1f"]]) {
         ctx.strokeStyle = color.trim(); ctx.lineWidth = 1.5; ctx.beginPath();
@@ -58,6 +55,11 @@ extension PageScript {
         if (!open[x]) continue;
         const h = open[x] / maxOpen * (countH - 4);
         ctx.fillRect(x, countTop + countH - h, 1, h);
+      }
+      ctx.font = "11px system-ui, sans-serif";
+      for (const [text, y] of [[fmtBytes(Math.round(maxRate)) + "/s", top + 10], [maxOpen + " open", countTop + 10]]) {
+        ctx.fillStyle = "rgba(255,255,255,0.85)"; ctx.fillRect(2, y - 10, ctx.measureText(text).width + 4, 13);
+        ctx.fillStyle = "#667085"; ctx.fillText(text, 4, y);
       }
       canvas.dataset.bins = String(tp.c2s.length);
     }
