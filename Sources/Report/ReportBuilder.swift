@@ -84,7 +84,7 @@ enum ReportFacts {
         add("bytes", "bytes", "\(bytes(up)) client → server, \(bytes(down)) server → client")
         let gaps = sessions.gapBytes.reduce(0, +)
         if gaps > 0 { add("lost", "lost by the capture", bytes(gaps)) }
-        add("protocols", "protocols", data.protocols.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        add("protocols", "protocols", data.protocols.isEmpty ? "none" : data.protocols.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         add("exchanges", "exchanges", "\(data.exchanges.count + data.exchanges.leftOut)")
         add("faults", "faults", data.faults.isEmpty ? "none recorded" : data.faults.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
         if let replay = data.replay { add("replay", "replay", "\(replay.kind) report \(URL(fileURLWithPath: replay.file).lastPathComponent)") }

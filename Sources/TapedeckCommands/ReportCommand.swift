@@ -66,7 +66,8 @@ struct ReportCommand: ParsableCommand {
             let page = try ReportPage.render(data)
             try write(page)
             if output != "-" {
-                print("\(output): \(data.sessions.count) sessions, \(data.exchanges.count + data.exchanges.leftOut) exchanges, \(page.utf8.count) bytes")
+                let sessions = data.sessions.count, exchanges = data.exchanges.count + data.exchanges.leftOut
+                print("\(output): \(sessions) session\(sessions == 1 ? "" : "s"), \(exchanges) exchange\(exchanges == 1 ? "" : "s"), \(page.utf8.count) bytes")
             }
             if let failure { throw failure }
         }
