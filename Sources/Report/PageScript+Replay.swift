@@ -10,7 +10,8 @@ extension PageScript {
       const counts = el("div", { class: "replay-counts" });
       for (const [label, value] of r.counts) { const d = el("div", { "data-count": label }); d.append(el("b", {}, value), label); counts.append(d); }
       box.append(counts);
-      const tiers = Object.keys(r.matched);
+      const order = ["exact", "masked", "key", "nearest"];
+      const tiers = Object.keys(r.matched).sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
       if (tiers.length || r.unmatched_count) {
         box.append(el("h3", {}, "Requests matched, by tier"));
         const bars = el("div", { class: "bars" }), all = tiers.map(t => r.matched[t]).concat([r.unmatched_count]), max = Math.max(1, ...all);

@@ -96,6 +96,30 @@ struct ForeignCapturePageTests {
         #expect(shown.replayText.contains("Send-time error"), "\(shown.replayText)")
     }
 
+    /// `replay serve --match request` answering redis-cli from a sample
+    /// recording: what matched, what did not, what was never used.
+    @Test func replayServeReportIsCompared() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let recording = SampleRecordingPageTests.path("redis-tcp.pcap")
+        let report = directory.file("serve.json")
+        let tapedeck = try TapedeckExecutable.located.get()
+        let serve = try BackgroundProcess(tapedeck, ["replay", "serve", recording, "--listen", "127.0.0.1:0", "--match", "request", "--report", report])
+        let line = try serve.waitForLine(containing: "listener.address=")
+        let port = try #require(line.split(separator: " ").first { $0.hasPrefix("listener.address=") }?.split(separator: ":").last.map(String.init))
+        #expect(try RedisServer.cli(["-p", port, "GET", "greeting"]) == "recorded by tapedeck")
+        _ = try RedisServer.cli(["-p", port, "GET", "nothing"])
+        serve.signal(SIGINT)
+        _ = try serve.waitForExit()
+        let page = directory.file("compare.html")
+        try Tapedeck.report([recording], to: page, ["--replay", report])
+        let shown = try Browser.open(page, screenshot: "replay-serve")
+        #expect(!shown.replayHidden)
+        #expect(shown.replayText.contains("replay serve report"), "\(shown.replayText)")
+        #expect(shown.replayText.contains("Unmatched requests (1)") && shown.replayText.contains("GET nothing"), "\(shown.replayText)")
+        #expect(shown.replayText.contains("Recorded exchanges never used (3)"), "\(shown.replayText)")
+    }
+
     @Test func aFileThatIsNotAReplayReportIsOneLine() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
