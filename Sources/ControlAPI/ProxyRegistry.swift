@@ -254,7 +254,8 @@ public actor ProxyRegistry {
     }
 
     /// What a live report of the proxy is made of: the files its recording
-    /// has written so far (none while it records nothing), the sessions
+    /// has written so far (with rotation, those its ring still keeps; none
+    /// while it records nothing), the sessions
     /// open now that the recording does not hold, and the proxy's view.
     func reportSources(of name: String) throws(APIError) -> ReportSources {
         let entry = entries[try index(of: name)]
@@ -262,7 +263,9 @@ public actor ProxyRegistry {
         if let recording = entry.recording, !recording.isStopped {
             switch recording.recorder.configuration.output {
             case .file:
-                files = [recording.recorder.currentFile]
+                // A rotating recording: every file of its set so far, read as one capture.
+                let set = recording.recorder.configuration.existingFiles.filter { !$0.hasSuffix(".json") && !$0.hasSuffix(".partial") }
+                files = set.isEmpty ? [recording.recorder.currentFile] : set
             case .perSession(let directory):
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
                 files = names.filter { $0.hasSuffix(".pcap") }.sorted().map { directory + "/" + $0 }

@@ -86,6 +86,9 @@ enum ReportFacts {
         if gaps > 0 { add("lost", "lost by the capture", bytes(gaps)) }
         add("protocols", "protocols", data.protocols.isEmpty ? "none" : data.protocols.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         add("exchanges", "exchanges", "\(data.exchanges.count + data.exchanges.leftOut)")
+        if data.detailsLeftOut > 0 {
+            add("carried", "bytes left off the page", "\(data.detailsLeftOut) of \(sessions.count) sessions' (size budget; inspect --dump has them)")
+        }
         add("faults", "faults", data.faults.isEmpty ? "none recorded" : data.faults.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
         if let replay = data.replay { add("replay", "replay", "\(replay.kind) report \(URL(fileURLWithPath: replay.file).lastPathComponent)") }
         return facts

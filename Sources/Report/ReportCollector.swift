@@ -199,7 +199,11 @@ public struct ReportCollector {
                 sessions.faults[String(summary.index)] = list.map(\.label)
                 for fault in list { faults[fault.label, default: 0] += 1 }
             }
-            if let detail = item.detail { details[String(summary.index)] = detail } else { leftOut += 1 }
+            if let detail = item.detail {
+                details[String(summary.index)] = detail
+            } else if item.protocolKind != nil {
+                leftOut += 1  // read, but over the budget (a live session no recording holds has no bytes to carry)
+            }
             for row in item.exchanges {
                 guard exchanges.count < exchangeLimit else {
                     exchanges.leftOut += 1
