@@ -268,7 +268,7 @@ public actor ProxyRegistry {
                 files = set.isEmpty ? [recording.recorder.currentFile] : set
             case .perSession(let directory):
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-                files = names.filter { $0.hasSuffix(".pcap") }.sorted().map { directory + "/" + $0 }
+                files = names.filter { $0.contains(".pcap") && !$0.hasSuffix(".json") && !$0.hasSuffix(".partial") }.sorted().map { directory + "/" + $0 }
             case .standardOutput:
                 break
             }
