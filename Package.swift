@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(
@@ -131,9 +132,20 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Report",
+            dependencies: [
+                "Protocols",
+                "Recording",
+                "Replay",
+                "PcapFile",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
+        .target(
             name: "ControlAPI",
             dependencies: [
                 "Proxy",
+                "Report",
                 "Faults",
                 "Recording",
                 "PcapFile",
@@ -157,6 +169,7 @@ let package = Package(
                 "Faults",
                 "Protocols",
                 "Replay",
+                "Report",
                 "SampleServer",
                 "Sockets",
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -285,6 +298,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Python")]
+        ),
+        .testTarget(
+            name: "ReportTests",
+            dependencies: [
+                "Report", "Recording", "PcapFile", "Replay", "TapedeckTestSupport",
+            ],
+            resources: [.copy("Browser")]
         ),
         .testTarget(
             name: "TapedeckCommandsTests",

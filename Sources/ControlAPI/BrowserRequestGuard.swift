@@ -34,7 +34,8 @@ public struct APIAccess: Sendable {
 /// the developer viewing it: a `Host` that is not this machine's address
 /// or an allowed name (DNS rebinding), an `Origin` other than the API's
 /// own, a `Sec-Fetch-Site` other than same-origin, and, as Toxiproxy does,
-/// a `User-Agent` starting with `Mozilla/`. With a token configured, a
+/// a `User-Agent` starting with `Mozilla/` (except on `GET /proxies/{name}/report`,
+/// the page made for a browser). With a token configured, a
 /// request without `Authorization: Bearer TOKEN` (or Basic with the
 /// token as password) is a 401.
 struct BrowserRequestGuard<Context: RequestContext>: RouterMiddleware {
@@ -56,7 +57,8 @@ struct BrowserRequestGuard<Context: RequestContext>: RouterMiddleware {
         if let site = Self.field("sec-fetch-site", of: request), site != "same-origin", site != "none" {
             throw APIError(.forbidden, "cross-site requests are not allowed (Sec-Fetch-Site: \(site))")
         }
-        if let agent = request.headers[.userAgent], agent.hasPrefix("Mozilla/") {
+        // The report page is for a browser: a read, same-origin or typed in (the checks above hold).
+        if let agent = request.headers[.userAgent], agent.hasPrefix("Mozilla/"), !Self.isReportPage(request) {
             throw APIError(.forbidden, "requests from a browser are not allowed")
         }
         if let token = access.token {
@@ -65,6 +67,12 @@ struct BrowserRequestGuard<Context: RequestContext>: RouterMiddleware {
             }
         }
         return try await next(request, context)
+    }
+
+    /// `GET /proxies/{name}/report`, the one route a browser may ask for.
+    static func isReportPage(_ request: Request) -> Bool {
+        let parts = request.uri.path.split(separator: "/", omittingEmptySubsequences: false)
+        return request.method == .get && parts.count == 4 && parts[1] == "proxies" && parts[3] == "report"
     }
 
     private static func authority(host: String, port: Int?) -> String {

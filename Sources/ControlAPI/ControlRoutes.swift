@@ -5,8 +5,9 @@ import Recording
 
 /// The Toxiproxy v2 HTTP API (same paths, JSON shapes, defaults and status
 /// codes) over a ``ProxyRegistry``, plus Tapedeck's own routes:
-/// `GET /metrics`, `GET /proxies/{name}/sessions` and
-/// `GET/POST/DELETE /proxies/{name}/recording`.
+/// `GET /metrics`, `GET /proxies/{name}/sessions`,
+/// `GET/POST/DELETE /proxies/{name}/recording` and the live report page
+/// `GET /proxies/{name}/report` (`?format=json`: its data).
 public enum ControlRoutes {
     /// The largest request body accepted.
     static let maximumBodySize = 1 << 20
@@ -57,6 +58,10 @@ public enum ControlRoutes {
 
         router.get("/proxies/{proxy}/sessions") { _, context in
             try json(await registry.sessions(of: context.parameters.require("proxy")))
+        }
+        router.get("/proxies/{proxy}/report") { request, context in
+            let sources = try await registry.reportSources(of: context.parameters.require("proxy"))
+            return try await ProxyReport.response(sources, json: request.uri.queryParameters["format"] == "json")
         }
         router.get("/proxies/{proxy}/recording") { _, context in
             try json(await registry.recording(of: context.parameters.require("proxy")))

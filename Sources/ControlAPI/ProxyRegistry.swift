@@ -253,6 +253,30 @@ public actor ProxyRegistry {
         (entries[try index(of: name)].server?.liveSessions ?? []).map(SessionView.init)
     }
 
+    /// What a live report of the proxy is made of: the files its recording
+    /// has written so far (with rotation, those its ring still keeps; none
+    /// while it records nothing), the sessions
+    /// open now that the recording does not hold, and the proxy's view.
+    func reportSources(of name: String) throws(APIError) -> ReportSources {
+        let entry = entries[try index(of: name)]
+        var files: [String] = []
+        if let recording = entry.recording, !recording.isStopped {
+            switch recording.recorder.configuration.output {
+            case .file:
+                // A rotating recording: every file of its set so far, read as one capture.
+                let set = recording.recorder.configuration.existingFiles.filter { !$0.hasSuffix(".json") && !$0.hasSuffix(".partial") }
+                files = set.isEmpty ? [recording.recorder.currentFile] : set
+            case .perSession(let directory):
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+                files = names.filter { $0.contains(".pcap") && !$0.hasSuffix(".json") && !$0.hasSuffix(".partial") }.sorted().map { directory + "/" + $0 }
+            case .standardOutput:
+                break
+            }
+        }
+        let unrecorded = (entry.server?.liveSessions ?? []).filter { !$0.recording || files.isEmpty }
+        return ReportSources(proxy: entry.view, files: files, unrecorded: unrecorded)
+    }
+
     /// Writes out a recording's files, off the event loops and the actor's thread.
     private static func finish(_ recording: ProxyRecording) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -14,6 +14,7 @@ ensure_packages() {
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# What building and testing Tapedeck needs.
+# What building and testing Tapedeck needs (chromium: the report pages are
+# checked in a headless browser).
 TAPEDECK_BUILD_PACKAGES=(libpcap-dev libpcre2-dev zlib1g-dev libzstd-dev libxxhash-dev pkg-config)
-TAPEDECK_TEST_PACKAGES=(tshark tcpdump xxhash redis-server redis-tools netcat-openbsd python3-venv zstd postgresql postgresql-client curl)
+TAPEDECK_TEST_PACKAGES=(tshark tcpdump xxhash redis-server redis-tools netcat-openbsd python3-venv zstd postgresql postgresql-client curl chromium fonts-dejavu-core)
