@@ -25,6 +25,8 @@ public struct ProxyConfiguration: Sendable {
     /// proxies). Without it, a proxy with no faults forwards with no fault
     /// stage at all.
     public var faultsCanChange: Bool
+    /// TLS on either leg (nil: bytes pass as they come, TLS or not).
+    public var tls: ProxyTLS?
 
     public init(
         listeners: [Endpoint],
@@ -33,7 +35,8 @@ public struct ProxyConfiguration: Sendable {
         socketMode: mode_t = 0o600,
         faults: [Fault] = [],
         seed: UInt64 = 0,
-        faultsCanChange: Bool = false
+        faultsCanChange: Bool = false,
+        tls: ProxyTLS? = nil
     ) {
         self.listeners = listeners
         self.upstream = upstream
@@ -42,5 +45,6 @@ public struct ProxyConfiguration: Sendable {
         self.faults = faults
         self.seed = seed
         self.faultsCanChange = faultsCanChange
+        self.tls = tls
     }
 }

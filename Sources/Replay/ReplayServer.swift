@@ -13,6 +13,7 @@ import NIOPosix
 import Protocols
 import Recording
 import Sockets
+import TapedeckTLS
 
 /// `replay serve`: a mock upstream that answers each connection with a
 /// recorded session's server side.
@@ -27,6 +28,8 @@ public struct ServeConfiguration: Sendable {
     public var timing: ReplayTiming
     public var comparison: ReplayComparison
     public var faults: ReplayFaults
+    /// TLS on every connection (and PostgreSQL's SSLRequest before it), or nil.
+    public var tls: ServingTLS?
 
     public init(
         listeners: [Endpoint],
@@ -35,8 +38,10 @@ public struct ServeConfiguration: Sendable {
         loop: Bool = false,
         timing: ReplayTiming = ReplayTiming(),
         comparison: ReplayComparison = ReplayComparison(),
-        faults: ReplayFaults = ReplayFaults()
+        faults: ReplayFaults = ReplayFaults(),
+        tls: ServingTLS? = nil
     ) {
+        self.tls = tls
         self.listeners = listeners
         self.socketMode = socketMode
         self.answering = answering
@@ -227,6 +232,7 @@ public final class ReplayServer: Sendable {
         var logger = self.logger
         logger[metadataKey: "connection.id"] = "\(connection)"
         let sync = channel.pipeline.syncOperations
+        try configuration.tls?.addHandlers(to: channel)
         let replayFaults = configuration.faults
         if replayFaults.canChange || !faults.isEmpty {
             try sync.addHandler(FaultHandler(stream: .upstream, faults: faults, seed: replayFaults.seed, connectionID: connection, onClose: { mode in

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Recording
 import Replay
+import TapedeckTLS
 
 /// Where a test's server or proxy listens.
 public enum TestListener: Sendable {
@@ -70,6 +71,7 @@ public final class MockServer: Sendable {
     ///   - faults: faults on the served connections (upstream: what the
     ///     client sends; downstream: the answers), changeable with
     ///     ``setFaults(_:)``.
+    ///   - tls: speak TLS to clients (see ``TestCertificateAuthority``).
     public static func start(
         recording paths: String...,
         filter: String? = nil,
@@ -83,10 +85,11 @@ public final class MockServer: Sendable {
         ignore: [IgnoreRule] = [],
         faults: [Fault] = [],
         seed: UInt64 = 0,
+        tls: ServingTLS? = nil,
         logger: Logger = Logger(label: "tapedeck.mock-server")
     ) async throws -> MockServer {
         let scripts = try SessionScript.load(paths: paths, filter: filter)
-        return try await start(scripts: scripts, listen: listen, answering: answering, loop: loop, speed: speed, turnIdle: turnIdle, strict: strict, onMismatch: onMismatch, ignore: ignore, faults: faults, seed: seed, logger: logger)
+        return try await start(scripts: scripts, listen: listen, answering: answering, loop: loop, speed: speed, turnIdle: turnIdle, strict: strict, onMismatch: onMismatch, ignore: ignore, faults: faults, seed: seed, tls: tls, logger: logger)
     }
 
     /// Starts serving sessions already loaded (or built by hand).
@@ -102,6 +105,7 @@ public final class MockServer: Sendable {
         ignore: [IgnoreRule] = [],
         faults: [Fault] = [],
         seed: UInt64 = 0,
+        tls: ServingTLS? = nil,
         logger: Logger = Logger(label: "tapedeck.mock-server")
     ) async throws -> MockServer {
         let (endpoint, directory) = try listen.resolve()
@@ -111,7 +115,8 @@ public final class MockServer: Sendable {
             loop: loop,
             timing: ReplayTiming(speed: speed, turnIdle: turnIdle),
             comparison: ReplayComparison(strict: strict, policy: onMismatch, ignore: ignore),
-            faults: ReplayFaults(faults: faults, seed: seed, canChange: true)
+            faults: ReplayFaults(faults: faults, seed: seed, canChange: true),
+            tls: tls
         )
         let server = try ReplayServer(scripts: scripts, configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
         do {

@@ -16,4 +16,4 @@ ensure_packages() {
 
 # What building and testing Tapedeck needs.
 TAPEDECK_BUILD_PACKAGES=(libpcap-dev libpcre2-dev zlib1g-dev libzstd-dev pkg-config)
-TAPEDECK_TEST_PACKAGES=(tshark tcpdump redis-server redis-tools netcat-openbsd python3-venv zstd postgresql postgresql-client curl)
+TAPEDECK_TEST_PACKAGES=(tshark tcpdump redis-server redis-tools netcat-openbsd python3-venv zstd postgresql postgresql-client curl openssl)
