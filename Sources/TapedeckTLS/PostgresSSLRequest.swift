@@ -97,6 +97,7 @@ package final class PostgresSSLRequestClient {
     package let accepted: EventLoopFuture<Void>
     private let promise: EventLoopPromise<Void>
     private var done = false
+    private var sent = false
 
     package init(eventLoop: EventLoop) {
         promise = eventLoop.makePromise()
@@ -124,6 +125,9 @@ extension PostgresSSLRequestClient: ChannelInboundHandler, RemovableChannelHandl
     }
 
     private func send(_ context: ChannelHandlerContext) {
+        // Added to an active channel whose channelActive is still on its way: once only.
+        guard !sent else { return }
+        sent = true
         context.writeAndFlush(wrapOutboundOut(PostgresSSLRequest.message), promise: nil)
         context.read()
     }
@@ -138,8 +142,9 @@ extension PostgresSSLRequestClient: ChannelInboundHandler, RemovableChannelHandl
                 finish(.failure(TLSError("the PostgreSQL server sent bytes after accepting SSLRequest")))
                 return
             }
-            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            // Succeed first: leaving the pipeline fails whatever is unfinished.
             finish(.success(()))
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         case UInt8(ascii: "N"):
             finish(.failure(TLSError("the PostgreSQL server does not accept TLS (it answered N to SSLRequest)")))
         default:

@@ -6,6 +6,12 @@ import NIOSSL
 /// BoringSSL's reason (`CERTIFICATE_VERIFY_FAILED` → "certificate verify
 /// failed"), with what it usually means.
 package enum TLSFailureReason {
+    /// The reason, when `error` is TLS's (a handshake that failed); nil for any other.
+    package static func ifTLS(_ error: Error) -> String? {
+        guard error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError || error is TLSError else { return nil }
+        return of(error)
+    }
+
     package static func of(_ error: Error) -> String {
         if let error = error as? TLSError { return error.message }
         if let error = error as? NIOSSLError {

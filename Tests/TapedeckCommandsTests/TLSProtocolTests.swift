@@ -12,6 +12,10 @@ import Glibc
 /// --tls-port`, and `psql sslmode=require` through PostgreSQL's SSLRequest
 /// (`--postgres-tls`) to a server with `ssl=on`. The recordings hold the
 /// plaintext protocol.
+///
+/// psql through a TLS-terminating proxy needs `channel_binding=disable`:
+/// SCRAM's channel binding exists to detect exactly such a proxy (it binds
+/// the login to the server's certificate, which the client never sees).
 @Suite(.serialized) struct TLSProtocolTests {
     /// `tapedeck ca init` into `directory`, and the exported certificate's path.
     static func makeCA(in directory: TemporaryDirectory) throws -> (directory: String, exported: String) {
@@ -72,7 +76,7 @@ import Glibc
         let port = try #require(listen.port)
         let query = "select 'over ' || 'TLS', ssl from pg_stat_ssl where pid = pg_backend_pid()"
         let answer = try PostgresServer.psql(
-            ["host=127.0.0.1 port=\(port) user=postgres dbname=postgres sslmode=verify-full sslrootcert=\(ca.exported)", "-c", query],
+            ["host=127.0.0.1 port=\(port) user=postgres dbname=postgres sslmode=verify-full sslrootcert=\(ca.exported) channel_binding=disable", "-c", query],
             password: server.password
         )
         #expect(answer == "over TLS|t", "psql verified the proxy's certificate, and the server saw TLS from the proxy")
@@ -94,7 +98,7 @@ import Glibc
         ])
         let port = try #require(listen.port)
         let answer = try PostgresServer.psql(
-            ["host=127.0.0.1 port=\(port) user=postgres dbname=postgres sslmode=require", "-c", "select 40 + 2 as answer"],
+            ["host=127.0.0.1 port=\(port) user=postgres dbname=postgres sslmode=require channel_binding=disable", "-c", "select 40 + 2 as answer"],
             password: server.password
         )
         #expect(answer == "42")
