@@ -130,17 +130,18 @@ import Glibc
         let keys = setup.directory.file("keys.log")
         let (proxy, port) = try setup.record(to: setup.directory.file("keylog.pcap"), ["--keylog", keys])
         let capture = setup.directory.file("wire.pcap")
-        let tcpdump = try BackgroundProcess("/usr/bin/tcpdump", ["-i", "lo", "-U", "-w", capture, "tcp port \(port)"])
+        let tcpdump = try BackgroundProcess("/usr/bin/tcpdump", ["-i", "lo", "-B", "65536", "-Z", "root", "--immediate-mode", "-U", "-w", capture, "tcp port \(port)"])
         _ = try tcpdump.waitForLine(containing: "listening on")
         let fetched = try Self.curl(["--cacert", setup.exportedCA, "https://localhost:\(port)/hello.txt"])
         #expect(String(decoding: fetched.standardOutput, as: UTF8.self) == Setup.body)
         proxy.stop()
-        // -U wrote each packet as it came; the test runner's children may
-        // not see SIGTERM (it can be blocked here), so it is killed outright.
-        usleep(300_000)
+        // --immediate-mode and -U wrote each packet as it came; the test
+        // runner's children may not see SIGTERM, so it is killed outright.
+        usleep(500_000)
         tcpdump.signal(SIGKILL)
         _ = try? tcpdump.waitForExit()
 
+        #expect(try TShark.streamCount(capture) == 1, "tcpdump captured the client's connection")
         let decode = ["-r", capture, "-d", "tcp.port==\(port),tls", "-Y", "http", "-T", "fields", "-e", "http.request.uri", "-e", "http.response.code"]
         #expect(try TShark.run(decode).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "without the key log the wire is opaque")
         let decrypted = try TShark.run(["-o", "tls.keylog_file:\(keys)"] + decode)
