@@ -271,6 +271,7 @@ let package = Package(
         .testTarget(
             name: "ReplayTests",
             dependencies: [
+                "TapedeckTLS",
                 "Replay",
                 "Faults",
                 "Recording",
