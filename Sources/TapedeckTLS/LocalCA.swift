@@ -59,6 +59,10 @@ public final class LocalCA: Sendable {
     /// The authority kept in `directory` (see `create(in:)`). Throws a
     /// `TLSError` naming the file that is missing or not what it should be.
     public init(directory: String) throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder), !isFolder.boolValue {
+            throw TLSError("\(directory) is a file, not a CA folder made by `tapedeck ca init DIR` (for a certificate and key of your own, use --tls-cert and --tls-key)")
+        }
         let certificatePath = (directory as NSString).appendingPathComponent(Self.certificateFile)
         let keyPath = (directory as NSString).appendingPathComponent(Self.keyFile)
         let certificateText = try readText(certificatePath, what: "CA certificate", hint: "make one with `tapedeck ca init \(directory)`")
