@@ -15,6 +15,19 @@ struct OpenedUpstream {
     var watcher: NIOLoopBound<TLSHandshakeWatcher>?
 }
 
+/// The upstream leg before the client's handshake is known to be done.
+struct ConnectedUpstream: Sendable {
+    var channel: Channel
+    var address: SocketAddress
+    var leg: SessionTLS.Leg?
+    var watcher: NIOLoopBound<TLSHandshakeWatcher>?
+
+    func opened(clientLeg: SessionTLS.Leg?) -> OpenedUpstream {
+        let tls = clientLeg == nil && leg == nil ? nil : SessionTLS(client: clientLeg, upstream: leg)
+        return OpenedUpstream(channel: channel, address: address, tls: tls, watcher: watcher)
+    }
+}
+
 /// A TLS handshake that failed: the session's manifest entry, whether the
 /// client is reset (the upstream's fault) or was closed (its own), and the
 /// log line.
@@ -29,7 +42,8 @@ extension ProxyServer {
     /// (after answering PostgreSQL's SSLRequest), connects, upgrades the
     /// upstream (SSLRequest, then TLS offering the client's SNI and ALPN),
     /// then finishes the client's handshake answering with the upstream's
-    /// ALPN choice. Each step waits at most the connect timeout. A failed
+    /// ALPN choice (when the client offered none, its handshake runs
+    /// beside the upstream's). Each step waits at most the connect timeout. A failed
     /// handshake fails with a `HandshakeFailure`; anything else is the
     /// upstream's connection failing.
     func openUpstream(client: Channel, logger: Logger) -> EventLoopFuture<OpenedUpstream> {
@@ -58,30 +72,55 @@ extension ProxyServer {
             within(timeout, $0.value.hello.map(Optional.some), on: loop, what: "no TLS hello from the client")
                 .flatMapErrorThrowing { throw Self.clientFailure($0, upstream: nil) }
         } ?? loop.makeSucceededFuture(nil)
-        let upstreamName: String? = if case .host(let name, _) = configuration.upstream { name } else { nil }
         return hello.flatMap { hello in
-            self.connector.connect(on: loop, timeout: self.configuration.connectTimeout).flatMap { channel, address in
-                self.startUpstreamTLS(channel, tls: tls, hello: hello, fallbackName: upstreamName, timeout: timeout)
-                    .flatMapErrorThrowing { error in
-                        channel.close(promise: nil)
-                        throw HandshakeFailure(
-                            tls: SessionTLS(error: "upstream: \(TLSFailureReason.of(error))"),
-                            resetsClient: true,
-                            message: "TLS handshake with the upstream failed: \(TLSFailureReason.of(error))"
-                        )
-                    }
-                    .flatMap { upstreamLeg, watcher in
-                        self.startClientTLS(client, peek: peek, tls: tls, hello: hello, upstream: upstreamLeg, timeout: timeout)
-                            .flatMapErrorThrowing { error in
-                                channel.close(promise: nil)
-                                throw Self.clientFailure(error, upstream: upstreamLeg)
-                            }
-                            .map { clientLeg in
-                                let sessionTLS = clientLeg == nil && upstreamLeg == nil ? nil : SessionTLS(client: clientLeg, upstream: upstreamLeg)
-                                return OpenedUpstream(channel: channel, address: address, tls: sessionTLS, watcher: watcher)
-                            }
-                    }
+            // Only the client's ALPN list needs the upstream's answer before
+            // the client's handshake; without one, both handshakes run at once.
+            guard tls.clientContexts != nil, let offered = hello?.applicationProtocols, !offered.isEmpty else {
+                return self.bothAtOnce(client, peek: peek, tls: tls, hello: hello, timeout: timeout)
             }
+            return self.connectUpstream(tls: tls, hello: hello, on: loop, timeout: timeout).flatMap { upstream in
+                self.startClientTLS(client, peek: peek, tls: tls, hello: hello, upstream: upstream.leg, timeout: timeout)
+                    .flatMapErrorThrowing { error in
+                        upstream.channel.close(promise: nil)
+                        throw Self.clientFailure(error, upstream: upstream.leg)
+                    }
+                    .map { clientLeg in upstream.opened(clientLeg: clientLeg) }
+            }
+        }
+    }
+
+    /// The upstream leg connected and through its TLS, the client's
+    /// handshake beside it; a failure of either closes the other's channel.
+    private func bothAtOnce(
+        _ client: Channel,
+        peek: NIOLoopBound<ClientHelloPeek>?,
+        tls: ProxyTLS,
+        hello: ClientHello?,
+        timeout: TimeAmount
+    ) -> EventLoopFuture<OpenedUpstream> {
+        let clientSide = startClientTLS(client, peek: peek, tls: tls, hello: hello, upstream: nil, timeout: timeout)
+            .flatMapErrorThrowing { throw Self.clientFailure($0, upstream: nil) }
+        let upstreamSide = connectUpstream(tls: tls, hello: hello, on: client.eventLoop, timeout: timeout)
+        clientSide.whenFailure { _ in
+            upstreamSide.whenSuccess { $0.channel.close(promise: nil) }
+        }
+        return clientSide.and(upstreamSide).map { clientLeg, upstream in upstream.opened(clientLeg: clientLeg) }
+    }
+
+    /// Connects to the upstream and, with `--upstream-tls`, upgrades it.
+    private func connectUpstream(tls: ProxyTLS, hello: ClientHello?, on loop: EventLoop, timeout: TimeAmount) -> EventLoopFuture<ConnectedUpstream> {
+        let upstreamName: String? = if case .host(let name, _) = configuration.upstream { name } else { nil }
+        return connector.connect(on: loop, timeout: configuration.connectTimeout).flatMap { channel, address in
+            self.startUpstreamTLS(channel, tls: tls, hello: hello, fallbackName: upstreamName, timeout: timeout)
+                .flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw HandshakeFailure(
+                        tls: SessionTLS(error: "upstream: \(TLSFailureReason.of(error))"),
+                        resetsClient: true,
+                        message: "TLS handshake with the upstream failed: \(TLSFailureReason.of(error))"
+                    )
+                }
+                .map { leg, watcher in ConnectedUpstream(channel: channel, address: address, leg: leg, watcher: watcher) }
         }
     }
 

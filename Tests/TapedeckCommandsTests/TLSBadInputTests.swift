@@ -26,8 +26,9 @@ import Glibc
             "--upstream", "127.0.0.1:\(setup.upstreamPort)", "--upstream-tls", "-w", recording, "--quiet",
         ])
         let url = "https://localhost:\(listen.port ?? 0)/hello.txt"
-        for _ in 0..<2 {
-            let refused = try Self.curl(["--cacert", setup.exportedCA, url])
+        // With ALPN (the upstream's handshake comes first) and without (both at once).
+        for alpn in [[], ["--no-alpn"]] {
+            let refused = try Self.curl(alpn + ["--cacert", setup.exportedCA, url])
             #expect(refused.status != 0, "curl must not get a body: \(String(decoding: refused.standardOutput, as: UTF8.self))")
         }
         let line = try proxy.waitForLine(containing: "TLS handshake with the upstream failed")
