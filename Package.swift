@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Replay", targets: ["Replay"]),
         .library(name: "TapedeckTesting", targets: ["TapedeckTesting"]),
         .library(name: "Protocols", targets: ["Protocols"]),
+        .library(name: "TapedeckTLS", targets: ["TapedeckTLS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -25,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         .systemLibrary(
@@ -81,6 +85,19 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TapedeckTLS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "SampleServer",
             dependencies: [
                 "Recording",
@@ -92,6 +109,7 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
+                "TapedeckTLS",
                 "Faults",
                 "Recording",
                 "Sockets",
@@ -107,6 +125,7 @@ let package = Package(
         .target(
             name: "Replay",
             dependencies: [
+                "TapedeckTLS",
                 "Faults",
                 "Protocols",
                 "Recording",
@@ -122,6 +141,8 @@ let package = Package(
         .target(
             name: "TapedeckTesting",
             dependencies: [
+                "TapedeckTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 "Proxy",
                 "Replay",
                 "Faults",
@@ -144,6 +165,7 @@ let package = Package(
         .target(
             name: "ControlAPI",
             dependencies: [
+                "TapedeckTLS",
                 "Proxy",
                 "Report",
                 "Faults",
@@ -162,6 +184,7 @@ let package = Package(
         .target(
             name: "TapedeckCommands",
             dependencies: [
+                "TapedeckTLS",
                 "ControlAPI",
                 "PcapFile",
                 "Recording",
@@ -186,6 +209,7 @@ let package = Package(
         .target(
             name: "TapedeckTestSupport",
             dependencies: [
+                "TapedeckTLS",
                 "Faults",
                 "Recording",
                 "SampleServer",
@@ -212,6 +236,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "TapedeckTLSTests",
+            dependencies: [
+                "TapedeckTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         .testTarget(
             name: "PcapFileTests",
@@ -266,6 +299,7 @@ let package = Package(
         .testTarget(
             name: "ReplayTests",
             dependencies: [
+                "TapedeckTLS",
                 "Replay",
                 "Faults",
                 "Recording",

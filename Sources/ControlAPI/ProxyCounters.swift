@@ -9,6 +9,7 @@ struct ProxyCounters: Sendable, Equatable {
     var bytesServerToClient = 0
     var upstreamFailures = 0
     var faultsFired = 0
+    var tlsFailures = 0
     /// Bytes written to the proxy's recordings, finished and current.
     var recordedBytes = 0
     /// Payload the proxy's recordings lost because writing failed (a full disk).
@@ -26,6 +27,7 @@ struct ProxyCounters: Sendable, Equatable {
         bytesServerToClient = snapshot.bytesServerToClient
         upstreamFailures = snapshot.upstreamFailures
         faultsFired = snapshot.faultsFired
+        tlsFailures = snapshot.tlsFailures
     }
 
     static func + (lhs: Self, rhs: Self) -> Self {
@@ -36,6 +38,7 @@ struct ProxyCounters: Sendable, Equatable {
         sum.bytesServerToClient = lhs.bytesServerToClient + rhs.bytesServerToClient
         sum.upstreamFailures = lhs.upstreamFailures + rhs.upstreamFailures
         sum.faultsFired = lhs.faultsFired + rhs.faultsFired
+        sum.tlsFailures = lhs.tlsFailures + rhs.tlsFailures
         sum.recordedBytes = lhs.recordedBytes + rhs.recordedBytes
         sum.unrecordedBytes = lhs.unrecordedBytes + rhs.unrecordedBytes
         sum.recording = lhs.recording || rhs.recording

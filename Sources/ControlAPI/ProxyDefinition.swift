@@ -12,8 +12,11 @@ public struct ProxyDefinition: Sendable, Codable {
     public var upstream: String?
     public var enabled: Bool?
     public var toxics: [Fault]?
+    /// TLS on the proxy's legs (a Tapedeck extension; absent: plaintext).
+    public var tls: ProxyTLSDefinition?
 
-    public init(name: String? = nil, listen: String? = nil, upstream: String? = nil, enabled: Bool? = nil, toxics: [Fault]? = nil) {
+    public init(name: String? = nil, listen: String? = nil, upstream: String? = nil, enabled: Bool? = nil, toxics: [Fault]? = nil, tls: ProxyTLSDefinition? = nil) {
+        self.tls = tls
         self.name = name
         self.listen = listen
         self.upstream = upstream
@@ -38,6 +41,8 @@ public struct ProxyView: Sendable, Codable {
     public var upstream: String
     public var enabled: Bool
     public var toxics: [FaultDefinition]
+    /// Shown only for a proxy that has TLS settings.
+    public var tls: ProxyTLSDefinition?
 }
 
 extension Endpoint {

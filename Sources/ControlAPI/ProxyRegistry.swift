@@ -26,11 +26,14 @@ public actor ProxyRegistry {
         var retired: ProxyCounters
         /// The recording new sessions go to; it outlives a disable and enable.
         var recording: ProxyRecording?
+        /// TLS as the client stated it, and as made (files read) from it.
+        var tlsDefinition: ProxyTLSDefinition?
+        var tls: ProxyTLS?
 
         var enabled: Bool { server != nil }
 
         var view: ProxyView {
-            ProxyView(name: name, listen: listen.description, upstream: upstream.description, enabled: enabled, toxics: toxics.map(FaultDefinition.init))
+            ProxyView(name: name, listen: listen.description, upstream: upstream.description, enabled: enabled, toxics: toxics.map(FaultDefinition.init), tls: tlsDefinition)
         }
     }
 
@@ -75,6 +78,8 @@ public actor ProxyRegistry {
         let listen = try Endpoint.api(definition.listen ?? "127.0.0.1:0", field: "listen")
         let toxics = try Self.checkedToxics(definition.toxics ?? [])
         var entry = Entry(name: name, requestedListen: listen, listen: listen, upstream: upstream, toxics: toxics, server: nil, retired: ProxyCounters())
+        entry.tls = try definition.tls?.proxyTLS()
+        entry.tlsDefinition = entry.tls == nil ? nil : definition.tls
         // Bind even a disabled proxy once, so its port is known and stays its own.
         let server = try await start(entry)
         entry.listen = server.listeningEndpoints.first ?? listen
@@ -107,6 +112,12 @@ public actor ProxyRegistry {
                 entry.requestedListen = listen
                 entry.listen = listen
             }
+        }
+        if let tls = definition.tls, tls != entry.tlsDefinition {
+            // New TLS settings apply to a new server: live connections go.
+            entry.tls = try tls.proxyTLS()
+            entry.tlsDefinition = entry.tls == nil ? nil : tls
+            restart = true
         }
         let enable = definition.enabled ?? entry.enabled
         if entry.enabled && (restart || !enable) {
@@ -363,7 +374,8 @@ public actor ProxyRegistry {
         let configuration = ProxyConfiguration(
             listeners: [entry.listen],
             upstream: entry.upstream,
-            faults: FaultSettings(faults: entry.toxics, seed: seed, canChange: true)
+            faults: FaultSettings(faults: entry.toxics, seed: seed, canChange: true),
+            tls: entry.tls
         )
         var logger = self.logger
         logger[metadataKey: "proxy.name"] = "\(entry.name)"

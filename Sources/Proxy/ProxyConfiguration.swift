@@ -20,18 +20,22 @@ public struct ProxyConfiguration: Sendable {
     /// stand on every session so `ProxyServer.setFaults` reaches live ones
     /// (the control API's proxies).
     public var faults: FaultSettings
+    /// TLS on either leg (nil: bytes pass as they come, TLS or not).
+    public var tls: ProxyTLS?
 
     public init(
         listeners: [Endpoint],
         upstream: Endpoint,
         connectTimeout: Duration = .seconds(5),
         socketMode: mode_t = 0o600,
-        faults: FaultSettings = FaultSettings()
+        faults: FaultSettings = FaultSettings(),
+        tls: ProxyTLS? = nil
     ) {
         self.listeners = listeners
         self.upstream = upstream
         self.connectTimeout = connectTimeout
         self.socketMode = socketMode
         self.faults = faults
+        self.tls = tls
     }
 }

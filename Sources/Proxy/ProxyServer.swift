@@ -33,7 +33,7 @@ public final class ProxyServer: Sendable {
     private let currentFaults: NIOLockedValueBox<[Fault]>
     /// The upstream's address (a literal's, made once) or addresses (a
     /// host name's, resolved at start and again when none answers).
-    private let connector: UpstreamConnector
+    let connector: UpstreamConnector
 
     private struct State {
         var serverChannels: [Channel] = []
@@ -197,7 +197,7 @@ public final class ProxyServer: Sendable {
     /// Replaces the faults, on new sessions and on live ones (nothing held
     /// is lost or reordered; removing a timeout closes its connections, as
     /// in Toxiproxy). Live sessions change only when the proxy was made with
-    /// `faultsCanChange` or with faults.
+    /// `FaultSettings.canChange` or with faults.
     public func setFaults(_ faults: [Fault]) async {
         currentFaults.withLockedValue { $0 = faults }
         let channels = state.withLockedValue { $0.sessions.values.flatMap { $0 } }
@@ -272,22 +272,30 @@ public final class ProxyServer: Sendable {
         // The upstream leg's handlers go in once it has connected (on this
         // loop, before its first read): of a host name's addresses, several
         // may be tried at once, and only the one that answers is the leg.
-        connector.connect(on: client.eventLoop, timeout: configuration.connectTimeout).assumeIsolated().whenComplete { [self] result in
+        openUpstream(client: client, logger: logger).assumeIsolated().whenComplete { [self] result in
             switch result {
+            case .failure(let failure as HandshakeFailure):
+                logger.warning("\(failure.message); \(failure.resetsClient ? "resetting" : "closing") the client", metadata: ["client.address": "\(clientEndpoint)"])
+                session.handshakeFailed(failure.tls, reset: failure.resetsClient)
+                if failure.resetsClient { gate.reset() } else { client.close(promise: nil) }
+                sessionEnded(id)
             case .failure(let error):
                 upstreamFailed(error, logger: logger)
                 // A refusal can come back inside the accept, before the
                 // client's channel is active: the gate resets it when it is.
                 gate.reset()
                 sessionEnded(id)
-            case .success(let (upstreamChannel, _)) where !gate.clientIsPresent:
+            case .success(let opened) where !gate.clientIsPresent:
+                let upstreamChannel = opened.channel
                 // The client went away (a reset) while the upstream was
                 // connecting: there is no session to join; the upstream
                 // sees a reset.
                 logger.debug("client left before the upstream answered", metadata: ["client.address": "\(clientEndpoint)"])
                 resetAndClose(upstreamChannel)
                 sessionEnded(id)
-            case .success(let (upstreamChannel, address)):
+            case .success(let opened):
+                let upstreamChannel = opened.channel
+                let address = opened.address
                 do {
                     legs.upstream = upstreamChannel
                     let pipeline = upstreamChannel.pipeline.syncOperations
@@ -307,10 +315,12 @@ public final class ProxyServer: Sendable {
                     // Recordings hold the address actually connected to.
                     session.session.server = connected
                 }
+                session.session.tls = opened.tls
                 state.withLockedValue { $0.sessions[id]?.append(upstreamChannel) }
                 session.open()
                 logger.debug("session opened", metadata: ["client.address": "\(clientEndpoint)"])
                 gate.open()
+                opened.watcher?.value.release()
             }
         }
     }

@@ -41,6 +41,23 @@ final class ProxySession {
         }
     }
 
+    /// A TLS handshake failed before the session could start: it is
+    /// recorded with no bytes, the reason in its manifest entry, ended as
+    /// the client saw it (`reset`: we reset it; else both sides closed).
+    func handshakeFailed(_ tls: SessionTLS, reset: Bool) {
+        session.tls = tls
+        statistics.tlsFailures.wrappingIncrement(ordering: .relaxed)
+        guard let sink else { return }
+        sink.open(session)
+        if reset {
+            record(.reset, .serverToClient)
+        } else {
+            record(.halfClose, .serverToClient)
+            record(.halfClose, .clientToServer)
+        }
+        sink.close(session: session.id, at: .now())
+    }
+
     /// What one direction's faults have done so far (cumulative). Each
     /// fault that acts on the session for the first time counts once in
     /// `faultsFired` — whichever direction it acted on, however often; the

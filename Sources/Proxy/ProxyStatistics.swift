@@ -13,6 +13,10 @@ public final class ProxyStatistics: Sendable {
     /// reset connection counts one. Recorded sessions list them in their
     /// manifest entries.
     public let faultsFired = ManagedAtomic<Int>(0)
+    /// TLS handshakes that failed, on either leg (a client that spoke no
+    /// TLS to a TLS listener among them); each such session is recorded
+    /// with the reason.
+    public let tlsFailures = ManagedAtomic<Int>(0)
 
     public init() {}
 
@@ -23,6 +27,7 @@ public final class ProxyStatistics: Sendable {
         public var bytesServerToClient: Int
         public var upstreamFailures: Int
         public var faultsFired: Int
+        public var tlsFailures: Int
     }
 
     public var snapshot: Snapshot {
@@ -32,7 +37,8 @@ public final class ProxyStatistics: Sendable {
             bytesClientToServer: bytesClientToServer.load(ordering: .relaxed),
             bytesServerToClient: bytesServerToClient.load(ordering: .relaxed),
             upstreamFailures: upstreamFailures.load(ordering: .relaxed),
-            faultsFired: faultsFired.load(ordering: .relaxed)
+            faultsFired: faultsFired.load(ordering: .relaxed),
+            tlsFailures: tlsFailures.load(ordering: .relaxed)
         )
     }
 }

@@ -30,6 +30,8 @@ public struct Session: Hashable, Sendable {
     /// The faults that acted on the session, by name (a recording's
     /// manifest keeps them; the pcap cannot).
     public var faults: [SessionFault] = []
+    /// The session travelled inside TLS (what it recorded is the plaintext).
+    public var tls: SessionTLS?
 
     public init(index: Int, id: UInt64? = nil, client: Endpoint, server: Endpoint, opened: Timestamp, startedMidFlow: Bool = false) {
         self.index = index

@@ -67,11 +67,13 @@ public struct SessionSummary: Hashable, Sendable, Codable {
     /// The faults that acted on the session (nil: none did, or the capture
     /// has no manifest that says so).
     public var faults: [SessionFault]?
+    /// The session travelled inside TLS: each leg's terms, or why a handshake failed.
+    public var tls: SessionTLS?
 
     public var hasGap: Bool { clientToServer.gapBytes > 0 || serverToClient.gapBytes > 0 }
 
     enum CodingKeys: String, CodingKey {
-        case index, client, server, start, end, wire, faults
+        case index, client, server, start, end, wire, faults, tls
         case durationNanoseconds = "duration_ns"
         case clientToServer = "client_to_server"
         case serverToClient = "server_to_client"
@@ -153,7 +155,8 @@ public struct SessionTally {
             end: end ?? self.end,
             wire: wireEndpoints,
             startedMidFlow: session.startedMidFlow,
-            faults: session.faults.isEmpty ? nil : session.faults
+            faults: session.faults.isEmpty ? nil : session.faults,
+            tls: session.tls
         )
     }
 }

@@ -8,6 +8,7 @@ import Darwin
 import Faults
 import Logging
 import NIOCore
+import TapedeckTLS
 import PcapFile
 import Protocols
 import Recording
@@ -155,6 +156,8 @@ final class DriveHandler: ChannelInboundHandler {
         if let error = error as? IOError, error.errnoCode == ECONNRESET {
             record(.reset, .serverToClient)
             logger.debug("the server reset the connection")
+        } else if let reason = TLSFailureReason.ifTLS(error) {
+            logger.warning("TLS with the target failed: \(reason)")
         } else {
             logger.debug("connection error", metadata: ["error": "\(error)"])
         }

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Recording
 import Sockets
+import TapedeckTLS
 
 /// `replay drive`: plays recorded client sides against a live server.
 public struct DriveConfiguration: Sendable {
@@ -15,19 +16,23 @@ public struct DriveConfiguration: Sendable {
     /// Play the whole recording this many times, one pass after another.
     public var passes: Int
     public var connectTimeout: Duration
+    /// TLS toward the target (`replay drive --tls`), or nil.
+    public var tls: ConnectingTLS?
 
     public init(
         target: Endpoint,
         playback: Playback = Playback(),
         concurrency: Int? = nil,
         passes: Int = 1,
-        connectTimeout: Duration = .seconds(5)
+        connectTimeout: Duration = .seconds(5),
+        tls: ConnectingTLS? = nil
     ) {
         self.target = target
         self.playback = playback
         self.concurrency = concurrency
         self.passes = passes
         self.connectTimeout = connectTimeout
+        self.tls = tls
     }
 }
 
@@ -215,6 +220,8 @@ public final class ReplayDriver: Sendable {
         let connected = target.connect(on: eventLoop, timeout: configuration.connectTimeout).flatMapThrowing { channel, address in
             do {
                 let sync = channel.pipeline.syncOperations
+                let hostName: String? = if case .host(let name, _) = configuration.target { name } else { nil }
+                try configuration.tls?.addHandlers(to: channel, hostName: hostName)
                 let faults = configuration.playback.faults
                 if faults.canChange || !faults.faults.isEmpty {
                     try sync.addHandler(FaultHandler(stream: .downstream, faults: faults.faults, seed: faults.seed, connectionID: id, onClose: { mode in

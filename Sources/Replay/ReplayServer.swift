@@ -13,6 +13,7 @@ import NIOPosix
 import Protocols
 import Recording
 import Sockets
+import TapedeckTLS
 
 /// `replay serve`: a mock upstream that answers each connection with a
 /// recorded session's server side.
@@ -25,19 +26,23 @@ public struct ServeConfiguration: Sendable {
     /// Start over when every session has been used.
     public var loop: Bool
     public var playback: Playback
+    /// TLS on every connection (and PostgreSQL's SSLRequest before it), or nil.
+    public var tls: ServingTLS?
 
     public init(
         listeners: [Endpoint],
         socketMode: mode_t = 0o600,
         answering: Answering = .automatic(),
         loop: Bool = false,
-        playback: Playback = Playback()
+        playback: Playback = Playback(),
+        tls: ServingTLS? = nil
     ) {
         self.listeners = listeners
         self.socketMode = socketMode
         self.answering = answering
         self.loop = loop
         self.playback = playback
+        self.tls = tls
     }
 }
 
@@ -221,6 +226,7 @@ public final class ReplayServer: Sendable {
         var logger = self.logger
         logger[metadataKey: "connection.id"] = "\(connection)"
         let sync = channel.pipeline.syncOperations
+        try configuration.tls?.addHandlers(to: channel)
         let replayFaults = configuration.playback.faults
         if replayFaults.canChange || !faults.isEmpty {
             try sync.addHandler(FaultHandler(stream: .upstream, faults: faults, seed: replayFaults.seed, connectionID: connection, onClose: { mode in

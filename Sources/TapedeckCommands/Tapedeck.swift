@@ -8,7 +8,7 @@ public struct Tapedeck: AsyncParsableCommand {
         commandName: "tapedeck",
         abstract: "Record, fault-inject and replay TCP and Unix-socket sessions as pcap.",
         version: TapedeckVersion.current,
-        subcommands: [RecordCommand.self, ProxyCommand.self, InspectCommand.self, ReportCommand.self, ConvertCommand.self, ReplayCommand.self, NoiseCommand.self, SampleServerCommand.self, ServerCommand.self, CtlCommand.self]
+        subcommands: [RecordCommand.self, ProxyCommand.self, InspectCommand.self, ReportCommand.self, ConvertCommand.self, ReplayCommand.self, NoiseCommand.self, SampleServerCommand.self, ServerCommand.self, CtlCommand.self, CACommand.self]
     )
 
     public init() {}

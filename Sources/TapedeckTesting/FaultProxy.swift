@@ -36,6 +36,8 @@ public final class FaultProxy: Sendable {
     ///   - overwrite: replace an earlier recording at `recordTo`; without
     ///     it, one there is an error (a `RecordingError`, as `tapedeck
     ///     record` refuses without `--overwrite`), and nothing starts.
+    ///   - tls: end clients' TLS and/or speak TLS to the upstream; the
+    ///     recording holds the plaintext (see ``TestCertificateAuthority``).
     public static func start(
         upstream: Endpoint,
         listen: TestListener = .loopback,
@@ -43,12 +45,13 @@ public final class FaultProxy: Sendable {
         seed: UInt64 = 0,
         recordTo path: String? = nil,
         overwrite: Bool = false,
+        tls: ProxyTLS? = nil,
         logger: Logger = Logger(label: "tapedeck.fault-proxy")
     ) async throws -> FaultProxy {
         let recording = path.map { RecorderConfiguration(output: .file(path: $0), overwrite: overwrite) }
         try recording?.refuseToReplace(option: "recordTo", optIn: "pass overwrite: true")
         let (endpoint, directory) = try listen.resolve()
-        let configuration = ProxyConfiguration(listeners: [endpoint], upstream: upstream, faults: FaultSettings(faults: faults, seed: seed, canChange: true))
+        let configuration = ProxyConfiguration(listeners: [endpoint], upstream: upstream, faults: FaultSettings(faults: faults, seed: seed, canChange: true), tls: tls)
         let proxy = ProxyServer(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
         // Listen first: a proxy that cannot leaves an earlier recording as it was.
         var recorder: Recorder?

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Recording
 import Replay
+import TapedeckTLS
 
 /// Where a test's server or proxy listens.
 public enum TestListener: Sendable {
@@ -73,6 +74,7 @@ public final class MockServer: Sendable {
     ///   - faults: faults on the served connections (upstream: what the
     ///     client sends; downstream: the answers), changeable with
     ///     ``setFaults(_:)``.
+    ///   - tls: speak TLS to clients (see ``TestCertificateAuthority``).
     public static func start(
         recording: some MockRecording,
         filter: String? = nil,
@@ -86,6 +88,7 @@ public final class MockServer: Sendable {
         ignore: [IgnoreRule] = [],
         faults: [Fault] = [],
         seed: UInt64 = 0,
+        tls: ServingTLS? = nil,
         logger: Logger = Logger(label: "tapedeck.mock-server")
     ) async throws -> MockServer {
         let scripts = try recording.sessionScripts(filter: filter)
@@ -98,7 +101,8 @@ public final class MockServer: Sendable {
                 timing: ReplayTiming(speed: speed, turnIdle: turnIdle),
                 comparison: ReplayComparison(strict: strict, policy: onMismatch, ignore: ignore),
                 faults: FaultSettings(faults: faults, seed: seed, canChange: true)
-            )
+            ),
+            tls: tls
         )
         let server = try ReplayServer(scripts: scripts, configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
         do {

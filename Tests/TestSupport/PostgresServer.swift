@@ -32,7 +32,8 @@ public final class PostgresServer: @unchecked Sendable {
     /// `.s.PGSQL.PORT` in `directory`.
     public var socketPath: String { "\(directory)/.s.PGSQL.\(port)" }
 
-    public init(directory: String) throws {
+    /// With `tls`, the server accepts TLS (`ssl=on`) with that certificate.
+    public init(directory: String, tls: TestCertificates? = nil) throws {
         guard let binaries = Self.binaries else { throw ChildProcess.Failure(description: "PostgreSQL is not installed") }
         port = try freeLoopbackPort()
         self.directory = directory
@@ -40,13 +41,22 @@ public final class PostgresServer: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let passwordFile = directory + "/pwfile"
         try password.write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        var settings = ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]
+        if let tls {
+            // The server reads its own copies: the key must be its user's, 0600.
+            let certificate = directory + "/server.crt", key = directory + "/server.key"
+            try FileManager.default.copyItem(atPath: tls.certificateFile, toPath: certificate)
+            try FileManager.default.copyItem(atPath: tls.keyFile, toPath: key)
+            chmod(key, 0o600)
+            settings += ["-c", "ssl=on", "-c", "ssl_cert_file=\(certificate)", "-c", "ssl_key_file=\(key)"]
+        }
         // The server user must reach its directory through the test's private one.
         chmod((directory as NSString).deletingLastPathComponent, 0o711)
         try Self.asServerUser(["/bin/chown", "-R", "postgres", directory], asRoot: true)
         try Self.asServerUser(["\(binaries)/initdb", "-D", data, "-A", "scram-sha-256", "--pwfile=\(passwordFile)", "-U", "postgres", "--no-sync"])
         // In the foreground, not through pg_ctl's daemon: a daemon started
         // under runuser keeps the test's process bookkeeping waiting.
-        let command = ["\(binaries)/postgres", "-D", data, "-p", "\(port)", "-k", directory, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]
+        let command = ["\(binaries)/postgres", "-D", data, "-p", "\(port)", "-k", directory] + settings
         server = getuid() == 0
             ? try BackgroundProcess("/usr/sbin/runuser", ["-u", "postgres", "--"] + command)
             : try BackgroundProcess(command[0], Array(command.dropFirst()))

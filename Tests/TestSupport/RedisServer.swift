@@ -16,12 +16,20 @@ public final class RedisServer: @unchecked Sendable {
     public let socketPath: String
     public var endpoint: Endpoint { .ip(.loopbackV4, port: port) }
 
-    public init(directory: String) throws {
+    /// With `tls`, `port` speaks TLS only (`--tls-port`), with that
+    /// certificate, and asks clients for none.
+    public init(directory: String, tls: TestCertificates? = nil) throws {
         port = try freeLoopbackPort()
         socketPath = directory + "/redis.sock"
         process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["--save", "", "--appendonly", "no", "--port", "\(port)", "--bind", "127.0.0.1",
-                             "--unixsocket", socketPath, "--unixsocketperm", "700", "--dir", directory]
+        let ports = if let tls {
+            ["--port", "0", "--tls-port", "\(port)", "--tls-cert-file", tls.certificateFile, "--tls-key-file", tls.keyFile,
+             "--tls-ca-cert-file", tls.caFile, "--tls-auth-clients", "no"]
+        } else {
+            ["--port", "\(port)"]
+        }
+        process.arguments = ["--save", "", "--appendonly", "no", "--bind", "127.0.0.1",
+                             "--unixsocket", socketPath, "--unixsocketperm", "700", "--dir", directory] + ports
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -17,4 +17,4 @@ ensure_packages() {
 # What building and testing Tapedeck needs (chromium: the report pages are
 # checked in a headless browser).
 TAPEDECK_BUILD_PACKAGES=(libpcap-dev libpcre2-dev zlib1g-dev libzstd-dev libxxhash-dev pkg-config)
-TAPEDECK_TEST_PACKAGES=(tshark tcpdump xxhash redis-server redis-tools netcat-openbsd python3-venv zstd postgresql postgresql-client curl chromium fonts-dejavu-core)
+TAPEDECK_TEST_PACKAGES=(tshark tcpdump xxhash redis-server redis-tools netcat-openbsd python3-venv zstd postgresql postgresql-client curl openssl chromium fonts-dejavu-core)

@@ -90,6 +90,8 @@ struct ReplayDriveCommand: AsyncParsableCommand {
     @Option(name: .customLong("protocol"), help: "The recording's protocol, for comparing exchanges (default: detected from its first bytes).")
     var protocolKind: ProtocolKind?
 
+    @OptionGroup(title: "TLS") var tls: TLSDriveOptions
+
     func validate() throws {
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency needs at least 1") }
         if passes < 1 { throw ValidationError("--loop needs at least 1") }
@@ -153,7 +155,8 @@ struct ReplayDriveCommand: AsyncParsableCommand {
                 ),
                 concurrency: concurrency,
                 passes: passes,
-                connectTimeout: connectTimeout.duration
+                connectTimeout: connectTimeout.duration,
+                tls: try tls.connectingTLS()
             )
             let recorder = try write.map { path in
                 try Recorder(configuration: RecorderConfiguration(output: .file(path: path), properties: ["replayed_from": playback.files.joined(separator: " ")]), logger: logger)

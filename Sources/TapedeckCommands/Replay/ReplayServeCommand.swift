@@ -38,6 +38,8 @@ struct ReplayServeCommand: AsyncParsableCommand {
               tapedeck replay serve Recordings/redis.pcap --listen 127.0.0.1:6380
               tapedeck replay serve api.pcap --listen :8080 --on-unmatched nearest --report serve.json
               tapedeck replay serve capture.pcapng --filter 'tcp port 5432' --listen unix:/tmp/pg.sock --speed 2 --latency 5ms --seed 1
+              tapedeck replay serve api.pcap --listen :8443 --tls-ca ~/.tapedeck/ca
+              tapedeck replay serve pg.pcap --listen :5433 --postgres-tls --tls-ca ~/.tapedeck/ca
               tapedeck replay serve Recordings/http.pcap --listen :8080 --match first-bytes --loop --strict --ignore 'Date: [^\\r]*'
             """
     )
@@ -87,6 +89,8 @@ struct ReplayServeCommand: AsyncParsableCommand {
     @Option(help: "With --strict, what a difference does: close the connection, reset it, or continue.")
     var onMismatch: MismatchPolicy = .close
 
+    @OptionGroup(title: "TLS") var tls: TLSServeOptions
+
     func validate() throws {
         if listeners.isEmpty { throw ValidationError("name at least one --listen endpoint") }
         guard UInt16(socketMode, radix: 8) != nil else {
@@ -130,7 +134,8 @@ struct ReplayServeCommand: AsyncParsableCommand {
                     timing: playback.timing,
                     comparison: playback.comparison(policy: onMismatch),
                     faults: try playback.replayFaults(logger: logger)
-                )
+                ),
+                tls: try tls.servingTLS()
             )
             let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
             let server = try ReplayServer(scripts: scripts, configuration: configuration, group: group, logger: logger)

@@ -27,6 +27,8 @@ struct ProxyOptions: ParsableArguments {
     @Flag(help: "No live status line on the terminal.")
     var quiet = false
 
+    @OptionGroup(title: "TLS") var tls: ProxyTLSOptions
+
     @OptionGroup(title: "Faults") var faults: FaultOptions
 
     @OptionGroup var logging: LoggingOptions
@@ -47,7 +49,8 @@ struct ProxyOptions: ParsableArguments {
             upstream: upstream,
             connectTimeout: connectTimeout.duration,
             socketMode: mode_t(UInt16(socketMode, radix: 8) ?? 0o600),
-            faults: FaultSettings(faults: try faults.faults(), seed: seed)
+            faults: FaultSettings(faults: try faults.faults(), seed: seed),
+            tls: try tls.proxyTLS()
         )
     }
 }

@@ -76,6 +76,7 @@ struct ProxyRunner {
             "bytes.server_to_client": "\(totals.bytesServerToClient)",
             "upstream.failures": "\(totals.upstreamFailures)",
             "faults.fired": "\(totals.faultsFired)",
+            "tls.failures": "\(totals.tlsFailures)",
         ])
         if let recorder, recorder.lostRecording {
             printError(Self.loss(recorder))
@@ -122,6 +123,7 @@ struct ProxyRunner {
         }
         parts.append("upstream failures \(snapshot.upstreamFailures)")
         if snapshot.faultsFired > 0 { parts.append("faults fired \(snapshot.faultsFired)") }
+        if snapshot.tlsFailures > 0 { parts.append("TLS failures \(snapshot.tlsFailures)") }
         return parts.joined(separator: " · ")
     }
 

@@ -1,0 +1,97 @@
+import NIOCore
+
+/// Reads a client's ClientHello without answering it, so the proxy can
+/// learn the name and protocols it asks for (and ask the upstream for the
+/// same) before it picks a certificate and an ALPN answer.
+///
+/// It issues its own reads (the handlers after it may be holding theirs)
+/// until the hello is whole; `hello` then succeeds, or fails with a
+/// `TLSError` when the first bytes are not TLS or the client leaves first.
+/// `startTLS(with:)` puts the TLS handler in its place and hands it the
+/// bytes read so far.
+package final class ClientHelloPeek {
+    package let hello: EventLoopFuture<ClientHello>
+    private let promise: EventLoopPromise<ClientHello>
+    private var buffered: ByteBuffer?
+    private var done = false
+    private var context: ChannelHandlerContext?
+
+    package init(eventLoop: EventLoop) {
+        promise = eventLoop.makePromise()
+        hello = promise.futureResult
+    }
+
+    /// Adds `handlers` after this one, gives them what the client sent so
+    /// far and leaves the pipeline. On the channel's event loop, after `hello`.
+    package func startTLS(with handlers: [ChannelHandler]) throws {
+        guard let context else { throw ChannelError.ioOnClosedChannel }
+        try context.pipeline.syncOperations.addHandlers(handlers, position: .after(self))
+        if let bytes = buffered {
+            buffered = nil
+            context.fireChannelRead(NIOAny(bytes))
+            context.fireChannelReadComplete()
+        }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    private func finish(_ result: Result<ClientHello, Error>) {
+        guard !done else { return }
+        done = true
+        promise.completeWith(result)
+    }
+}
+
+extension ClientHelloPeek: ChannelInboundHandler, RemovableChannelHandler {
+    package typealias InboundIn = ByteBuffer
+
+    package func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { context.read() }
+    }
+
+    package func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        finish(.failure(ChannelError.ioOnClosedChannel))
+    }
+
+    package func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        context.read()
+    }
+
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        guard !done else {
+            // Bytes after the hello, before the TLS handler is in: keep them, in order.
+            buffered?.writeBuffer(&bytes)
+            return
+        }
+        if buffered == nil {
+            buffered = bytes
+        } else {
+            buffered!.writeBuffer(&bytes)
+        }
+        switch TLSHelloParser.clientHello(buffered!) {
+        case .needMore: break
+        case .notTLS(let why): finish(.failure(TLSError("not a TLS client: \(why)")))
+        case .hello(let hello): finish(.success(hello))
+        }
+    }
+
+    package func channelReadComplete(context: ChannelHandlerContext) {
+        if !done { context.read() }
+    }
+
+    package func channelInactive(context: ChannelHandlerContext) {
+        finish(.failure(TLSError("the client closed the connection before its TLS hello")))
+        context.fireChannelInactive()
+    }
+
+    package func errorCaught(context: ChannelHandlerContext, error: Error) {
+        finish(.failure(error))
+        context.fireErrorCaught(error)
+    }
+}
+
+@available(*, unavailable)
+extension ClientHelloPeek: Sendable {}

@@ -1,0 +1,49 @@
+import NIOSSL
+import X509
+
+/// A certificate chain (leaf first) and its private key: what one side of
+/// a TLS connection shows the other.
+public struct TLSIdentity: Sendable {
+    public let chain: [NIOSSLCertificate]
+    public let key: NIOSSLPrivateKey
+
+    /// From PEM text; `source` names where it came from in errors.
+    public init(certificatePEM: String, keyPEM: String, source: String) throws {
+        do {
+            chain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8))
+        } catch {
+            throw TLSError("\(source) holds no PEM certificate (\(error))")
+        }
+        guard !chain.isEmpty else { throw TLSError("\(source) holds no PEM certificate") }
+        do {
+            key = try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem)
+        } catch {
+            throw TLSError("\(source)'s key is not a PEM private key (\(error))")
+        }
+    }
+
+    /// From a PEM certificate file (leaf first, then intermediates) and a PEM key file.
+    public init(certificateFile: String, keyFile: String) throws {
+        let certificateText = try readText(certificateFile, what: "certificate")
+        let keyText = try readText(keyFile, what: "private key")
+        do {
+            chain = try NIOSSLCertificate.fromPEMBytes(Array(certificateText.utf8))
+        } catch {
+            throw TLSError("\(certificateFile) is not a PEM certificate")
+        }
+        guard !chain.isEmpty else { throw TLSError("\(certificateFile) holds no PEM certificate") }
+        do {
+            key = try NIOSSLPrivateKey(bytes: Array(keyText.utf8), format: .pem)
+        } catch {
+            throw TLSError("\(keyFile) is not a PEM private key")
+        }
+        // A key that is not the certificate's fails every handshake: say so now.
+        // (A key type X509 cannot read goes unchecked: the handshake tells.)
+        if let leaf = try? Certificate(derEncoded: chain[0].toDERBytes()),
+            let privateKey = try? Certificate.PrivateKey(pemEncoded: keyText),
+            leaf.publicKey != privateKey.publicKey
+        {
+            throw TLSError("\(keyFile) is not the private key of \(certificateFile)")
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOSSL
+
+/// How Tapedeck ends a client's TLS: with one certificate, or with a local
+/// CA's certificate for whatever name the client asks for.
+public struct TLSTermination: Sendable {
+    public enum Identity: Sendable {
+        /// `--tls-cert`/`--tls-key`: the same certificate for every client.
+        case fixed(TLSIdentity)
+        /// `--tls-ca DIR`: a leaf for the client's SNI name, issued on the fly.
+        case authority(LocalCA)
+    }
+
+    public var identity: Identity
+    /// Where both sides' secrets go (`--keylog`), if anywhere.
+    public var keyLog: KeyLogFile?
+
+    public init(identity: Identity, keyLog: KeyLogFile? = nil) {
+        self.identity = identity
+        self.keyLog = keyLog
+    }
+
+    /// Server contexts for this termination, one per ALPN choice.
+    package func contexts() throws -> ServerTLSContexts {
+        try ServerTLSContexts(self)
+    }
+}
+
+/// Server-side `NIOSSLContext`s, made once per list of application
+/// protocols offered (a context is costly: certificates, key, settings).
+///
+/// Threading: safe from any event loop.
+package final class ServerTLSContexts: Sendable {
+    private let termination: TLSTermination
+    private let made = NIOLockedValueBox<[[String]: NIOSSLContext]>([:])
+
+    /// Makes the context with no ALPN now, so a certificate BoringSSL
+    /// refuses is an error at start, not at the first client.
+    init(_ termination: TLSTermination) throws {
+        self.termination = termination
+        _ = try context(applicationProtocols: [])
+    }
+
+    /// The context that offers `applicationProtocols` (empty: no ALPN).
+    package func context(applicationProtocols: [String]) throws -> NIOSSLContext {
+        if let known = made.withLockedValue({ $0[applicationProtocols] }) { return known }
+        let fresh = try makeContext(applicationProtocols)
+        return made.withLockedValue { made in
+            if let raced = made[applicationProtocols] { return raced }
+            made[applicationProtocols] = fresh
+            return fresh
+        }
+    }
+
+    private func makeContext(_ applicationProtocols: [String]) throws -> NIOSSLContext {
+        let base: TLSIdentity
+        var callback: NIOSSLContextCallback?
+        switch termination.identity {
+        case .fixed(let identity):
+            base = identity
+        case .authority(let authority):
+            base = try authority.identity(for: nil)
+            callback = { values, promise in
+                do {
+                    let issued = try authority.identity(for: values.serverHostname)
+                    var override = NIOSSLContextConfigurationOverride()
+                    override.certificateChain = issued.chain.map { .certificate($0) }
+                    override.privateKey = .privateKey(issued.key)
+                    promise.succeed(override)
+                } catch {
+                    promise.fail(error)
+                }
+            }
+        }
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: base.chain.map { .certificate($0) },
+            privateKey: .privateKey(base.key)
+        )
+        configuration.applicationProtocols = applicationProtocols
+        configuration.sslContextCallback = callback
+        configuration.keyLogCallback = termination.keyLog?.callback
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw TLSError("cannot use the TLS certificate and key: \(error)")
+        }
+    }
+}
