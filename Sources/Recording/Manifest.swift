@@ -117,29 +117,10 @@ public struct Manifest: Hashable, Sendable, Codable {
         } catch {
             throw ManifestError(path: path, reason: "\(error)", writing: true)
         }
-        let temporary = path + ".partial"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw ManifestError(path: path, reason: String(cString: strerror(errno)), writing: true)
-        }
-        var failure: Int32 = 0
-        data.withUnsafeBytes { bytes in
-            var done = 0
-            while done < bytes.count {
-                let count = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-                if count < 0 && errno == EINTR { continue }
-                guard count > 0 else {
-                    failure = count == 0 ? EIO : errno
-                    return
-                }
-                done += count
-            }
-        }
-        if Glibc.close(fd) != 0 && failure == 0 { failure = errno }
-        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
-        if failure != 0 {
-            unlink(temporary)
-            throw ManifestError(path: path, reason: String(cString: strerror(failure)), writing: true)
+        do {
+            try PrivateFile.write(data, to: path)
+        } catch {
+            throw ManifestError(path: path, reason: String(cString: strerror(error.code)), writing: true)
         }
     }
 

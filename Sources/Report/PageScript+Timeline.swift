@@ -114,30 +114,37 @@ extension PageScript {
       const x0 = xOf(s.start[i], width), x1 = Math.max(xOf(s.start[i] + s.duration[i], width), x0 + 2);
       return { x: rect.left + Math.max(0, Math.min(width - 1, (x0 + x1) / 2)), y: rect.top + 2 + s.row[i] * R.rowH + R.barH / 2 };
     };
+    // The bar drawn under the pointer, else the nearest within a few pixels.
+    // Bars are measured as drawn: a session shorter than a pixel is drawn
+    // wider than its time, over its neighbour's start, and where two drawn
+    // bars meet the pointer the shorter one wins (the longer one has room
+    // elsewhere to be clicked).
     function hitTest(x, y, width) {
-      const s = D.sessions;
-      const t = R.view.t0 + x / width * (R.view.t1 - R.view.t0);
-      const slack = 3 / width * (R.view.t1 - R.view.t0);
+      const s = D.sessions, minWidth = R.mode === "svg" ? 2 : 1;
       const first = Math.max(0, Math.floor((y - 2) / R.rowH)), last = Math.floor((y - 2 + 1) / R.rowH);
-      // the bar under the pointer, else the nearest within a few pixels
-      let best = -1, bestDistance = Infinity;
+      let best = -1, bestDistance = Infinity, bestWidth = Infinity;
       for (let row = first; row <= last && row < R.byRow.length; row++) {
         for (const i of R.byRow[row] || []) {
-          const a = s.start[i], b = s.start[i] + s.duration[i];
-          const distance = t < a ? a - t : t > b ? t - b : 0;
-          if (distance <= slack && distance < bestDistance) { best = i; bestDistance = distance; }
+          const x0 = xOf(s.start[i], width), x1 = Math.max(xOf(s.start[i] + s.duration[i], width), x0 + minWidth);
+          const distance = x < x0 ? x0 - x : x > x1 ? x - x1 : 0, drawn = x1 - x0;
+          if (distance > 3) continue;
+          if (distance < bestDistance || (distance === bestDistance && drawn < bestWidth)) {
+            best = i; bestDistance = distance; bestWidth = drawn;
+          }
         }
       }
       return best;
     }
     function sessionAtEvent(event) {
+      const box = $("timeline"), rect = box.getBoundingClientRect();
+      const i = hitTest(event.clientX - rect.left, event.clientY - rect.top, box.clientWidth);
+      if (i >= 0) return i;
+      // a fault mark stands above its bar's row
       const target = event.target;
       if (target && target.getAttribute && target.getAttribute("data-session") !== null && target.tagName !== "DIV") {
         return sessionPosition(Number(target.getAttribute("data-session")));
       }
-      const box = $("timeline"), rect = box.getBoundingClientRect();
-      const i = hitTest(event.clientX - rect.left, event.clientY - rect.top, box.clientWidth);
-      return i < 0 ? undefined : i;
+      return undefined;
     }
     function zoom(factor, centerFraction) {
       const v = R.view, span = v.t1 - v.t0, c = v.t0 + span * centerFraction;

@@ -72,7 +72,7 @@ struct NoiseCommand: ParsableCommand {
                 FileHandle.standardOutput.write(Data(report.masks.json))
             } else {
                 do {
-                    try Data(report.masks.json).write(to: URL(fileURLWithPath: output))
+                    try PrivateFile.write(Data(report.masks.json), to: output)
                 } catch {
                     throw ReplayError(.output, "cannot write the masks to \(output): \(PlainReason.of(error))")
                 }

@@ -79,7 +79,7 @@ struct ReportCommand: ParsableCommand {
             return
         }
         do {
-            try Data(page.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            try PrivateFile.write(Data(page.utf8), to: output)
         } catch {
             throw ReportError("cannot write the page to \(output): \(PlainReason.of(error))")
         }

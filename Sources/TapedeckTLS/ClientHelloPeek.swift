@@ -10,15 +10,14 @@ import NIOCore
 /// `startTLS(with:)` puts the TLS handler in its place and hands it the
 /// bytes read so far.
 package final class ClientHelloPeek {
-    package let hello: EventLoopFuture<ClientHello>
-    private let promise: EventLoopPromise<ClientHello>
+    package var hello: EventLoopFuture<ClientHello> { outcome.future }
+    private let outcome: SetupOutcome<ClientHello>
     private var buffered: ByteBuffer?
-    private var done = false
-    private var context: ChannelHandlerContext?
+    private var done: Bool { outcome.isSettled }
+    package var context: ChannelHandlerContext?
 
     package init(eventLoop: EventLoop) {
-        promise = eventLoop.makePromise()
-        hello = promise.futureResult
+        outcome = SetupOutcome(eventLoop: eventLoop)
     }
 
     /// Adds `handlers` after this one, gives them what the client sent so
@@ -35,29 +34,16 @@ package final class ClientHelloPeek {
     }
 
     private func finish(_ result: Result<ClientHello, Error>) {
-        guard !done else { return }
-        done = true
-        promise.completeWith(result)
+        outcome.settle(result)
+    }
+
+    package func abandon(_ error: Error) {
+        outcome.settle(.failure(error))
     }
 }
 
-extension ClientHelloPeek: ChannelInboundHandler, RemovableChannelHandler {
+extension ClientHelloPeek: ChannelInboundHandler, RemovableChannelHandler, SelfReadingSetupHandler {
     package typealias InboundIn = ByteBuffer
-
-    package func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        if context.channel.isActive { context.read() }
-    }
-
-    package func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-        finish(.failure(ChannelError.ioOnClosedChannel))
-    }
-
-    package func channelActive(context: ChannelHandlerContext) {
-        context.fireChannelActive()
-        context.read()
-    }
 
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)

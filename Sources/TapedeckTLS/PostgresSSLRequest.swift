@@ -23,19 +23,17 @@ package enum PostgresSSLRequest {
 /// the client's first message is something else (a plaintext startup),
 /// which it passes on as it came.
 package final class PostgresSSLRequestAnswer {
-    package let upgraded: EventLoopFuture<Bool>
-    private let promise: EventLoopPromise<Bool>
+    package var upgraded: EventLoopFuture<Bool> { outcome.future }
+    private let outcome: SetupOutcome<Bool>
     private var buffered = ByteBuffer()
-    private var done = false
+    private var done: Bool { outcome.isSettled }
 
     package init(eventLoop: EventLoop) {
-        promise = eventLoop.makePromise()
-        upgraded = promise.futureResult
+        outcome = SetupOutcome(eventLoop: eventLoop)
     }
 
     private func leave(_ context: ChannelHandlerContext, upgraded: Bool) {
-        done = true
-        promise.succeed(upgraded)
+        outcome.settle(.success(upgraded))
         if buffered.readableBytes > 0 {
             let rest = buffered
             buffered = ByteBuffer()
@@ -74,18 +72,12 @@ extension PostgresSSLRequestAnswer: ChannelInboundHandler, RemovableChannelHandl
     }
 
     package func channelInactive(context: ChannelHandlerContext) {
-        if !done {
-            done = true
-            promise.fail(TLSError("the client closed the connection before its SSLRequest"))
-        }
+        outcome.settle(.failure(TLSError("the client closed the connection before its SSLRequest")))
         context.fireChannelInactive()
     }
 
     package func handlerRemoved(context: ChannelHandlerContext) {
-        if !done {
-            done = true
-            promise.fail(ChannelError.ioOnClosedChannel)
-        }
+        outcome.settle(.failure(ChannelError.ioOnClosedChannel))
     }
 }
 
@@ -94,20 +86,17 @@ extension PostgresSSLRequestAnswer: ChannelInboundHandler, RemovableChannelHandl
 /// succeeds on `S` (the handler has left; start TLS now) and fails with a
 /// `TLSError` on `N` or anything else.
 package final class PostgresSSLRequestClient {
-    package let accepted: EventLoopFuture<Void>
-    private let promise: EventLoopPromise<Void>
-    private var done = false
+    package var accepted: EventLoopFuture<Void> { outcome.future }
+    private let outcome: SetupOutcome<Void>
+    private var done: Bool { outcome.isSettled }
     private var sent = false
 
     package init(eventLoop: EventLoop) {
-        promise = eventLoop.makePromise()
-        accepted = promise.futureResult
+        outcome = SetupOutcome(eventLoop: eventLoop)
     }
 
     private func finish(_ result: Result<Void, Error>) {
-        guard !done else { return }
-        done = true
-        promise.completeWith(result)
+        outcome.settle(result)
     }
 }
 

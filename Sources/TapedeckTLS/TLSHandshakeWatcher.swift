@@ -26,18 +26,17 @@ package struct HandshakeResult: Sendable {
 /// on, turns autoRead back on and leaves the pipeline: the session's
 /// handlers go in between.
 package final class TLSHandshakeWatcher {
-    package let completed: EventLoopFuture<HandshakeResult>
-    private let promise: EventLoopPromise<HandshakeResult>
-    private var finished = false
+    package var completed: EventLoopFuture<HandshakeResult> { outcome.future }
+    private let outcome: SetupOutcome<HandshakeResult>
+    private var finished: Bool { outcome.isSettled }
     private var released = false
     private var held: [(ChannelHandlerContext) -> Void] = []
-    private var context: ChannelHandlerContext?
+    package var context: ChannelHandlerContext?
     private let sniffer: ServerHelloSniffer?
 
     /// `sniffer`: the one next to the socket, which tells the cipher.
     package init(eventLoop: EventLoop, sniffer: ServerHelloSniffer?) {
-        promise = eventLoop.makePromise()
-        completed = promise.futureResult
+        outcome = SetupOutcome(eventLoop: eventLoop)
         self.sniffer = sniffer
     }
 
@@ -68,9 +67,11 @@ package final class TLSHandshakeWatcher {
     }
 
     private func finish(_ result: Result<HandshakeResult, Error>) {
-        guard !finished else { return }
-        finished = true
-        promise.completeWith(result)
+        outcome.settle(result)
+    }
+
+    package func abandon(_ error: Error) {
+        outcome.settle(.failure(error))
     }
 
     private func pass(_ event: @escaping (ChannelHandlerContext) -> Void, context: ChannelHandlerContext) {
@@ -78,24 +79,9 @@ package final class TLSHandshakeWatcher {
     }
 }
 
-extension TLSHandshakeWatcher: ChannelDuplexHandler, RemovableChannelHandler {
+extension TLSHandshakeWatcher: ChannelDuplexHandler, RemovableChannelHandler, SelfReadingSetupHandler {
     package typealias InboundIn = NIOAny
     package typealias OutboundIn = NIOAny
-
-    package func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        if context.channel.isActive { context.read() }
-    }
-
-    package func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-        finish(.failure(ChannelError.ioOnClosedChannel))
-    }
-
-    package func channelActive(context: ChannelHandlerContext) {
-        context.fireChannelActive()
-        context.read()
-    }
 
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         pass({ $0.fireChannelRead(data) }, context: context)

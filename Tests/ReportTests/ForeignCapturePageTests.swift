@@ -113,6 +113,9 @@ struct ForeignCapturePageTests {
         _ = try serve.waitForExit()
         let page = directory.file("compare.html")
         try Tapedeck.report([recording], to: page, ["--replay", report])
+        // Both carry the recording's requests, so both are as private as it is.
+        #expect(try Self.permissions(report) == 0o600)
+        #expect(try Self.permissions(page) == 0o600)
         let shown = try Browser.open(page, screenshot: "replay-serve")
         #expect(!shown.replayHidden)
         #expect(shown.replayText.contains("replay serve report"), "\(shown.replayText)")
@@ -129,5 +132,10 @@ struct ForeignCapturePageTests {
         #expect(result.status == 2)
         #expect(result.errorLines == ["tapedeck: \(bogus) is not a report of replay serve or drive (written by --report FILE.json)"])
         #expect(!FileManager.default.fileExists(atPath: directory.file("x.html")))
+    }
+
+    private static func permissions(_ path: String) throws -> Int {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        return try #require(attributes[.posixPermissions] as? Int)
     }
 }

@@ -107,7 +107,7 @@ struct PlaybackOptions: ParsableArguments {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
-            try encoder.encode(value).write(to: URL(fileURLWithPath: report))
+            try PrivateFile.write(try encoder.encode(value), to: report)
         } catch {
             throw ReplayError(.output, "cannot write the report to \(report): \(PlainReason.of(error))")
         }

@@ -45,7 +45,7 @@ struct ReplayMergeReportsCommand: ParsableCommand {
                 return
             }
             do {
-                try data.write(to: URL(fileURLWithPath: output))
+                try PrivateFile.write(data, to: output)
             } catch {
                 throw ReplayError(.output, "cannot write the merged report to \(output): \(PlainReason.of(error))")
             }

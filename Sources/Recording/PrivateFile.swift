@@ -1,0 +1,43 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Files made from recordings (manifests, report pages, replay reports)
+/// carry what the recording carries — production traffic and its secrets —
+/// so they are written as the recording is: mode 0600 from the first byte,
+/// and atomically (a reader never sees half of one; on failure, a file
+/// already at the path stays as it was).
+package enum PrivateFile {
+    /// Writes `data` to `path` through `path.partial` and a rename. Throws
+    /// the errno of what failed.
+    package static func write(_ data: Data, to path: String) throws(PrivateFileError) {
+        let temporary = path + ".partial"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw PrivateFileError(code: errno) }
+        var failure: Int32 = 0
+        data.withUnsafeBytes { bytes in
+            var done = 0
+            while done < bytes.count {
+                let count = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else {
+                    failure = count == 0 ? EIO : errno
+                    return
+                }
+                done += count
+            }
+        }
+        if Glibc.close(fd) != 0 && failure == 0 { failure = errno }
+        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
+        if failure != 0 {
+            unlink(temporary)
+            throw PrivateFileError(code: failure)
+        }
+    }
+}
+
+package struct PrivateFileError: Error, CustomStringConvertible {
+    package var code: Int32
+    package var description: String { PlainReason.errno(code) }
+}
