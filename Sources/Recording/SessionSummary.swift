@@ -165,16 +165,23 @@ public struct SessionTally {
 /// events as they come (what `tapedeck inspect` shows).
 package struct SessionSummaries {
     private let checksums: [ChecksumKind]
+    private let keepsClosed: Bool
     private var tallies: [Int: SessionTally] = [:]
-    /// The sessions closed so far, in the order they closed.
+    /// The sessions closed so far, in the order they closed (none kept
+    /// when made with `keepsClosed: false`).
     public private(set) var closed: [SessionSummary] = []
 
-    /// `checksums`: which the summaries carry (see `SessionTally`).
-    public init(checksums: [ChecksumKind] = [.xxh3]) {
+    /// `checksums`: which the summaries carry (see `SessionTally`);
+    /// `keepsClosed`: false when the caller takes each summary `take`
+    /// returns, so a capture's worth of them is not held here.
+    public init(checksums: [ChecksumKind] = [.xxh3], keepsClosed: Bool = true) {
         self.checksums = checksums
+        self.keepsClosed = keepsClosed
     }
 
-    public mutating func take(_ event: ReassemblyEvent) {
+    /// Takes one event; returns the session's summary when it closes.
+    @discardableResult
+    public mutating func take(_ event: ReassemblyEvent) -> SessionSummary? {
         switch event {
         case .opened(let session):
             tallies[session.index] = SessionTally(session: session, checksums: checksums)
@@ -182,9 +189,12 @@ package struct SessionSummaries {
             tallies[index]?.record(sessionEvent)
         case .closed(let index, let time, let end):
             if let tally = tallies.removeValue(forKey: index) {
-                closed.append(tally.summary(end: end, closedAt: time))
+                let summary = tally.summary(end: end, closedAt: time)
+                if keepsClosed { closed.append(summary) }
+                return summary
             }
         }
+        return nil
     }
 }
 

@@ -92,21 +92,26 @@ struct InspectCommand: ParsableCommand {
             // (A file cut short part-way through a record is not damaged:
             // it is read to the cut, with a warning, and exits 0.)
             var failure: Error?
-            let summaries = summarize(failure: &failure)
+            var table = SessionTable()
+            var list = SessionJSONList()
+            var found = Set<Int>()
+            try summarize(failure: &failure) { summary in
+                if !input.sessions.isEmpty { found.insert(summary.index) }
+                switch format {
+                case .table: table.add(summary)
+                case .json: try list.add(summary)
+                }
+            }
             if let failure, !Self.readPartly(failure) {
                 throw failure
             }
             // A --session the capture does not hold is an error, as in `replay serve`.
-            if failure == nil, let missing = input.sessions.first(where: { index in !summaries.contains { $0.index == index } }) {
+            if failure == nil, let missing = input.sessions.first(where: { !found.contains($0) }) {
                 throw InspectError.noSuchSession(missing)
             }
             switch format {
-            case .table:
-                print(SessionTable(summaries).rendered, terminator: "")
-            case .json:
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(summaries), as: UTF8.self))
+            case .table: try table.write { print($0) }
+            case .json: try list.write { print($0) }
             }
             if let failure { throw failure }
         }
@@ -117,15 +122,21 @@ struct InspectCommand: ParsableCommand {
         return error.code == .read
     }
 
-    /// The table shows no checksums, so only JSON pays for them.
-    private func summarize(failure: inout Error?) -> [SessionSummary] {
-        var summaries = SessionSummaries(checksums: checksums)
+    /// Each session's summary as it closes. The table shows no checksums,
+    /// so only JSON pays for them.
+    private func summarize(failure: inout Error?, _ body: (SessionSummary) throws -> Void) throws {
+        var summaries = SessionSummaries(checksums: checksums, keepsClosed: false)
+        var failed: Error?
         do {
-            try input.read { summaries.take($0) }
+            try input.read { event in
+                guard failed == nil else { return }
+                guard let summary = summaries.take(event) else { return }
+                do { try body(summary) } catch { failed = error }
+            }
         } catch {
             failure = error
         }
-        return summaries.closed.sorted { $0.index < $1.index }
+        if let failed { throw failed }
     }
 
     /// One line per file: the sessions checked, or each difference; exit 1 on any.
@@ -175,10 +186,13 @@ struct InspectCommand: ParsableCommand {
 
 enum InspectError: Error, CustomStringConvertible {
     case noSuchSession(Int)
+    /// The temporary file holding the listing could not be read back.
+    case listingUnreadable(Int32)
 
     var description: String {
         switch self {
         case .noSuchSession(let index): return "no session \(index) in the capture (tapedeck inspect lists them)"
+        case .listingUnreadable(let code): return "cannot read back the listing kept in the temporary folder: \(PlainReason.errno(code))"
         }
     }
 }

@@ -4,47 +4,61 @@ import Recording
 /// recording's manifest says faults acted on some sessions, a last column
 /// names them with what they did (`reset_peer_upstream: reset`).
 struct SessionTable {
-    let summaries: [SessionSummary]
+    private static let header = ["#", "client", "server", "start", "duration", "client→server", "server→client", "end", "faults"]
+    private static let rightAligned: Set<Int> = [0, 4, 5, 6]
+    /// Cells are kept joined by the unit separator, which no cell holds.
+    private static let separator: Character = "\u{1F}"
 
-    init(_ summaries: [SessionSummary]) {
-        self.summaries = summaries
+    private var rows = SessionOrderedRows()
+    private var widths = header.map(\.count)
+    private var faulted = 0
+    private var sent = 0
+    private var received = 0
+
+    /// Adds a session's row (sessions may come in any order; the table lists them by index).
+    mutating func add(_ summary: SessionSummary) {
+        let faults = (summary.faults ?? []).map(\.label).joined(separator: ", ")
+        let cells = [
+            String(summary.index),
+            summary.client.description,
+            summary.server.description,
+            summary.start.rfc3339,
+            Self.duration(nanoseconds: summary.durationNanoseconds),
+            Self.bytes(summary.clientToServer),
+            Self.bytes(summary.serverToClient),
+            Self.end(summary),
+            faults,
+        ]
+        for (column, cell) in cells.enumerated() { widths[column] = max(widths[column], cell.count) }
+        if !faults.isEmpty { faulted += 1 }
+        sent += summary.clientToServer.bytes
+        received += summary.serverToClient.bytes
+        rows.append(cells.joined(separator: String(Self.separator)), index: summary.index)
     }
 
-    var rendered: String {
-        let faulted = summaries.filter { !($0.faults ?? []).isEmpty }.count
-        var header = ["#", "client", "server", "start", "duration", "client→server", "server→client", "end"]
-        if faulted > 0 { header.append("faults") }
-        var rows = summaries.map { summary in
-            var row = [
-                String(summary.index),
-                summary.client.description,
-                summary.server.description,
-                summary.start.rfc3339,
-                Self.duration(nanoseconds: summary.durationNanoseconds),
-                Self.bytes(summary.clientToServer),
-                Self.bytes(summary.serverToClient),
-                Self.end(summary),
-            ]
-            if faulted > 0 { row.append((summary.faults ?? []).map(\.label).joined(separator: ", ")) }
-            return row
-        }
-        rows.insert(header, at: 0)
-        let rightAligned: Set<Int> = [0, 4, 5, 6]
-        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        var text = ""
-        for row in rows {
-            let cells = row.indices.map { column -> String in
-                let padding = String(repeating: " ", count: widths[column] - row[column].count)
-                return rightAligned.contains(column) ? padding + row[column] : row[column] + padding
+    /// Writes the table, its rows in index order, and the totals line; the
+    /// faults column only when a session has faults.
+    mutating func write(_ line: (String) -> Void) throws {
+        defer { rows.close() }
+        let columns = faulted > 0 ? Self.header.count : Self.header.count - 1
+        func render(_ cells: [Substring]) -> String {
+            var text = ""
+            for column in 0..<columns {
+                let cell = column < cells.count ? cells[column] : ""
+                let padding = String(repeating: " ", count: widths[column] - cell.count)
+                if column > 0 { text += "  " }
+                text += Self.rightAligned.contains(column) ? padding + cell : cell + padding
             }
-            text += cells.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
+            while text.last == " " { text.removeLast() }
+            return text
         }
-        let sent = summaries.reduce(0) { $0 + $1.clientToServer.bytes }
-        let received = summaries.reduce(0) { $0 + $1.serverToClient.bytes }
-        text += "\(sessionCount(summaries.count)), \(sent) bytes client→server, \(received) bytes server→client"
-        if faulted > 0 { text += ", \(faulted) touched by faults" }
-        text += "\n"
-        return text
+        line(render(Self.header.map { Substring($0) }))
+        try rows.forEachInOrder { row in
+            line(render(row.split(separator: Self.separator, omittingEmptySubsequences: false)))
+        }
+        var totals = "\(sessionCount(rows.count)), \(sent) bytes client→server, \(received) bytes server→client"
+        if faulted > 0 { totals += ", \(faulted) touched by faults" }
+        line(totals)
     }
 
     static func end(_ summary: SessionSummary) -> String {
@@ -71,14 +85,6 @@ struct SessionTable {
     private static func format(_ value: Double) -> String {
         let rounded = (value * 10).rounded() / 10
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
-    }
-}
-
-extension String {
-    fileprivate func trimmingTrailingSpaces() -> String {
-        var copy = self
-        while copy.last == " " { copy.removeLast() }
-        return copy
     }
 }
 

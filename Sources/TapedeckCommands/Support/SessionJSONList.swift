@@ -1,0 +1,36 @@
+import Foundation
+import Recording
+
+/// `tapedeck inspect --format json`: the sessions as one JSON array in index
+/// order, exactly as `JSONEncoder` prints the array whole, built one session
+/// at a time (sessions may come in any order) so a capture of millions of
+/// sessions needs no more memory than one.
+struct SessionJSONList {
+    private let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+    private var rows = SessionOrderedRows()
+
+    mutating func add(_ summary: SessionSummary) throws {
+        // As an element of the array, every line of the object is indented one level more.
+        let object = String(decoding: try encoder.encode(summary), as: UTF8.self)
+        rows.append(object.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"), index: summary.index)
+    }
+
+    mutating func write(_ line: (String) -> Void) throws {
+        defer { rows.close() }
+        guard rows.count > 0 else {
+            line(String(decoding: try encoder.encode([SessionSummary]()), as: UTF8.self))
+            return
+        }
+        line("[")
+        var left = rows.count
+        try rows.forEachInOrder { object in
+            left -= 1
+            line(left > 0 ? object + "," : object)
+        }
+        line("]")
+    }
+}
