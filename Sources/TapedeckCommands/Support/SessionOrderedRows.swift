@@ -7,15 +7,15 @@ import Glibc
 /// (in whatever order they close) and given back in session order, without
 /// holding a capture's worth of them on the heap: past `memoryLimit` bytes
 /// they go to an unlinked temporary file (gone when the process ends, even
-/// by SIGKILL), and only each line's place stays in memory — 24 bytes a
+/// by SIGKILL), and only each line's place stays in memory — 16 bytes a
 /// session. Without a writable temporary folder they stay in memory.
 struct SessionOrderedRows {
     static let memoryLimit = 4 << 20
 
     private struct Place {
-        var index: Int
         var offset: Int
-        var length: Int
+        var index: UInt32
+        var length: UInt32
     }
 
     private var places: [Place] = []
@@ -30,26 +30,26 @@ struct SessionOrderedRows {
 
     mutating func append(_ line: String, index: Int) {
         let bytes = Array(line.utf8)
-        places.append(Place(index: index, offset: pendingOffset + pending.count, length: bytes.count))
+        places.append(Place(offset: pendingOffset + pending.count, index: UInt32(truncatingIfNeeded: index), length: UInt32(bytes.count)))
         pending += bytes
         if pending.count >= Self.memoryLimit { spill() }
     }
 
     /// Each line, in session order (sessions closed in order are the usual
     /// case, so most lines are read from the file one after another).
-    func forEachInOrder(_ body: (String) throws -> Void) throws {
-        let ordered = places.sorted { $0.index < $1.index }
+    mutating func forEachInOrder(_ body: (String) throws -> Void) throws {
+        places.sort { $0.index < $1.index }
         var buffer = [UInt8]()
-        for place in ordered {
+        for place in places {
+            let length = Int(place.length)
             if place.offset >= pendingOffset {
                 let start = place.offset - pendingOffset
-                try body(String(decoding: pending[start..<start + place.length], as: UTF8.self))
+                try body(String(decoding: pending[start..<start + length], as: UTF8.self))
                 continue
             }
-            buffer.removeAll(keepingCapacity: true)
-            buffer.reserveCapacity(place.length)
-            try readFile(into: &buffer, offset: place.offset, length: place.length)
-            try body(String(decoding: buffer, as: UTF8.self))
+            if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
+            try readFile(into: &buffer, offset: place.offset, length: length)
+            try body(String(decoding: buffer[0..<length], as: UTF8.self))
         }
     }
 
@@ -88,7 +88,6 @@ struct SessionOrderedRows {
     }
 
     private func readFile(into buffer: inout [UInt8], offset: Int, length: Int) throws {
-        buffer = [UInt8](repeating: 0, count: length)
         var done = 0
         try buffer.withUnsafeMutableBytes { bytes in
             while done < length {
