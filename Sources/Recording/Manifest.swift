@@ -109,11 +109,9 @@ public struct Manifest: Hashable, Sendable, Codable {
     /// Writes the manifest to `path` (`--manifest FILE`) with mode 0600,
     /// atomically, as `write(forRecording:)` does.
     public func write(to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data: Data
         do {
-            data = try encoder.encode(self)
+            data = try Self.fileEncoder.encode(self)
         } catch {
             throw ManifestError(path: path, reason: "\(error)", writing: true)
         }

@@ -12,9 +12,40 @@ package enum PrivateFile {
     /// Writes `data` to `path` through `path.partial` and a rename. Throws
     /// the errno of what failed.
     package static func write(_ data: Data, to path: String) throws(PrivateFileError) {
+        do {
+            try write(to: path) { add in try add(data) }
+        } catch let error as PrivateFileError {
+            throw error
+        } catch {
+            throw PrivateFileError(code: EIO)
+        }
+    }
+
+    /// Writes what `produce` gives its `add` function, piece by piece, to
+    /// `path` through `path.partial` and a rename: a file too large to hold
+    /// in memory whole. `add` throws `PrivateFileError`; an error `produce`
+    /// throws leaves the file at `path` as it was, and is rethrown.
+    package static func write(to path: String, _ produce: ((Data) throws -> Void) throws -> Void) throws {
         let temporary = path + ".partial"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw PrivateFileError(code: errno) }
+        do {
+            try produce { data throws(PrivateFileError) in try writeAll(data, to: fd) }
+        } catch {
+            Glibc.close(fd)
+            unlink(temporary)
+            throw error
+        }
+        var failure: Int32 = 0
+        if Glibc.close(fd) != 0 { failure = errno }
+        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
+        if failure != 0 {
+            unlink(temporary)
+            throw PrivateFileError(code: failure)
+        }
+    }
+
+    private static func writeAll(_ data: Data, to fd: Int32) throws(PrivateFileError) {
         var failure: Int32 = 0
         data.withUnsafeBytes { bytes in
             var done = 0
@@ -28,12 +59,7 @@ package enum PrivateFile {
                 done += count
             }
         }
-        if Glibc.close(fd) != 0 && failure == 0 { failure = errno }
-        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
-        if failure != 0 {
-            unlink(temporary)
-            throw PrivateFileError(code: failure)
-        }
+        if failure != 0 { throw PrivateFileError(code: failure) }
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import PcapFile
 
 /// Writes sessions into one recording: a pcap file of synthesized TCP flows
@@ -23,7 +24,9 @@ package final class RecordingFileWriter {
     private let pcap: PcapWriter
     private let scratch = FrameScratch()
     private var live: [UInt64: LiveSession] = [:]
-    private var finished: [FinishedSession] = []
+    /// Sessions that have ended, for the manifest (past a few thousand, in
+    /// a spill file beside the recording).
+    private var finished: FinishedSummaries
     /// Bytes of each session, by direction, that the file does not hold.
     private var unrecorded: [UInt64: [Int]] = [:]
     private var lastTimestamp = Timestamp(nanosecondsSinceEpoch: 0)
@@ -32,11 +35,6 @@ package final class RecordingFileWriter {
     public private(set) var manifestWritten = false
     /// Payload bytes the failed write took with it (0 while writing goes well).
     public private(set) var bytesLostInCut = 0
-
-    struct FinishedSession {
-        var id: UInt64
-        var summary: SessionSummary
-    }
 
     /// A class, so that an event costs one dictionary lookup.
     private final class LiveSession {
@@ -60,10 +58,12 @@ package final class RecordingFileWriter {
         self.properties = properties
         self.pcap = try PcapWriter(path: path, overwrite: overwrite)
         self.manifestPath = path == "-" ? nil : Manifest.path(forRecording: path)
+        self.finished = FinishedSummaries(folder: URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }
 
     deinit {
-        _ = try? finish()
+        try? finish()
+        finished.close()
     }
 
     /// The pcap's size so far, staged bytes included.
@@ -120,14 +120,15 @@ package final class RecordingFileWriter {
     /// events imply).
     public func close(session id: UInt64, at time: Timestamp, end: SessionEnd? = nil) {
         guard let entry = live.removeValue(forKey: id) else { return }
-        finished.append(FinishedSession(id: id, summary: entry.tally.summary(end: end, closedAt: time, wire: entry.synthesizer.flow)))
+        finished.append(FinishedSummaries.Entry(id: id, summary: entry.tally.summary(end: end, closedAt: time, wire: entry.synthesizer.flow)))
     }
 
     /// Counts `bytes` that `direction` of session `id` sent but this file
     /// does not hold (they were lost with a failed write, or sent after
-    /// recording stopped). Sessions the file does not know are ignored.
+    /// recording stopped). The manifest lists only the file's own sessions,
+    /// so bytes of a session it does not know are never written.
     public func addUnrecorded(_ bytes: Int, direction: Direction, session id: UInt64) {
-        guard bytes > 0, live[id] != nil || finished.contains(where: { $0.id == id }) else { return }
+        guard bytes > 0 else { return }
         unrecorded[id, default: [0, 0]][direction == .clientToServer ? 0 : 1] += bytes
     }
 
@@ -140,9 +141,10 @@ package final class RecordingFileWriter {
     /// manifest lists what the file holds (read back from it), and the
     /// failure is thrown once the manifest is written — or the manifest's own
     /// error when the disk refused it too (`manifestWritten` is then false).
-    @discardableResult
-    public func finish() throws -> Manifest {
-        guard !isFinished else { return manifest }
+    /// The manifest is not returned (a recording's worth of sessions is not
+    /// held in memory): `Manifest.load(forRecording:)` reads it.
+    public func finish() throws {
+        guard !isFinished else { return }
         isFinished = true
         for id in live.keys.sorted() {
             close(session: id, at: live[id]!.tally.lastActivity)
@@ -156,7 +158,11 @@ package final class RecordingFileWriter {
         // Standard output cannot be read back: its manifest counts what
         // the writer was given.
         if pcap.failure != nil, !pcap.writesStandardOutput {
-            keepOnlyWhatTheFileHolds()
+            do {
+                try keepOnlyWhatTheFileHolds()
+            } catch {
+                firstError = firstError ?? error
+            }
         }
         do {
             try writeManifest()
@@ -164,40 +170,29 @@ package final class RecordingFileWriter {
             firstError = firstError ?? error
         }
         if let firstError { throw firstError }
-        return manifest
     }
 
     /// Writes (or writes again, with what is unrecorded by now) the manifest
     /// of a finished file, to `manifestPath` (when nil, nowhere).
-    @discardableResult
-    public func writeManifest() throws -> Manifest {
-        let manifest = self.manifest
-        if let manifestPath { try manifest.write(to: manifestPath) }
-        manifestWritten = true
-        return manifest
-    }
-
-    private var manifest: Manifest {
-        let name = String(path.split(separator: "/").last ?? Substring(path))
-        let sessions = finished.map { entry in
-            var summary = entry.summary
-            if let lost = unrecorded[entry.id] {
-                summary.clientToServer.unrecordedBytes = lost[0]
-                summary.serverToClient.unrecordedBytes = lost[1]
+    public func writeManifest() throws {
+        if let manifestPath {
+            let name = String(path.split(separator: "/").last ?? Substring(path))
+            let frame = Manifest(file: name, sessions: [], properties: properties, redact: redact)
+            try frame.write(to: manifestPath, count: finished.count) { [finished, unrecorded] add in
+                try finished.forEachText(unrecorded: unrecorded, add)
             }
-            return summary
         }
-        return Manifest(file: name, sessions: sessions.sorted { $0.index < $1.index }, properties: properties, redact: redact)
+        manifestWritten = true
     }
 
     /// After a failed write: the sessions as the file holds them, read back
     /// from it (the summaries kept so far count bytes that were staged but
     /// never reached the disk). What each session lost is counted as
     /// unrecorded; sessions of which nothing reached the file are left out.
-    private func keepOnlyWhatTheFileHolds() {
+    private func keepOnlyWhatTheFileHolds() throws {
         let held = Self.sessionsHeld(in: path)
-        var kept: [FinishedSession] = []
-        for var entry in finished {
+        var kept: [FinishedSummaries.Entry] = []
+        for var entry in try finished.takeAll() {
             let summary = entry.summary
             let wire = summary.wire ?? [summary.client, summary.server]
             var found = held[WireKey(client: wire[0], server: wire[1])]
@@ -219,7 +214,7 @@ package final class RecordingFileWriter {
             entry.summary.durationNanoseconds = max(0, found.start.nanosecondsSinceEpoch + found.durationNanoseconds - summary.start.nanosecondsSinceEpoch)
             kept.append(entry)
         }
-        finished = kept
+        for entry in kept { finished.append(entry) }
     }
 
     /// The sessions in the pcap at `path`, by the addresses their frames carry.

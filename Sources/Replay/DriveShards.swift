@@ -48,7 +48,12 @@ extension DriveReport {
             guard let histogram = report.timing.histogram else {
                 throw ReplayError(.invalidOption, "report \(number + 1) has no send-time histogram (written by an earlier tapedeck): its percentiles cannot be merged")
             }
-            for bucket in histogram where bucket.count == 2 { buckets[bucket[0], default: 0] += bucket[1] }
+            for bucket in histogram {
+                guard bucket.count == 2, bucket[0] >= 0, bucket[1] >= 0 else {
+                    throw ReplayError(.invalidOption, "report \(number + 1) has a histogram_us entry that is not [µs, count]: \(bucket)")
+                }
+                buckets[bucket[0], default: 0] += bucket[1]
+            }
             maxMicroseconds = max(maxMicroseconds, report.timing.maxMicroseconds)
             endMicroseconds = max(endMicroseconds, report.timing.endMicroseconds)
             merged.sessions += report.sessions

@@ -45,29 +45,33 @@ struct ConvertCommand: ParsableCommand {
                 writer = created
                 return created
             }
+            // Bytes each session's capture lost, by session (few have any).
+            var gaps: [Int: Int] = [:]
             do {
                 try input.read { event in
                     switch event {
                     case .opened(let session):
                         try recording().open(session)
                     case .event(let index, let sessionEvent):
+                        if case .gap(let bytes) = sessionEvent.kind { gaps[index, default: 0] += bytes }
                         try writer?.append(sessionEvent, session: UInt64(index))
                     case .closed(let index, let time, let end):
                         writer?.close(session: UInt64(index), at: time, end: end)
                     }
                 }
             } catch {
-                if let manifest = try writer?.finish() {
-                    printError("wrote the \(sessionCount(manifest.sessions.count)) read before the failure to \(output)")
+                if let writer {
+                    try writer.finish()
+                    printError("wrote the \(sessionCount(writer.sessionCount)) read before the failure to \(output)")
                 }
                 throw error
             }
-            let manifest = try recording().finish()
-            for session in manifest.sessions where session.hasGap {
-                let lost = session.clientToServer.gapBytes + session.serverToClient.gapBytes
-                printError("warning: session \(session.index) lost \(lost) bytes in the capture; they are marked as a gap")
+            let written = try recording()
+            try written.finish()
+            for (index, lost) in gaps.sorted(by: { $0.key < $1.key }) {
+                printError("warning: session \(index) lost \(lost) bytes in the capture; they are marked as a gap")
             }
-            printError("wrote \(sessionCount(manifest.sessions.count)) to \(output)")
+            printError("wrote \(sessionCount(written.sessionCount)) to \(output)")
         }
     }
 }

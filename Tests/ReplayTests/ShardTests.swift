@@ -65,4 +65,14 @@ import Testing
         old.timing.histogram = nil
         #expect(throws: ReplayError.self) { try DriveReport.merged([DriveReport(), old]) }
     }
+
+    @Test func aHistogramEntryThatIsNotAPairIsRefused() throws {
+        var damaged = DriveReport()
+        damaged.timing.histogram = [[12, 3], [40]]
+        #expect {
+            try DriveReport.merged([DriveReport(), damaged])
+        } throws: { error in
+            "\(error)" == "report 2 has a histogram_us entry that is not [µs, count]: [40]"
+        }
+    }
 }
