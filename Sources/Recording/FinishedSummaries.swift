@@ -52,18 +52,18 @@ struct FinishedSummaries {
         let sources = runs.map { RunCursor(file: file, range: $0) }
         let inMemory = recent.sorted { $0.summary.index < $1.summary.index }
         var memoryPosition = 0
-        var heap = MinimumHeap()
+        var heap = IndexHeap<Int>()
         for (number, source) in sources.enumerated() {
-            if let index = try source.peekIndex() { heap.push(index: index, source: number) }
+            if let index = try source.peekIndex() { heap.push(number, key: index) }
         }
-        if let first = inMemory.first { heap.push(index: first.summary.index, source: sources.count) }
+        if let first = inMemory.first { heap.push(sources.count, key: first.summary.index) }
         while let (_, source) = heap.pop() {
             if source == sources.count {
                 let entry = inMemory[memoryPosition]
                 let summary = unrecorded[entry.id].map { withLost(entry.summary, $0) } ?? entry.summary
                 try body(try Manifest.sessionText(summary))
                 memoryPosition += 1
-                if memoryPosition < inMemory.count { heap.push(index: inMemory[memoryPosition].summary.index, source: source) }
+                if memoryPosition < inMemory.count { heap.push(source, key: inMemory[memoryPosition].summary.index) }
                 continue
             }
             let (id, text) = try sources[source].next()
@@ -74,7 +74,7 @@ struct FinishedSummaries {
             } else {
                 try body(text)
             }
-            if let index = try sources[source].peekIndex() { heap.push(index: index, source: source) }
+            if let index = try sources[source].peekIndex() { heap.push(source, key: index) }
         }
     }
 
@@ -203,38 +203,5 @@ struct FinishedSummaries {
             }
             if failure != 0 { throw RecordingError(.output, "cannot read back the sessions kept for the manifest: \(PlainReason.errno(failure))") }
         }
-    }
-}
-
-/// A binary min-heap of (session index, source) for merging sorted runs.
-private struct MinimumHeap {
-    private var items: [(index: Int, source: Int)] = []
-
-    mutating func push(index: Int, source: Int) {
-        items.append((index, source))
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard items[child].index < items[parent].index else { break }
-            items.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> (index: Int, source: Int)? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let top = items.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < items.count && items[left].index < items[smallest].index { smallest = left }
-            if right < items.count && items[right].index < items[smallest].index { smallest = right }
-            guard smallest != parent else { break }
-            items.swapAt(parent, smallest)
-            parent = smallest
-        }
-        return top
     }
 }

@@ -95,11 +95,11 @@ struct InspectCommand: ParsableCommand {
             var table = SessionTable()
             var list = SessionJSONList()
             var found = Set<Int>()
-            try summarize(failure: &failure) { summary in
+            try summarize(failure: &failure) { summary, lowestOpen in
                 if !input.sessions.isEmpty { found.insert(summary.index) }
                 switch format {
-                case .table: table.add(summary)
-                case .json: try list.add(summary)
+                case .table: table.add(summary, lowestOpen: lowestOpen)
+                case .json: try list.add(summary, lowestOpen: lowestOpen)
                 }
             }
             if let failure, !Self.readPartly(failure) {
@@ -122,16 +122,17 @@ struct InspectCommand: ParsableCommand {
         return error.code == .read
     }
 
-    /// Each session's summary as it closes. The table shows no checksums,
-    /// so only JSON pays for them.
-    private func summarize(failure: inout Error?, _ body: (SessionSummary) throws -> Void) throws {
+    /// Each session's summary as it closes, with the lowest index of a
+    /// session still open. The table shows no checksums, so only JSON pays
+    /// for them.
+    private func summarize(failure: inout Error?, _ body: (SessionSummary, Int?) throws -> Void) throws {
         var summaries = SessionSummaries(checksums: checksums, keepsClosed: false)
         var failed: Error?
         do {
             try input.read { event in
                 guard failed == nil else { return }
                 guard let summary = summaries.take(event) else { return }
-                do { try body(summary) } catch { failed = error }
+                do { try body(summary, summaries.lowestOpenIndex()) } catch { failed = error }
             }
         } catch {
             failure = error

@@ -13,10 +13,11 @@ struct SessionJSONList {
     }()
     private var rows = SessionOrderedRows()
 
-    mutating func add(_ summary: SessionSummary) throws {
+    /// `lowestOpen`: the lowest index of a session still open (see `SessionOrderedRows`).
+    mutating func add(_ summary: SessionSummary, lowestOpen: Int?) throws {
         // As an element of the array, every line of the object is indented one level more.
         let object = String(decoding: try encoder.encode(summary), as: UTF8.self)
-        rows.append(object.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"), index: summary.index)
+        rows.append(object.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"), index: summary.index, lowestOpen: lowestOpen)
     }
 
     mutating func write(_ line: (String) -> Void) throws {

@@ -16,7 +16,8 @@ struct SessionTable {
     private var received = 0
 
     /// Adds a session's row (sessions may come in any order; the table lists them by index).
-    mutating func add(_ summary: SessionSummary) {
+    /// `lowestOpen`: the lowest index of a session still open (see `SessionOrderedRows`).
+    mutating func add(_ summary: SessionSummary, lowestOpen: Int?) {
         let faults = (summary.faults ?? []).map(\.label).joined(separator: ", ")
         let cells = [
             String(summary.index),
@@ -33,7 +34,7 @@ struct SessionTable {
         if !faults.isEmpty { faulted += 1 }
         sent += summary.clientToServer.bytes
         received += summary.serverToClient.bytes
-        rows.append(cells.joined(separator: String(Self.separator)), index: summary.index)
+        rows.append(cells.joined(separator: String(Self.separator)), index: summary.index, lowestOpen: lowestOpen)
     }
 
     /// Writes the table, its rows in index order, and the totals line; the
