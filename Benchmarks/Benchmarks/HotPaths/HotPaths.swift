@@ -104,6 +104,18 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(frameBytes)
     }
 
+    // One chunk as a request/response protocol sends it (a Redis SET, an
+    // HTTP request): what a frame costs where chunks are small.
+    Benchmark("FrameSynthesizer: one 512-byte chunk") { benchmark in
+        var frameBytes = 0
+        bytes.withUnsafeBytes { all in
+            synthesizer.data(UnsafeRawBufferPointer(rebasing: all[0..<512]), direction: .clientToServer, at: start) { _, frame in
+                frameBytes &+= frame.count
+            }
+        }
+        blackHole(frameBytes)
+    }
+
     // MARK: pcap write
 
     // The frames of 1 MiB of payload, built once; each sample writes them to
