@@ -1,3 +1,5 @@
+import Recording
+
 /// Bytes each way per time bin, for a capture whose length is not known
 /// until it has been read: bins start 1 ms wide and double (merging pairs)
 /// whenever the capture outgrows `maximumBins`, so memory stays bounded
@@ -58,57 +60,28 @@ enum RowPacker {
     static func pack(_ intervals: [(start: Int64, end: Int64)]) -> (rows: [Int], count: Int) {
         let order = intervals.indices.sorted { (intervals[$0].start, $0) < (intervals[$1].start, $1) }
         var rows = Array(repeating: 0, count: intervals.count)
-        var heap = MinHeap()
+        // Rows by when they come free, earliest first (ties: the lower row).
+        var heap = MinimumHeap<RowFree, Void>()
         var count = 0
         for position in order {
             let interval = intervals[position]
-            if let earliest = heap.peek, earliest.end < interval.start {
+            if let earliest = heap.first?.key, earliest.end < interval.start {
                 _ = heap.pop()
                 rows[position] = earliest.row
             } else {
                 rows[position] = count
                 count += 1
             }
-            heap.push((max(interval.end, interval.start), rows[position]))
+            heap.push((), key: RowFree(end: max(interval.end, interval.start), row: rows[position]))
         }
         return (rows, count)
     }
+}
 
-    /// A binary heap of (end, row), earliest end first.
-    struct MinHeap {
-        private var items: [(end: Int64, row: Int)] = []
-        var peek: (end: Int64, row: Int)? { items.first }
+/// When a timeline row comes free, for `RowPacker`.
+private struct RowFree: Comparable {
+    var end: Int64
+    var row: Int
 
-        mutating func push(_ item: (end: Int64, row: Int)) {
-            items.append(item)
-            var child = items.count - 1
-            while child > 0 {
-                let parent = (child - 1) / 2
-                guard Self.less(items[child], items[parent]) else { break }
-                items.swapAt(child, parent)
-                child = parent
-            }
-        }
-
-        mutating func pop() -> (end: Int64, row: Int)? {
-            guard !items.isEmpty else { return nil }
-            items.swapAt(0, items.count - 1)
-            let top = items.removeLast()
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1, right = left + 1
-                var smallest = parent
-                if left < items.count, Self.less(items[left], items[smallest]) { smallest = left }
-                if right < items.count, Self.less(items[right], items[smallest]) { smallest = right }
-                guard smallest != parent else { break }
-                items.swapAt(parent, smallest)
-                parent = smallest
-            }
-            return top
-        }
-
-        private static func less(_ a: (end: Int64, row: Int), _ b: (end: Int64, row: Int)) -> Bool {
-            (a.end, a.row) < (b.end, b.row)
-        }
-    }
+    static func < (a: RowFree, b: RowFree) -> Bool { (a.end, a.row) < (b.end, b.row) }
 }

@@ -187,13 +187,10 @@ struct InspectCommand: ParsableCommand {
 
 enum InspectError: Error, CustomStringConvertible {
     case noSuchSession(Int)
-    /// The temporary file holding the listing could not be read back.
-    case listingUnreadable(Int32)
 
     var description: String {
         switch self {
         case .noSuchSession(let index): return "no session \(index) in the capture (tapedeck inspect lists them)"
-        case .listingUnreadable(let code): return "cannot read back the listing kept in the temporary folder: \(PlainReason.errno(code))"
         }
     }
 }

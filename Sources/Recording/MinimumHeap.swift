@@ -1,14 +1,15 @@
-/// A binary min-heap of values by an integer key (a session index): what
-/// puts sessions that ended out of order back in index order.
-package struct IndexHeap<Value> {
-    private var items: [(key: Int, value: Value)] = []
+/// A binary min-heap: the smallest element by `Key` first. What puts
+/// sessions that ended out of order back in index order (the manifest's
+/// runs, inspect's listing) and packs a report's timeline rows.
+package struct MinimumHeap<Key: Comparable, Value> {
+    private var items: [(key: Key, value: Value)] = []
 
     package init() {}
 
     package var isEmpty: Bool { items.isEmpty }
-    package var lowestKey: Int? { items.first?.key }
+    package var first: (key: Key, value: Value)? { items.first }
 
-    package mutating func push(_ value: Value, key: Int) {
+    package mutating func push(_ value: Value, key: Key) {
         items.append((key, value))
         var child = items.count - 1
         while child > 0 {
@@ -19,7 +20,7 @@ package struct IndexHeap<Value> {
         }
     }
 
-    package mutating func pop() -> (key: Int, value: Value)? {
+    package mutating func pop() -> (key: Key, value: Value)? {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()
