@@ -167,10 +167,9 @@ package struct SessionSummaries {
     private let checksums: [ChecksumKind]
     private let keepsClosed: Bool
     private var tallies: [Int: SessionTally] = [:]
-    /// Indexes in the order sessions opened (ascending), the closed ones
-    /// dropped from the front as `lowestOpenIndex` passes them.
-    private var opened: [Int] = []
-    private var openedHead = 0
+    /// The lowest index of a session still open (sessions open in
+    /// ascending index order, so only a close can change it).
+    private var lowestOpen: Int?
     /// The sessions closed so far, in the order they closed (none kept
     /// when made with `keepsClosed: false`).
     public private(set) var closed: [SessionSummary] = []
@@ -189,11 +188,13 @@ package struct SessionSummaries {
         switch event {
         case .opened(let session):
             tallies[session.index] = SessionTally(session: session, checksums: checksums)
-            if !keepsClosed { opened.append(session.index) }
+            if lowestOpen == nil { lowestOpen = session.index }
         case .event(let index, let sessionEvent):
             tallies[index]?.record(sessionEvent)
         case .closed(let index, let time, let end):
             if let tally = tallies.removeValue(forKey: index) {
+                // The open sessions are few: looking through them on the lowest one's close is cheap.
+                if index == lowestOpen { lowestOpen = tallies.keys.min() }
                 let summary = tally.summary(end: end, closedAt: time)
                 if keepsClosed { closed.append(summary) }
                 return summary
@@ -204,16 +205,8 @@ package struct SessionSummaries {
 
     /// The lowest index of a session still open (nil: none is): every
     /// session below it has closed, so a listing in index order can be
-    /// written up to it. Sessions open in ascending index order. (Kept only
-    /// when made with `keepsClosed: false`.)
-    public mutating func lowestOpenIndex() -> Int? {
-        while openedHead < opened.count, tallies[opened[openedHead]] == nil { openedHead += 1 }
-        if openedHead > 4096, openedHead * 2 > opened.count {
-            opened.removeFirst(openedHead)
-            openedHead = 0
-        }
-        return openedHead < opened.count ? opened[openedHead] : nil
-    }
+    /// written up to it.
+    public var lowestOpenIndex: Int? { lowestOpen }
 }
 
 /// Lowercase hex of a byte sequence.

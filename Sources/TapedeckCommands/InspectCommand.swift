@@ -132,7 +132,7 @@ struct InspectCommand: ParsableCommand {
             try input.read { event in
                 guard failed == nil else { return }
                 guard let summary = summaries.take(event) else { return }
-                do { try body(summary, summaries.lowestOpenIndex()) } catch { failed = error }
+                do { try body(summary, summaries.lowestOpenIndex) } catch { failed = error }
             }
         } catch {
             failure = error
