@@ -91,12 +91,18 @@ public final class ReplayDriver: Sendable {
     }
 
     /// How long before a session's first send its connection is opened, at
-    /// the latest: opening a connection (a timer's wake-up, the socket, the
-    /// handshake, the pipeline) takes from ~0.1 ms on an idle machine to
-    /// milliseconds on a busy one, and a send due sooner than that after
-    /// the connect went out late by as much. A session whose first send is
-    /// further from its start than this connects at its recorded start.
-    static let connectLead = Duration.milliseconds(5)
+    /// the latest, until connections are seen to take longer: opening one
+    /// (a timer's wake-up, the socket, the handshake, the pipeline) takes
+    /// ~0.1 ms on an idle machine and milliseconds on a busy one, and a
+    /// send due sooner than that after its connect went out late by as
+    /// much. The lead grows to twice the slowest connection so far, up to
+    /// ``maximumConnectLead``. A session whose first send is further from
+    /// its start than the lead connects at its recorded start.
+    static let connectLead = TimeAmount.milliseconds(10)
+    static let maximumConnectLead = TimeAmount.milliseconds(100)
+    /// The longest a connection has taken so far, from the connect call to
+    /// its handlers in.
+    private let slowestConnect = NIOLockedValueBox(TimeAmount.zero)
 
     /// Plays every pass; returns when every session has ended.
     ///
@@ -219,12 +225,15 @@ public final class ReplayDriver: Sendable {
     /// there, with no hop through a task between the timer and the socket.
     private func drive(_ script: SessionScript, at due: NIODeadline, id: UInt64) async -> DrivenSession? {
         let eventLoop = group.next()
-        var logger = self.logger
-        logger[metadataKey: "session.index"] = "\(script.session.index)"
+        var sessionLogger = self.logger
+        sessionLogger[metadataKey: "session.index"] = "\(script.session.index)"
+        let logger = sessionLogger
         let firstSend = script.steps.first { $0.direction == .clientToServer }.map {
             due + .nanoseconds(configuration.playback.timing.scaled($0.offset))
         }
-        let connectAt = min(due, (firstSend ?? due) - Self.connectLead)
+        let slowest = slowestConnect.withLockedValue { $0 }
+        let lead = min(Self.maximumConnectLead, max(Self.connectLead, .nanoseconds(2 * slowest.nanoseconds)))
+        let connectAt = min(due, (firstSend ?? due) - lead)
         let done = eventLoop.makePromise(of: DrivenSession.self)
         let live = self.live
         live.withLockedValue { $0 += 1 }
@@ -262,7 +271,13 @@ public final class ReplayDriver: Sendable {
         let configuration = self.configuration
         let sink = self.sink
         let live = self.live
+        let slowestConnect = self.slowestConnect
+        let called = NIODeadline.now()
         return target.connect(on: eventLoop, timeout: configuration.connectTimeout).flatMapThrowing { channel, address in
+            defer {
+                let took = NIODeadline.now() - called
+                slowestConnect.withLockedValue { $0 = max($0, took) }
+            }
             do {
                 let sync = channel.pipeline.syncOperations
                 let hostName: String? = if case .host(let name, _) = configuration.target { name } else { nil }
