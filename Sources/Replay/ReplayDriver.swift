@@ -108,8 +108,8 @@ public final class ReplayDriver: Sendable {
     ///
     /// - Parameter start: the instant, on NIO's clock, the first session of
     ///   the first pass is due (`--start-at`); nil: a few milliseconds
-    ///   from now. Sessions whose first send falls within ``connectLead``
-    ///   of it connect before it.
+    ///   from now. Sessions whose first send falls within the connect
+    ///   lead (see ``connectLead``) of it connect before it.
     public func run(startingAt start: NIODeadline? = nil, progress: (@Sendable (DriveProgress) -> Void)? = nil) async -> DriveReport {
         // Elapsed time counts from the start, not from the wait for it.
         let wait = start.map { max(.zero, $0 - .now()) } ?? .zero
