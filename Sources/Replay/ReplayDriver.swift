@@ -56,7 +56,7 @@ public final class ReplayDriver: Sendable {
     private let logger: Logger
     /// The target's address (a literal's) or addresses (a host name's).
     private let target: UpstreamConnector
-    /// Sessions connected or connecting now.
+    /// Sessions connecting or connected now (not those waiting to).
     private let live = NIOLockedValueBox(0)
     private let firstConnectFailure = NIOLockedValueBox<String?>(nil)
     /// Up to this many live sessions, sends are timed by spinning the last
@@ -236,9 +236,11 @@ public final class ReplayDriver: Sendable {
         let connectAt = min(due, (firstSend ?? due) - lead)
         let done = eventLoop.makePromise(of: DrivenSession.self)
         let live = self.live
-        live.withLockedValue { $0 += 1 }
-        defer { live.withLockedValue { $0 -= 1 } }
         let connected = eventLoop.flatScheduleTask(deadline: connectAt) { [self] in
+            // Live from its connect to its end: a session still waiting for
+            // its instant holds up no other, so it does not stop the spinning.
+            live.withLockedValue { $0 += 1 }
+            done.futureResult.whenComplete { _ in live.withLockedValue { $0 -= 1 } }
             // A session held back (--concurrency, an earlier session's end)
             // starts its clock when it starts, keeping its lead.
             let late = NIODeadline.now() - connectAt
