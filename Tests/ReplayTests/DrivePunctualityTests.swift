@@ -16,9 +16,9 @@ import Testing
     /// How late a first message may reach the server: the driver's timer
     /// and the server's wake-up on a 2-core CI machine, in a debug build,
     /// with other work running. With three compilers running beside it
-    /// (load average 10) first messages arrived up to 20 ms late here; on
-    /// an idle machine within a few hundred µs. The precision itself is
-    /// scripts/bench-replay's to measure, on the wire.
+    /// (load average 10) first messages arrived up to 20 ms late here. The
+    /// precision itself is scripts/bench-replay's to measure, on the wire
+    /// (6–83 µs late with --realtime).
     static let tolerance = TimeAmount.milliseconds(50)
 
     /// Four sessions opened 30 ms apart and played at once; their first
