@@ -23,7 +23,8 @@ struct DrivenSession: Sendable {
     /// Exchanges answered otherwise than recorded (when compared exchange by exchange).
     var differences: [ExchangeDifference] = []
     var failure: ReplayFailure?
-    /// Actual minus scheduled send instant, per client step, in nanoseconds.
+    /// When each client step's write completed minus its scheduled
+    /// instant, in nanoseconds, in the order sent.
     var sendErrors: [Int64] = []
 }
 
@@ -66,6 +67,8 @@ final class DriveHandler: ChannelInboundHandler {
     private var timer = FaultTimer()
     private var finished = false
     private var opened = false
+    /// Sends written whose write has not completed yet.
+    private var writesInFlight = 0
 
     /// - Parameter anchor: the instant, on the event loop's clock, that the
     ///   script's offsets are counted from.
@@ -175,30 +178,46 @@ final class DriveHandler: ChannelInboundHandler {
     private func play(_ event: (inout TurnMachine, FaultInstant) -> [TurnMachine.Action]) {
         guard let context, !finished else { return }
         var now = context.eventLoop.faultNow
-        perform(event(&machine, now), at: now, context: context)
+        perform(event(&machine, now), context: context)
         while !finished, let due = machine.sendDue, spinning() {
             if due - now > Self.spinWindow {
                 setTimer(due + (.zero - Self.spinWindow), context: context)
                 return
             }
             now = Self.spin(until: due)
-            perform(machine.advance(to: now), at: now, context: context)
+            perform(machine.advance(to: now), context: context)
         }
         guard !finished else { return }
         setTimer(machine.nextDeadline, context: context)
     }
 
-    /// Carries out actions the machine emitted at `now`; a send's timing
-    /// error is `now` (when it goes out) minus its due instant.
-    private func perform(_ actions: [TurnMachine.Action], at now: FaultInstant, context: ChannelHandlerContext) {
+    /// Writes one step's bytes at once. Its timing error is the instant
+    /// the write completed — the bytes handed to the kernel (or, through a
+    /// fault handler, accepted by it) — minus its due instant: what the
+    /// wire sees, not when the write was called. A write that fails (the
+    /// connection closed first) counts no error.
+    private func send(_ buffer: ByteBuffer, due: FaultInstant, context: ChannelHandlerContext) {
+        let written = context.eventLoop.makePromise(of: Void.self)
+        writesInFlight += 1
+        written.futureResult.assumeIsolated().whenComplete { [self] outcome in
+            writesInFlight -= 1
+            if case .success = outcome {
+                result.sendErrors.append(context.eventLoop.faultNow.nanoseconds - due.nanoseconds)
+            }
+            if finished, writesInFlight == 0 { done.succeed(result) }
+        }
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: written)
+    }
+
+    /// Carries out actions the machine emitted at `now`.
+    private func perform(_ actions: [TurnMachine.Action], context: ChannelHandlerContext) {
         for action in actions {
             switch action {
             case .send(let buffer, let due):
-                result.sendErrors.append(now.nanoseconds - due.nanoseconds)
                 result.bytesSent += buffer.readableBytes
+                send(buffer, due: due, context: context)
                 record(.data(buffer), .clientToServer)
                 if comparison.exchanges != nil { transcript.append(buffer, from: .client) }
-                context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             case .halfClose:
                 record(.halfClose, .clientToServer)
                 context.closeOnceWritten(mode: .output)
@@ -263,7 +282,8 @@ final class DriveHandler: ChannelInboundHandler {
             opened = false
         }
         context.closeOnceWritten()
-        done.succeed(result)
+        // The result waits for the sends' write completions, which carry their timing.
+        if writesInFlight == 0 { done.succeed(result) }
     }
 }
 

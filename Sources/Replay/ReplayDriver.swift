@@ -56,7 +56,7 @@ public final class ReplayDriver: Sendable {
     private let logger: Logger
     /// The target's address (a literal's) or addresses (a host name's).
     private let target: UpstreamConnector
-    /// Sessions connected or connecting now.
+    /// Sessions connecting or connected now (not those waiting to).
     private let live = NIOLockedValueBox(0)
     private let firstConnectFailure = NIOLockedValueBox<String?>(nil)
     /// Up to this many live sessions, sends are timed by spinning the last
@@ -90,9 +90,30 @@ public final class ReplayDriver: Sendable {
         firstConnectFailure.withLockedValue { $0 }
     }
 
+    /// How long before a session's first send its connection is opened, at
+    /// the latest, until connections are seen to take longer: opening one
+    /// (a timer's wake-up, the socket, the handshake, the pipeline) takes
+    /// ~0.1 ms on an idle machine and milliseconds on a busy one, and a
+    /// send due sooner than that after its connect went out late by as
+    /// much. The lead grows to twice the slowest connection so far, up to
+    /// ``maximumConnectLead``. A session whose first send is further from
+    /// its start than the lead connects at its recorded start.
+    static let connectLead = TimeAmount.milliseconds(10)
+    static let maximumConnectLead = TimeAmount.milliseconds(100)
+    /// The longest a connection has taken so far, from the connect call to
+    /// its handlers in.
+    private let slowestConnect = NIOLockedValueBox(TimeAmount.zero)
+
     /// Plays every pass; returns when every session has ended.
-    public func run(progress: (@Sendable (DriveProgress) -> Void)? = nil) async -> DriveReport {
-        let started = ContinuousClock.now
+    ///
+    /// - Parameter start: the instant, on NIO's clock, the first session of
+    ///   the first pass is due (`--start-at`); nil: a few milliseconds
+    ///   from now. Sessions whose first send falls within the connect
+    ///   lead (see ``connectLead``) of it connect before it.
+    public func run(startingAt start: NIODeadline? = nil, progress: (@Sendable (DriveProgress) -> Void)? = nil) async -> DriveReport {
+        // Elapsed time counts from the start, not from the wait for it.
+        let wait = start.map { max(.zero, $0 - .now()) } ?? .zero
+        let started = ContinuousClock.now + .nanoseconds(wait.nanoseconds)
         let total = scripts.count * configuration.passes
         let slots = Slots(configuration.concurrency ?? Int.max)
         let tally = NIOLockedValueBox(DriveProgress(done: 0, total: total, bytes: 0, mismatches: 0, elapsed: .zero))
@@ -101,7 +122,8 @@ public final class ReplayDriver: Sendable {
         let starts = startOffsets()
         for pass in 0..<configuration.passes {
             // One anchor per pass: a session's start is anchor + its recorded offset.
-            let anchor = NIODeadline.now() + .milliseconds(5)
+            let soonest = NIODeadline.now() + Self.connectLead + .milliseconds(1)
+            let anchor = pass == 0 ? start ?? soonest : soonest
             let (finished, barriers) = orderBarriers()
             let passResults = await withTaskGroup(of: DrivenSession?.self) { group in
                 for (position, script) in scripts.enumerated() {
@@ -196,28 +218,68 @@ public final class ReplayDriver: Sendable {
         return offsets
     }
 
-    /// One session: connect when due, play, collect. Nil when the target
-    /// could not be reached.
+    /// One session: connect (see ``connectLead``), play from `due`,
+    /// collect. Nil when the target could not be reached.
+    ///
+    /// The connect is scheduled on the session's event loop and carried out
+    /// there, with no hop through a task between the timer and the socket.
     private func drive(_ script: SessionScript, at due: NIODeadline, id: UInt64) async -> DrivenSession? {
         let eventLoop = group.next()
-        var logger = self.logger
-        logger[metadataKey: "session.index"] = "\(script.session.index)"
-        if due > .now() {
-            _ = try? await eventLoop.scheduleTask(deadline: due) {}.futureResult.get()
+        var sessionLogger = self.logger
+        sessionLogger[metadataKey: "session.index"] = "\(script.session.index)"
+        let logger = sessionLogger
+        let firstSend = script.steps.first { $0.direction == .clientToServer }.map {
+            due + .nanoseconds(configuration.playback.timing.scaled($0.offset))
         }
-        // A session held back by --concurrency starts its clock when it starts.
-        let now = NIODeadline.now()
-        let anchor = now - due > .milliseconds(10) ? now : due
+        let slowest = slowestConnect.withLockedValue { $0 }
+        let lead = min(Self.maximumConnectLead, max(Self.connectLead, .nanoseconds(2 * slowest.nanoseconds)))
+        let connectAt = min(due, (firstSend ?? due) - lead)
         let done = eventLoop.makePromise(of: DrivenSession.self)
+        let live = self.live
+        let connected = eventLoop.flatScheduleTask(deadline: connectAt) { [self] in
+            // Live from its connect to its end: a session still waiting for
+            // its instant holds up no other, so it does not stop the spinning.
+            live.withLockedValue { $0 += 1 }
+            done.futureResult.whenComplete { _ in live.withLockedValue { $0 -= 1 } }
+            // A session held back (--concurrency, an earlier session's end)
+            // starts its clock when it starts, keeping its lead.
+            let late = NIODeadline.now() - connectAt
+            let anchor = late > .milliseconds(10) ? due + late : due
+            return connect(script, anchor: anchor, id: id, on: eventLoop, logger: logger, done: done)
+        }.futureResult
+        do {
+            try await connected.get()
+        } catch {
+            let reason = PlainReason.of(error)
+            firstConnectFailure.withLockedValue { $0 = $0 ?? reason }
+            logger.error("cannot connect to the target", metadata: ["target": "\(configuration.target)", "error": "\(reason)"])
+            done.fail(error)
+            return nil
+        }
+        return try? await done.futureResult.get()
+    }
+
+    /// Opens one session's connection and puts its handlers in, on the
+    /// loop, before the first read (of a host name's addresses, several
+    /// may be tried at once); the ``DriveHandler`` then plays from `anchor`.
+    private func connect(
+        _ script: SessionScript,
+        anchor: NIODeadline,
+        id: UInt64,
+        on eventLoop: EventLoop,
+        logger: Logger,
+        done: EventLoopPromise<DrivenSession>
+    ) -> EventLoopFuture<Void> {
         let configuration = self.configuration
         let sink = self.sink
-        let handlerLogger = logger
         let live = self.live
-        live.withLockedValue { $0 += 1 }
-        defer { live.withLockedValue { $0 -= 1 } }
-        // The handlers go in once connected (on the loop, before the first
-        // read): of a host name's addresses, several may be tried at once.
-        let connected = target.connect(on: eventLoop, timeout: configuration.connectTimeout).flatMapThrowing { channel, address in
+        let slowestConnect = self.slowestConnect
+        let called = NIODeadline.now()
+        return target.connect(on: eventLoop, timeout: configuration.connectTimeout).flatMapThrowing { channel, address in
+            defer {
+                let took = NIODeadline.now() - called
+                slowestConnect.withLockedValue { $0 = max($0, took) }
+            }
             do {
                 let sync = channel.pipeline.syncOperations
                 let hostName: String? = if case .host(let name, _) = configuration.target { name } else { nil }
@@ -238,7 +300,7 @@ public final class ReplayDriver: Sendable {
                     target: server,
                     sink: sink,
                     sessionID: id,
-                    logger: handlerLogger,
+                    logger: logger,
                     spinning: { live.withLockedValue { $0 } <= Self.spinningSessions },
                     done: done
                 ))
@@ -247,16 +309,6 @@ public final class ReplayDriver: Sendable {
                 throw error
             }
         }
-        do {
-            try await connected.get()
-        } catch {
-            let reason = PlainReason.of(error)
-            firstConnectFailure.withLockedValue { $0 = $0 ?? reason }
-            logger.error("cannot connect to the target", metadata: ["target": "\(configuration.target)", "error": "\(reason)"])
-            done.fail(error)
-            return nil
-        }
-        return try? await done.futureResult.get()
     }
 }
 

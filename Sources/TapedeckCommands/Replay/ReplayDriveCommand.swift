@@ -170,9 +170,9 @@ struct ReplayDriveCommand: AsyncParsableCommand {
                 try? await group.shutdownGracefully()
                 throw error
             }
-            if let startAt { try await StartTime.wait(until: startAt, logger: logger) }
+            let start = try startAt.flatMap { try StartTime.deadline(for: $0, logger: logger) }
             let showProgress = !quiet && StatusLine.shared.isTerminal
-            let report = await driver.run { progress in
+            let report = await driver.run(startingAt: start) { progress in
                 guard showProgress else { return }
                 StatusLine.shared.show(Self.progressText(progress))
             }

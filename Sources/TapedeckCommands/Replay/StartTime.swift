@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
 
 /// `replay drive --start-at`: the wall-clock instant several drivers agree
 /// to begin at.
@@ -19,18 +20,21 @@ enum StartTime {
         throw OptionValueError(option: "--start-at", text: text, expected: "an RFC 3339 time (2026-12-03T12:00:00Z) or @SECONDS since 1970")
     }
 
-    /// Sleeps until `date`. One that has passed starts at once, with a
-    /// warning: the drivers that agreed on it are already playing.
-    static func wait(until date: Date, logger: Logger) async throws {
+    /// `date` on NIO's clock, for the driver to anchor its first session
+    /// on (its connections open just before, so the first sends go out on
+    /// the instant); nil for one that has passed, which starts at once with
+    /// a warning: the drivers that agreed on it are already playing.
+    static func deadline(for date: Date, logger: Logger) throws -> NIODeadline? {
+        let now = NIODeadline.now()
         let seconds = date.timeIntervalSinceNow
         guard seconds > 0 else {
             logger.warning("--start-at \(date) passed \(Int(-seconds * 1000)) ms ago: starting now")
-            return
+            return nil
         }
         guard seconds < 7 * 24 * 3600 else {
             throw ValidationError("--start-at \(date) is more than a week away")
         }
         logger.info("waiting \(String(format: "%.3f", seconds)) s for --start-at")
-        try await Task.sleep(for: .nanoseconds(Int64(seconds * 1e9)), tolerance: .zero)
+        return now + .nanoseconds(Int64(seconds * 1e9))
     }
 }
