@@ -29,6 +29,8 @@ package final class UpstreamConnector: Sendable {
         var addresses: [SocketAddress] = []
         /// The lookup under way, which every failing connection waits for.
         var lookup: EventLoopFuture<[SocketAddress]>?
+        /// Each event loop's bootstrap, with the connect timeout it has.
+        var bootstraps: [ObjectIdentifier: (bootstrap: ClientBootstrap, timeout: Duration)] = [:]
     }
 
     package init(
@@ -92,14 +94,34 @@ package final class UpstreamConnector: Sendable {
     }
 
     /// Connects as Tapedeck's client legs do: half-closure on, no Nagle
-    /// delay, `timeout` for each address tried.
+    /// delay, small first reads (`SessionReads`), `timeout` for each address
+    /// tried; a Unix socket or a loopback address by hand when it connects at
+    /// once (`QuickConnect`).
     package func connect(on eventLoop: EventLoop, timeout: Duration) -> EventLoopFuture<(Channel, SocketAddress)> {
-        connect(on: eventLoop) { address in
-            ClientBootstrap(group: eventLoop)
+        let bootstrap = bootstrap(on: eventLoop, timeout: timeout)
+        return connect(on: eventLoop) { address in
+            switch QuickConnect.attempt(address) {
+            case .connected(let descriptor): bootstrap.withConnectedSocket(descriptor)
+            case .failed(let error): eventLoop.makeFailedFuture(error)
+            case .notQuick: bootstrap.connect(to: address)
+            }
+        }
+    }
+
+    /// The bootstrap of `eventLoop`'s connections, made once per loop (and
+    /// again if the timeout changes): a new connection does not pay for
+    /// building one.
+    private func bootstrap(on eventLoop: EventLoop, timeout: Duration) -> ClientBootstrap {
+        let key = ObjectIdentifier(eventLoop)
+        return state.withLockedValue { state in
+            if let made = state.bootstraps[key], made.timeout == timeout { return made.bootstrap }
+            let bootstrap = ClientBootstrap(group: eventLoop)
                 .connectTimeout(TimeAmount(timeout))
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connect(to: address)
+                .channelOption(.recvAllocator, value: SessionReads.allocator)
+            state.bootstraps[key] = (bootstrap, timeout)
+            return bootstrap
         }
     }
 
