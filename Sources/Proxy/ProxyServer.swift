@@ -222,10 +222,10 @@ public final class ProxyServer: Sendable {
     }
 
     /// Binds one listener: a TCP one on every event loop, each loop
-    /// serving the sessions it accepts (`SharedListener`); a Unix one once,
+    /// serving the sessions it accepts (`LoopListeners`); a Unix one once,
     /// its sessions spread over the loops.
     private func bind(_ endpoint: Endpoint) async throws -> [Channel] {
-        try await SharedListener.bind(endpoint, socketMode: configuration.socketMode, backlog: Self.backlog, group: group) { loop, children in
+        try await LoopListeners.bind(endpoint, socketMode: configuration.socketMode, backlog: Self.backlog, group: group) { loop, children in
             serverBootstrap(group: loop, children: children)
         }
     }

@@ -21,24 +21,20 @@ import Glibc
         let address: SocketAddress
 
         init(_ address: SocketAddress, listening: Bool = true) throws {
-            descriptor = socket(CInt(address.protocol.rawValue), CInt(SOCK_STREAM.rawValue), 0)
-            guard address.withSockAddr({ bind(descriptor, $0, socklen_t($1)) }) == 0 else {
+            let fd = socket(CInt(address.protocol.rawValue), CInt(SOCK_STREAM.rawValue), 0)
+            guard address.withSockAddr({ bind(fd, $0, socklen_t($1)) }) == 0 else {
                 throw Failure(description: "bind: \(String(cString: strerror(errno)))")
             }
-            if listening { listen(descriptor, 16) }
+            if listening { listen(fd, 16) }
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
-            if case .unixDomainSocket = address {
-                self.address = address
-            } else {
-                let port = withUnsafeBytes(of: &storage) { raw in
-                    UInt16(bigEndian: raw.load(fromByteOffset: 2, as: UInt16.self))
-                }
-                var bound = address
-                bound.port = Int(port)
-                self.address = bound
+            _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+            var bound = address
+            if case .unixDomainSocket = address {} else {
+                bound.port = Int(withUnsafeBytes(of: &storage) { UInt16(bigEndian: $0.load(fromByteOffset: 2, as: UInt16.self)) })
             }
+            self.descriptor = fd
+            self.address = bound
         }
 
         func accept() -> CInt { Glibc.accept(descriptor, nil, nil) }
