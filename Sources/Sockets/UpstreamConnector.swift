@@ -94,9 +94,8 @@ package final class UpstreamConnector: Sendable {
     }
 
     /// Connects as Tapedeck's client legs do: half-closure on, no Nagle
-    /// delay, small first reads (`SessionReads`), `timeout` for each address
-    /// tried; a Unix socket or a loopback address by hand when it connects at
-    /// once (`QuickConnect`).
+    /// delay, `timeout` for each address tried; a Unix socket or a loopback
+    /// address by hand when it connects at once (`QuickConnect`).
     package func connect(on eventLoop: EventLoop, timeout: Duration) -> EventLoopFuture<(Channel, SocketAddress)> {
         connect(on: eventLoop) { [self] address in
             let bootstrap = bootstrap(on: eventLoop, timeout: timeout)
@@ -117,7 +116,6 @@ package final class UpstreamConnector: Sendable {
                 .connectTimeout(TimeAmount(timeout))
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelOption(.recvAllocator, value: SessionReads.allocator)
         }
         guard eventLoop.inEventLoop else { return made() }
         let key = ObjectIdentifier(eventLoop)
