@@ -40,17 +40,18 @@ final class CaptureTap {
     }
 }
 
-extension CaptureTap: ChannelDuplexHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-    typealias OutboundIn = NIOAny
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        session.received(unwrapInboundIn(data), direction)
-        context.fireChannelRead(data)
+// What the tap does with each event, whether it stands in the pipeline on
+// its own or inside the glue (`GlueHandler.matchedPair(taps:)`, when no
+// fault handler stands between them).
+extension CaptureTap {
+    /// Bytes the peer sent.
+    func observeRead(_ buffer: ByteBuffer) {
+        session.received(buffer, direction)
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    /// Whether `event` goes on to the handlers after the tap: a
+    /// ``ProxyShutdown`` is the tap's own.
+    func observeInboundEvent(_ event: Any) -> Bool {
         switch event {
         case ChannelEvent.inputClosed:
             end.inputClosed()
@@ -61,61 +62,71 @@ extension CaptureTap: ChannelDuplexHandler {
             // The proxy closes the session: each peer sees the other end with a FIN.
             session.record(.halfClose, .clientToServer)
             session.record(.halfClose, .serverToClient)
-            return
+            return false
         default:
             break
         }
-        context.fireUserInboundEventTriggered(event)
+        return true
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
+    func observeError(_ error: Error) {
         if end.errorCaught(), error.isConnectionReset {
             session.record(.reset, direction)
         }
-        context.fireErrorCaught(error)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        let conclusion = end.channelInactive()
-        switch conclusion {
+    /// What the handlers after the tap did not hear from NIO
+    /// and must, before the channel's inactivity.
+    enum MissingEvent {
+        case inputClosed
+        case reset(IOError)
+    }
+
+    /// The channel closed: records how the peer ended, and says what the
+    /// handlers after the tap have still to learn of it — before
+    /// `observeClosed()`.
+    func observeInactive() -> MissingEvent? {
+        switch end.channelInactive() {
         case .reported:
-            break
+            return nil
         case .closedByUs:
             session.record(.halfClose, direction)
+            return nil
         case .resetByUs:
             session.record(ourReset, direction.reversed)
+            return nil
         case .halfClose:
             session.record(.halfClose, direction)
-            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            return .inputClosed
         case .reset:
             session.record(.reset, direction)
-            context.fireErrorCaught(IOError(errnoCode: ECONNRESET, reason: "connection closed by a reset"))
+            return .reset(IOError(errnoCode: ECONNRESET, reason: "connection closed by a reset"))
         }
-        session.channelClosed()
-        context.fireChannelInactive()
     }
 
-    /// A ``ResetNotice`` is the tap's own: it goes no further.
-    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        guard event is ResetNotice else {
-            context.triggerUserOutboundEvent(event, promise: promise)
-            return
-        }
+    /// The channel's close is through: the session ends with its second leg.
+    func observeClosed() {
+        session.channelClosed()
+    }
+
+    /// Whether `event` goes on toward the socket: a ``ResetNotice`` is the tap's own.
+    func observeOutboundEvent(_ event: Any, channel: Channel) -> Bool {
+        guard event is ResetNotice else { return true }
         end.resetRequested()
-        if context.channel.localAddress?.protocol == .unix {
+        if channel.localAddress?.protocol == .unix {
             ourReset = .halfClose
         }
-        promise?.succeed()
+        return false
     }
 
-    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+    func observeClose(_ mode: CloseMode) {
         if mode == .all {
             end.closeRequested()
         }
-        context.close(mode: mode, promise: promise)
     }
 
-    func read(context: ChannelHandlerContext) {
+    /// Issues the read now, or once the recorder's backlog has drained.
+    func read(_ context: ChannelHandlerContext) {
         guard let drained = session.sink?.backlogDrained(on: context.eventLoop) else {
             context.read()
             return
@@ -123,6 +134,55 @@ extension CaptureTap: ChannelDuplexHandler {
         drained.assumeIsolated().whenSuccess {
             context.read()
         }
+    }
+}
+
+extension CaptureTap: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = NIOAny
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        observeRead(unwrapInboundIn(data))
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if observeInboundEvent(event) {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        observeError(error)
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        switch observeInactive() {
+        case nil: break
+        case .inputClosed: context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        case .reset(let error): context.fireErrorCaught(error)
+        }
+        observeClosed()
+        context.fireChannelInactive()
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if observeOutboundEvent(event, channel: context.channel) {
+            context.triggerUserOutboundEvent(event, promise: promise)
+        } else {
+            promise?.succeed()
+        }
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        observeClose(mode)
+        context.close(mode: mode, promise: promise)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        read(context)
     }
 }
 

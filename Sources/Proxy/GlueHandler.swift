@@ -20,11 +20,17 @@ import NIOCore
 ///   bytes, the handler hands them over (`FaultHandoff`) and the partner
 ///   writes each at its due time; the partner's half-close or close waits
 ///   until the last one is written. A reset drops them.
+/// - Capture: with no fault handler between them, each half carries its
+///   channel's `CaptureTap` inside it (`matchedPair(taps:)`), so a chunk
+///   passes one handler, not two; the tap sees every event as it would
+///   standing on its own just before the glue.
 ///
 /// Threading: both halves live on the same event loop.
 final class GlueHandler {
     private var partner: GlueHandler?
     private var context: ChannelHandlerContext?
+    /// This channel's capture tap when it stands inside the glue.
+    private let tap: CaptureTap?
     private var pendingRead = false
     /// Bytes (and an end or close) the partner's fault handler still held
     /// when the partner's channel closed, to be written at their due times.
@@ -36,11 +42,15 @@ final class GlueHandler {
     /// This channel is being reset or failed: a handoff is not taken.
     private var isAborting = false
 
-    private init() {}
+    private init(tap: CaptureTap?) {
+        self.tap = tap
+    }
 
-    static func matchedPair() -> (GlueHandler, GlueHandler) {
-        let first = GlueHandler()
-        let second = GlueHandler()
+    /// Two halves; with `taps`, each carries its channel's tap (the first
+    /// half's tap first).
+    static func matchedPair(taps: (CaptureTap, CaptureTap)? = nil) -> (GlueHandler, GlueHandler) {
+        let first = GlueHandler(tap: taps?.0)
+        let second = GlueHandler(tap: taps?.1)
         first.partner = second
         second.partner = first
         return (first, second)
@@ -59,10 +69,26 @@ final class GlueHandler {
     }
 
     private func partnerBecameWritable() {
-        if pendingRead {
+        if pendingRead, let context {
             pendingRead = false
-            context?.read()
+            issueRead(context)
         }
+    }
+
+    /// A read, through the tap when it stands inside (it waits for the recorder's backlog).
+    private func issueRead(_ context: ChannelHandlerContext) {
+        if let tap {
+            tap.read(context)
+        } else {
+            context.read()
+        }
+    }
+
+    /// Closes this channel from the glue, telling the tap inside, if any,
+    /// as the tap standing on its own would have seen the close pass.
+    private func close(_ context: ChannelHandlerContext, mode: CloseMode = .all) {
+        tap?.observeClose(mode)
+        context.close(mode: mode, promise: nil)
     }
 
     /// Runs `body` once every write queued so far has left (an empty write
@@ -79,8 +105,8 @@ final class GlueHandler {
             afterScheduled.append { [self] in partnerEndOfInput() }
             return
         }
-        afterQueuedWrites { context in
-            context.close(mode: .output, promise: nil)
+        afterQueuedWrites { [self] context in
+            close(context, mode: .output)
         }
     }
 
@@ -89,8 +115,8 @@ final class GlueHandler {
             afterScheduled.append { [self] in partnerClosed() }
             return
         }
-        afterQueuedWrites { context in
-            context.close(promise: nil)
+        afterQueuedWrites { [self] context in
+            close(context)
         }
     }
 
@@ -102,7 +128,7 @@ final class GlueHandler {
 
     private func partnerFailed() {
         abortScheduled()
-        context?.close(promise: nil)
+        if let context { close(context) }
     }
 
     /// Whether this channel can take the partner's held bytes.
@@ -163,7 +189,7 @@ final class GlueHandler {
 }
 
 extension GlueHandler: ChannelDuplexHandler {
-    typealias InboundIn = NIOAny
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = NIOAny
     typealias OutboundOut = ByteBuffer
 
@@ -188,6 +214,7 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        tap?.observeRead(unwrapInboundIn(data))
         partner?.partnerWrite(data)
     }
 
@@ -196,11 +223,24 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let tap {
+            switch tap.observeInactive() {
+            case nil: break
+            case .inputClosed: glueInboundEvent(context: context, event: ChannelEvent.inputClosed)
+            case .reset(let error): glueErrorCaught(context: context, error: error)
+            }
+            tap.observeClosed()
+        }
         partner?.partnerClosed()
         context.fireChannelInactive()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tap, !tap.observeInboundEvent(event) { return }
+        glueInboundEvent(context: context, event: event)
+    }
+
+    private func glueInboundEvent(context: ChannelHandlerContext, event: Any) {
         if let handoff = event as? FaultHandoff {
             // This channel is closing with bytes its fault handler still
             // delays: the partner writes them when due.
@@ -216,12 +256,17 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        tap?.observeError(error)
+        glueErrorCaught(context: context, error: error)
+    }
+
+    private func glueErrorCaught(context: ChannelHandlerContext, error: Error) {
         if error.isConnectionReset {
             partner?.partnerReset()
         } else {
             partner?.partnerFailed()
         }
-        context.close(promise: nil)
+        close(context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -233,10 +278,23 @@ extension GlueHandler: ChannelDuplexHandler {
 
     func read(context: ChannelHandlerContext) {
         if partner?.partnerIsWritable ?? false {
-            context.read()
+            issueRead(context)
         } else {
             pendingRead = true
         }
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if let tap, !tap.observeOutboundEvent(event, channel: context.channel) {
+            promise?.succeed()
+            return
+        }
+        context.triggerUserOutboundEvent(event, promise: promise)
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        tap?.observeClose(mode)
+        context.close(mode: mode, promise: promise)
     }
 }
 

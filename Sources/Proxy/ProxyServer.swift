@@ -36,7 +36,8 @@ public final class ProxyServer: Sendable {
     let connector: UpstreamConnector
 
     private struct State {
-        var serverChannels: [Channel] = []
+        /// One entry a listener: its channel on every event loop (one for a Unix path).
+        var serverChannels: [[Channel]] = []
         /// Every accepted client until its session ends: the client's channel,
         /// then the upstream's once connected.
         var sessions: [UInt64: [Channel]] = [:]
@@ -75,16 +76,19 @@ public final class ProxyServer: Sendable {
     /// in use, a running process on the Unix socket, permission denied),
     /// `.upstream` when the upstream has no address.
     public func prepare() async throws {
-        let bound: [Channel]
+        var bound: [[Channel]] = []
         do {
-            bound = try await bindListeners(configuration.listeners, bind)
+            for endpoint in configuration.listeners {
+                bound.append(try await bind(endpoint))
+            }
         } catch let error as SocketError {
+            for channel in bound.joined() { try? await channel.close() }
             throw ProxyError(error.code == .address ? .configuration : .listen, error.message)
         }
         do {
             try await connector.prepare()
         } catch {
-            for channel in bound { try? await channel.close() }
+            for channel in bound.joined() { try? await channel.close() }
             throw ProxyError(.upstream, (error as? SocketError)?.message ?? "\(error)")
         }
         state.withLockedValue { $0.serverChannels = bound }
@@ -92,13 +96,15 @@ public final class ProxyServer: Sendable {
 
     /// Accepts on every listener `prepare` bound (once: later calls do nothing).
     public func startAccepting() {
-        let channels = state.withLockedValue { state -> [Channel] in
+        let listeners = state.withLockedValue { state -> [[Channel]] in
             defer { state.accepting = true }
             return state.accepting ? [] : state.serverChannels
         }
-        for channel in channels {
-            channel.setOption(.autoRead, value: true).whenSuccess { [logger, configuration] in
-                logger.info("listening", metadata: ["listener.address": "\(Endpoint(channel.localAddress) ?? .unix(path: "?"))", "upstream.address": "\(configuration.upstream)"])
+        for channels in listeners {
+            let accepting = channels.map { $0.setOption(.autoRead, value: true) }
+            guard let first = channels.first else { continue }
+            EventLoopFuture.andAllSucceed(accepting, on: first.eventLoop).whenSuccess { [logger, configuration] in
+                logger.info("listening", metadata: ["listener.address": "\(Endpoint(first.localAddress) ?? .unix(path: "?"))", "upstream.address": "\(configuration.upstream)"])
             }
         }
     }
@@ -110,7 +116,7 @@ public final class ProxyServer: Sendable {
 
     /// The listeners' actual endpoints (a port 0 resolved to the one the kernel chose).
     public var listeningEndpoints: [Endpoint] {
-        state.withLockedValue { $0.serverChannels }.compactMap { Endpoint($0.localAddress) }
+        state.withLockedValue { $0.serverChannels }.compactMap { Endpoint($0.first?.localAddress) }
     }
 
     /// Closes the listeners; live sessions go on.
@@ -120,7 +126,7 @@ public final class ProxyServer: Sendable {
                 state.serverChannels = []
                 state.accepting = false
             }
-            return state.serverChannels
+            return state.serverChannels.flatMap { $0 }
         }
         for channel in channels {
             try? await channel.close()
@@ -215,10 +221,22 @@ public final class ProxyServer: Sendable {
         }
     }
 
-    private func bind(_ endpoint: Endpoint) async throws -> Channel {
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
+    /// Binds one listener: a TCP one on every event loop, each loop
+    /// serving the sessions it accepts (`LoopListeners`); a Unix one once,
+    /// its sessions spread over the loops.
+    private func bind(_ endpoint: Endpoint) async throws -> [Channel] {
+        try await LoopListeners.bind(endpoint, socketMode: configuration.socketMode, backlog: Self.backlog, group: group) { loop, children in
+            serverBootstrap(group: loop, children: children)
+        }
+    }
+
+    private static let backlog: CInt = 1024
+
+    private func serverBootstrap(group: EventLoopGroup, children: EventLoopGroup) -> ServerBootstrap {
+        ServerBootstrap(group: group, childGroup: children)
+            .serverChannelOption(.backlog, value: Self.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.maxMessagesPerRead, value: Self.acceptsPerWakeUp)
             .serverChannelOption(.autoRead, value: false)
             .serverChannelInitializer { [logger] channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -233,8 +251,10 @@ public final class ProxyServer: Sendable {
                     try self.accept(channel)
                 }
             }
-        return try await bootstrap.bind(to: endpoint, socketMode: configuration.socketMode)
     }
+
+    /// Connections one listener channel accepts each time its loop wakes.
+    private static let acceptsPerWakeUp: UInt = 8
 
     /// Sets up one accepted connection (on its event loop): both legs'
     /// handlers now; the client's reads wait behind a gate until the
@@ -259,13 +279,18 @@ public final class ProxyServer: Sendable {
         ) { [self] id in
             sessionEnded(id)
         }
-        let (clientGlue, upstreamGlue) = GlueHandler.matchedPair()
         let gate = ConnectGate()
         let legs = SessionLegs(client: client)
+        let clientTap = CaptureTap(session: session, direction: .clientToServer)
+        let upstreamTap = CaptureTap(session: session, direction: .serverToClient)
+        let clientFaults = faultHandler(.upstream, session: session, legs: legs)
+        // With no fault handler between them, each tap goes inside its glue.
+        let folded = clientFaults == nil
+        let (clientGlue, upstreamGlue) = GlueHandler.matchedPair(taps: folded ? (clientTap, upstreamTap) : nil)
         try client.pipeline.syncOperations.addHandler(gate)
-        try client.pipeline.syncOperations.addHandler(CaptureTap(session: session, direction: .clientToServer))
-        if let faults = faultHandler(.upstream, session: session, legs: legs) {
-            try client.pipeline.syncOperations.addHandler(faults)
+        if let clientFaults {
+            try client.pipeline.syncOperations.addHandler(clientTap)
+            try client.pipeline.syncOperations.addHandler(clientFaults)
         }
         try client.pipeline.syncOperations.addHandler(clientGlue)
 
@@ -299,9 +324,11 @@ public final class ProxyServer: Sendable {
                 do {
                     legs.upstream = upstreamChannel
                     let pipeline = upstreamChannel.pipeline.syncOperations
-                    try pipeline.addHandler(CaptureTap(session: session, direction: .serverToClient))
-                    if let faults = faultHandler(.downstream, session: session, legs: legs) {
-                        try pipeline.addHandler(faults)
+                    if !folded {
+                        try pipeline.addHandler(upstreamTap)
+                        if let faults = faultHandler(.downstream, session: session, legs: legs) {
+                            try pipeline.addHandler(faults)
+                        }
                     }
                     try pipeline.addHandler(upstreamGlue)
                 } catch {

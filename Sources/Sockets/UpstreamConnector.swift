@@ -29,6 +29,8 @@ package final class UpstreamConnector: Sendable {
         var addresses: [SocketAddress] = []
         /// The lookup under way, which every failing connection waits for.
         var lookup: EventLoopFuture<[SocketAddress]>?
+        /// Each event loop's bootstrap, with the connect timeout it has.
+        var bootstraps: [ObjectIdentifier: (bootstrap: NIOLoopBound<ClientBootstrap>, timeout: Duration)] = [:]
     }
 
     package init(
@@ -92,15 +94,37 @@ package final class UpstreamConnector: Sendable {
     }
 
     /// Connects as Tapedeck's client legs do: half-closure on, no Nagle
-    /// delay, `timeout` for each address tried.
+    /// delay, `timeout` for each address tried; a Unix socket or a loopback
+    /// address by hand when it connects at once (`QuickConnect`).
     package func connect(on eventLoop: EventLoop, timeout: Duration) -> EventLoopFuture<(Channel, SocketAddress)> {
-        connect(on: eventLoop) { address in
+        connect(on: eventLoop) { [self] address in
+            let bootstrap = bootstrap(on: eventLoop, timeout: timeout)
+            switch QuickConnect.attempt(address) {
+            case .connected(let descriptor): return bootstrap.withConnectedSocket(descriptor)
+            case .failed(let error): return eventLoop.makeFailedFuture(error)
+            case .notQuick: return bootstrap.connect(to: address)
+            }
+        }
+    }
+
+    /// The bootstrap of `eventLoop`'s connections: made once per loop (and
+    /// again if the timeout changes) and used on that loop only, so a new
+    /// connection does not pay for building one; off the loop, a new one.
+    private func bootstrap(on eventLoop: EventLoop, timeout: Duration) -> ClientBootstrap {
+        func made() -> ClientBootstrap {
             ClientBootstrap(group: eventLoop)
                 .connectTimeout(TimeAmount(timeout))
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connect(to: address)
         }
+        guard eventLoop.inEventLoop else { return made() }
+        let key = ObjectIdentifier(eventLoop)
+        if let kept = state.withLockedValue({ $0.bootstraps[key] }), kept.timeout == timeout {
+            return kept.bootstrap.value
+        }
+        let bootstrap = made()
+        state.withLockedValue { $0.bootstraps[key] = (NIOLoopBound(bootstrap, eventLoop: eventLoop), timeout) }
+        return bootstrap
     }
 
     private enum Lookup {
