@@ -39,6 +39,11 @@ package enum TLSFailureReason {
         if codes.contains(where: { $0.hasPrefix("TLSV1_ALERT_UNKNOWN_CA") || $0 == "SSLV3_ALERT_BAD_CERTIFICATE" || $0.hasPrefix("TLSV1_ALERT_") && $0.contains("CERTIFICATE") }) {
             return words + " (the peer does not trust our certificate: give it the CA)"
         }
+        if codes.contains("DECRYPTION_FAILED_OR_BAD_RECORD_MAC") {
+            // OpenSSL 3 clients (curl, psql) that reject our certificate under
+            // TLS 1.3 end the handshake with an alert BoringSSL cannot read.
+            return words + " (most often a client that does not trust our certificate: give it the CA)"
+        }
         if codes.contains("NO_SHARED_CIPHER") || codes.contains("NO_SHARED_GROUP") {
             return words + " (no cipher suite or group both sides accept)"
         }

@@ -66,6 +66,20 @@ import Glibc
         #expect(stopped.contains("tls.failures=1") && stopped.contains("sessions.total=1"), "\(stopped)")
     }
 
+    /// A client that does not trust Tapedeck's CA is told apart in the log,
+    /// under TLS 1.2 (an alert) and 1.3 (where curl's alert cannot be read).
+    @Test(arguments: ["1.2", "1.3"])
+    func aClientThatDoesNotTrustTheCAIsSaidToNeedIt(version: String) async throws {
+        let setup = try TLSRecordTests.Setup()
+        defer { setup.stop() }
+        let (proxy, port) = try setup.record(to: setup.directory.file("untrusted.pcap"))
+        let refused = try Self.curl(["--tls-max", version, "https://localhost:\(port)/hello.txt"])
+        #expect(refused.status == 60, "curl: \(refused.standardError)")
+        let line = try proxy.waitForLine(containing: "TLS handshake with the client failed")
+        #expect(line.contains("does not trust our certificate: give it the CA"), "\(line)")
+        proxy.stop()
+    }
+
     @Test func garbageCertificatesAndKeysAreOneLineAtStart() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
