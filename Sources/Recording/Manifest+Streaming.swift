@@ -1,19 +1,10 @@
 import Foundation
 
 extension Manifest {
-    private static let elementIndent = Array("    ".utf8)
-
     /// A session as the manifest's `sessions` array holds it: pretty JSON,
     /// indented for its place, as `write(to:)` writes it.
     package static func sessionText(_ summary: SessionSummary) throws -> [UInt8] {
-        let data = try fileEncoder.encode(summary)
-        var text = elementIndent
-        text.reserveCapacity(data.count + data.count / 8)
-        for byte in data {
-            text.append(byte)
-            if byte == UInt8(ascii: "\n") { text += elementIndent }
-        }
-        return text
+        try PrettyJSON.nested(summary, depth: 2)
     }
 
     /// Writes the manifest to `path` with mode 0600, atomically, taking its
@@ -28,7 +19,7 @@ extension Manifest {
             try frame.write(to: path)
             return
         }
-        let whole = String(decoding: try Self.fileEncoder.encode(frame), as: UTF8.self)
+        let whole = String(decoding: try PrettyJSON.encoder.encode(frame), as: UTF8.self)
         // The top-level key sorts after `properties` and `redact`: the last match is it.
         guard let empty = whole.range(of: #""sessions" : \[\s*\]"#, options: [.regularExpression, .backwards]) else {
             throw ManifestError(path: path, reason: "the manifest has no sessions array", writing: true)
@@ -38,29 +29,23 @@ extension Manifest {
         do {
             try PrivateFile.write(to: path) { nonEscapingAdd in
                 try withoutActuallyEscaping(nonEscapingAdd) { add in
-                var buffer = Data(head.utf8)
-                var first = true
-                try sessionTexts { text in
-                    if !first { buffer.append(contentsOf: ",\n".utf8) }
-                    first = false
-                    buffer.append(contentsOf: text)
-                    if buffer.count >= 1 << 20 {
-                        try add(buffer)
-                        buffer.removeAll(keepingCapacity: true)
+                    var buffer = Data(head.utf8)
+                    var first = true
+                    try sessionTexts { text in
+                        if !first { buffer.append(contentsOf: ",\n".utf8) }
+                        first = false
+                        buffer.append(contentsOf: text)
+                        if buffer.count >= 1 << 20 {
+                            try add(buffer)
+                            buffer.removeAll(keepingCapacity: true)
+                        }
                     }
-                }
-                buffer.append(contentsOf: tail.utf8)
-                try add(buffer)
+                    buffer.append(contentsOf: tail.utf8)
+                    try add(buffer)
                 }
             }
         } catch let error as PrivateFileError {
             throw ManifestError(path: path, reason: String(cString: strerror(error.code)), writing: true)
         }
-    }
-
-    static var fileEncoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return encoder
     }
 }

@@ -111,7 +111,7 @@ public struct Manifest: Hashable, Sendable, Codable {
     public func write(to path: String) throws {
         let data: Data
         do {
-            data = try Self.fileEncoder.encode(self)
+            data = try PrettyJSON.encoder.encode(self)
         } catch {
             throw ManifestError(path: path, reason: "\(error)", writing: true)
         }

@@ -58,7 +58,8 @@ package final class RecordingFileWriter {
         self.properties = properties
         self.pcap = try PcapWriter(path: path, overwrite: overwrite)
         self.manifestPath = path == "-" ? nil : Manifest.path(forRecording: path)
-        self.finished = FinishedSummaries(folder: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        // Beside the recording; standard output's (manifest or none) spill to the temporary folder.
+        self.finished = FinishedSummaries(folder: path == "-" ? SpillStream.temporaryFolder : URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }
 
     deinit {

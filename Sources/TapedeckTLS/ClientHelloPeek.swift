@@ -11,7 +11,7 @@ import NIOCore
 /// bytes read so far.
 package final class ClientHelloPeek {
     package var hello: EventLoopFuture<ClientHello> { outcome.future }
-    private let outcome: SetupOutcome<ClientHello>
+    package let outcome: SetupOutcome<ClientHello>
     private var buffered: ByteBuffer?
     private var done: Bool { outcome.isSettled }
     package var context: ChannelHandlerContext?
@@ -33,13 +33,6 @@ package final class ClientHelloPeek {
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
-    private func finish(_ result: Result<ClientHello, Error>) {
-        outcome.settle(result)
-    }
-
-    package func abandon(_ error: Error) {
-        outcome.settle(.failure(error))
-    }
 }
 
 extension ClientHelloPeek: ChannelInboundHandler, RemovableChannelHandler, SelfReadingSetupHandler {
@@ -59,8 +52,8 @@ extension ClientHelloPeek: ChannelInboundHandler, RemovableChannelHandler, SelfR
         }
         switch TLSHelloParser.clientHello(buffered!) {
         case .needMore: break
-        case .notTLS(let why): finish(.failure(TLSError("not a TLS client: \(why)")))
-        case .hello(let hello): finish(.success(hello))
+        case .notTLS(let why): outcome.settle(.failure(TLSError("not a TLS client: \(why)")))
+        case .hello(let hello): outcome.settle(.success(hello))
         }
     }
 
@@ -69,12 +62,12 @@ extension ClientHelloPeek: ChannelInboundHandler, RemovableChannelHandler, SelfR
     }
 
     package func channelInactive(context: ChannelHandlerContext) {
-        finish(.failure(TLSError("the client closed the connection before its TLS hello")))
+        outcome.settle(.failure(TLSError("the client closed the connection before its TLS hello")))
         context.fireChannelInactive()
     }
 
     package func errorCaught(context: ChannelHandlerContext, error: Error) {
-        finish(.failure(error))
+        outcome.settle(.failure(error))
         context.fireErrorCaught(error)
     }
 }

@@ -95,9 +95,6 @@ package final class PostgresSSLRequestClient {
         outcome = SetupOutcome(eventLoop: eventLoop)
     }
 
-    private func finish(_ result: Result<Void, Error>) {
-        outcome.settle(result)
-    }
 }
 
 extension PostgresSSLRequestClient: ChannelInboundHandler, RemovableChannelHandler {
@@ -128,26 +125,26 @@ extension PostgresSSLRequestClient: ChannelInboundHandler, RemovableChannelHandl
         case UInt8(ascii: "S"):
             guard bytes.readableBytes == 0 else {
                 // Bytes after `S` before our hello: someone in the middle (CVE-2021-23222).
-                finish(.failure(TLSError("the PostgreSQL server sent bytes after accepting SSLRequest")))
+                outcome.settle(.failure(TLSError("the PostgreSQL server sent bytes after accepting SSLRequest")))
                 return
             }
             // Succeed first: leaving the pipeline fails whatever is unfinished.
-            finish(.success(()))
+            outcome.settle(.success(()))
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         case UInt8(ascii: "N"):
-            finish(.failure(TLSError("the PostgreSQL server does not accept TLS (it answered N to SSLRequest)")))
+            outcome.settle(.failure(TLSError("the PostgreSQL server does not accept TLS (it answered N to SSLRequest)")))
         default:
-            finish(.failure(TLSError("the upstream is not a PostgreSQL server (it answered SSLRequest with \(hex(answer, digits: 2)))")))
+            outcome.settle(.failure(TLSError("the upstream is not a PostgreSQL server (it answered SSLRequest with \(hex(answer, digits: 2)))")))
         }
     }
 
     package func channelInactive(context: ChannelHandlerContext) {
-        finish(.failure(TLSError("the PostgreSQL server closed the connection after SSLRequest")))
+        outcome.settle(.failure(TLSError("the PostgreSQL server closed the connection after SSLRequest")))
         context.fireChannelInactive()
     }
 
     package func handlerRemoved(context: ChannelHandlerContext) {
-        finish(.failure(ChannelError.ioOnClosedChannel))
+        outcome.settle(.failure(ChannelError.ioOnClosedChannel))
     }
 }
 

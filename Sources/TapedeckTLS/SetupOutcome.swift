@@ -28,9 +28,9 @@ package final class SetupOutcome<Value: Sendable> {
 /// it reads once it is in the pipeline of an active channel, and once the
 /// channel turns active; leaving the pipeline unsettled is a failure.
 package protocol SelfReadingSetupHandler: AnyObject, _ChannelInboundHandler {
+    associatedtype Outcome: Sendable
     var context: ChannelHandlerContext? { get set }
-    /// Fails the outcome, unless it has settled already.
-    func abandon(_ error: Error)
+    var outcome: SetupOutcome<Outcome> { get }
 }
 
 extension SelfReadingSetupHandler {
@@ -41,7 +41,7 @@ extension SelfReadingSetupHandler {
 
     package func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        abandon(ChannelError.ioOnClosedChannel)
+        outcome.settle(.failure(ChannelError.ioOnClosedChannel))
     }
 
     package func channelActive(context: ChannelHandlerContext) {

@@ -27,7 +27,7 @@ package struct HandshakeResult: Sendable {
 /// handlers go in between.
 package final class TLSHandshakeWatcher {
     package var completed: EventLoopFuture<HandshakeResult> { outcome.future }
-    private let outcome: SetupOutcome<HandshakeResult>
+    package let outcome: SetupOutcome<HandshakeResult>
     private var finished: Bool { outcome.isSettled }
     private var released = false
     private var held: [(ChannelHandlerContext) -> Void] = []
@@ -66,13 +66,6 @@ package final class TLSHandshakeWatcher {
         try channel.syncOptions?.setOption(.autoRead, value: false)
     }
 
-    private func finish(_ result: Result<HandshakeResult, Error>) {
-        outcome.settle(result)
-    }
-
-    package func abandon(_ error: Error) {
-        outcome.settle(.failure(error))
-    }
 
     private func pass(_ event: @escaping (ChannelHandlerContext) -> Void, context: ChannelHandlerContext) {
         if released { event(context) } else { held.append(event) }
@@ -94,18 +87,18 @@ extension TLSHandshakeWatcher: ChannelDuplexHandler, RemovableChannelHandler, Se
 
     package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case TLSUserEvent.handshakeCompleted(let negotiated) = event {
-            finish(.success(result(context, applicationProtocol: negotiated)))
+            outcome.settle(.success(result(context, applicationProtocol: negotiated)))
         }
         pass({ $0.fireUserInboundEventTriggered(event) }, context: context)
     }
 
     package func errorCaught(context: ChannelHandlerContext, error: Error) {
-        finish(.failure(error))
+        outcome.settle(.failure(error))
         pass({ $0.fireErrorCaught(error) }, context: context)
     }
 
     package func channelInactive(context: ChannelHandlerContext) {
-        finish(.failure(TLSError("the peer closed the connection during the TLS handshake")))
+        outcome.settle(.failure(TLSError("the peer closed the connection during the TLS handshake")))
         pass({ $0.fireChannelInactive() }, context: context)
     }
 

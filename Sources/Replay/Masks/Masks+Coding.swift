@@ -110,9 +110,7 @@ extension Masks {
         if !postgres.isEmpty { root["postgres"] = .object(postgres) }
         if !bytes.isEmpty { root["bytes"] = .array(bytes.map { .object(["side": .string($0.side.rawValue), "regex": .string($0.regex)]) }) }
         guard !root.isEmpty else { return Array("{}\n".utf8) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return ((try? encoder.encode(JSONValue.object(root))).map(Array.init) ?? []) + [0x0A]
+        return ((try? PrettyJSON.encoder.encode(JSONValue.object(root))).map(Array.init) ?? []) + [0x0A]
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Recording
 
 /// `tapedeck ctl`: a command-line client for the control API (and for
 /// Toxiproxy itself), like `toxiproxy-cli`.
@@ -28,8 +29,6 @@ struct CtlCommand: AsyncParsableCommand {
 
     /// Prints an answer as JSON, indented, keys sorted.
     static func printJSON(_ value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        print(String(decoding: try PrettyJSON.encoder.encode(value), as: UTF8.self))
     }
 }

@@ -104,10 +104,8 @@ struct PlaybackOptions: ParsableArguments {
 
     func writeReport<Report: Encodable>(_ value: Report) throws {
         guard let report else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
-            try PrivateFile.write(try encoder.encode(value), to: report)
+            try PrivateFile.write(try PrettyJSON.encoder.encode(value), to: report)
         } catch {
             throw ReplayError(.output, "cannot write the report to \(report): \(PlainReason.of(error))")
         }

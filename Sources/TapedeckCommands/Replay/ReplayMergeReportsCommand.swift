@@ -37,9 +37,7 @@ struct ReplayMergeReportsCommand: ParsableCommand {
                 }
             }
             let merged = try DriveReport.merged(loaded)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let data = try encoder.encode(merged)
+            let data = try PrettyJSON.encoder.encode(merged)
             guard let output else {
                 print(String(decoding: data, as: UTF8.self))
                 return

@@ -6,18 +6,13 @@ import Recording
 /// at a time (sessions may come in any order) so a capture of millions of
 /// sessions needs no more memory than one.
 struct SessionJSONList {
-    private let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
+    private let encoder = PrettyJSON.encoder
     private var rows = SessionOrderedRows()
 
     /// `lowestOpen`: the lowest index of a session still open (see `SessionOrderedRows`).
     mutating func add(_ summary: SessionSummary, lowestOpen: Int?) throws {
-        // As an element of the array, every line of the object is indented one level more.
-        let object = String(decoding: try encoder.encode(summary), as: UTF8.self)
-        rows.append(object.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"), index: summary.index, lowestOpen: lowestOpen)
+        let object = String(decoding: try PrettyJSON.nested(summary, depth: 1, encoder: encoder), as: UTF8.self)
+        rows.append(object, index: summary.index, lowestOpen: lowestOpen)
     }
 
     mutating func write(_ line: (String) -> Void) throws {

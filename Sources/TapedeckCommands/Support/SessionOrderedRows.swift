@@ -1,8 +1,4 @@
-import Foundation
 import Recording
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Lines of `inspect`'s output, one per session, gathered as sessions close
 /// (in whatever order they close) and given back in session order, in
@@ -39,7 +35,7 @@ struct SessionOrderedRows {
         if waitingBytes > Self.memoryLimit {
             // Behind a long-lived session: set them aside as one sorted run.
             let start = overflow.length
-            while let (index, line) = waiting.pop() { Self.write(line, index: index, to: &overflow) }
+            while let (index, line) = waiting.pop() { overflow.appendRecord(line, index: index) }
             overflowRuns.append(start..<overflow.length)
             waitingBytes = 0
         }
@@ -70,11 +66,7 @@ struct SessionOrderedRows {
     private mutating func release(below lowestOpen: Int?) {
         while let top = waiting.first?.key, lowestOpen.map({ top < $0 }) ?? true, let (index, line) = waiting.pop() {
             waitingBytes -= line.count
-            Self.write(line, index: index, to: &ordered)
+            ordered.appendRecord(line, index: index)
         }
-    }
-
-    private static func write(_ line: [UInt8], index: Int, to stream: inout SpillStream) {
-        stream.appendRecord(line, index: index)
     }
 }

@@ -6,8 +6,9 @@ import Recording
 struct SessionTable {
     private static let header = ["#", "client", "server", "start", "duration", "client→server", "server→client", "end", "faults"]
     private static let rightAligned: Set<Int> = [0, 4, 5, 6]
-    /// Cells are kept joined by the unit separator, which no cell holds.
-    private static let separator: Character = "\u{1F}"
+    /// Cells are kept joined by NUL, which no address, Unix socket path or
+    /// time holds.
+    private static let separator: Character = "\0"
 
     private var rows = SessionOrderedRows()
     private var widths = header.map(\.count)
