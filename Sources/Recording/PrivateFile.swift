@@ -46,18 +46,8 @@ package enum PrivateFile {
     }
 
     private static func writeAll(_ data: Data, to fd: Int32) throws(PrivateFileError) {
-        var failure: Int32 = 0
-        data.withUnsafeBytes { bytes in
-            var done = 0
-            while done < bytes.count {
-                let count = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-                if count < 0 && errno == EINTR { continue }
-                guard count > 0 else {
-                    failure = count == 0 ? EIO : errno
-                    return
-                }
-                done += count
-            }
+        let failure = data.withUnsafeBytes { bytes in
+            transferWhole(bytes.count) { done in Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done) }
         }
         if failure != 0 { throw PrivateFileError(code: failure) }
     }

@@ -41,18 +41,8 @@ package struct SpillStream {
     func read(at offset: Int, length: Int, into buffer: inout [UInt8]) throws {
         let fromFile = max(0, min(length, pendingOffset - offset))
         buffer = [UInt8](repeating: 0, count: fromFile)
-        var done = 0
-        var failure: Int32 = 0
-        buffer.withUnsafeMutableBytes { bytes in
-            while done < fromFile {
-                let count = pread(file, bytes.baseAddress! + done, fromFile - done, off_t(offset + done))
-                if count < 0 && errno == EINTR { continue }
-                guard count > 0 else {
-                    failure = count == 0 ? EIO : errno
-                    return
-                }
-                done += count
-            }
+        let failure = buffer.withUnsafeMutableBytes { bytes in
+            transferWhole(fromFile) { done in pread(file, bytes.baseAddress! + done, fromFile - done, off_t(offset + done)) }
         }
         if failure != 0 { throw SpillError(code: failure) }
         if fromFile < length {
@@ -122,16 +112,10 @@ package struct SpillStream {
             unlink(String(cString: template))
             file = fd
         }
-        var written = 0
-        pending.withUnsafeBytes { bytes in
-            while written < bytes.count {
-                let count = pwrite(file, bytes.baseAddress! + written, bytes.count - written, off_t(pendingOffset + written))
-                if count < 0 && errno == EINTR { continue }
-                guard count > 0 else { return }
-                written += count
-            }
+        let failure = pending.withUnsafeBytes { bytes in
+            transferWhole(bytes.count) { done in pwrite(file, bytes.baseAddress! + done, bytes.count - done, off_t(pendingOffset + done)) }
         }
-        guard written == pending.count else {
+        guard failure == 0 else {
             refused = true
             return
         }
