@@ -103,13 +103,11 @@ package struct SpillStream {
     private mutating func spill() {
         guard !refused else { return }
         if file < 0 {
-            var template = Array((folder + "/.tapedeck-spill.XXXXXX").utf8CString)
-            let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            let fd = openUnlinkedFile(in: folder)
             guard fd >= 0 else {
                 refused = true
                 return
             }
-            unlink(String(cString: template))
             file = fd
         }
         let failure = pending.withUnsafeBytes { bytes in

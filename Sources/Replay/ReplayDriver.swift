@@ -50,7 +50,7 @@ public struct DriveProgress: Sendable {
 /// the answers (see ``DriveConfiguration``).
 public final class ReplayDriver: Sendable {
     public let configuration: DriveConfiguration
-    private let scripts: [SessionScript]
+    private let sessions: any SessionScriptSource
     private let group: EventLoopGroup
     private let sink: SessionSink?
     private let logger: Logger
@@ -64,10 +64,17 @@ public final class ReplayDriver: Sendable {
     static let spinningSessions = 4
 
     /// - Parameter sink: where the replayed traffic is recorded (`-w`), if anywhere.
-    public init(scripts: [SessionScript], configuration: DriveConfiguration, group: EventLoopGroup, sink: SessionSink? = nil, logger: Logger) {
-        var scripts = scripts
-        if let maxGap = configuration.playback.timing.maxGap { scripts = scripts.map { $0.cappingGaps(at: maxGap) } }
-        self.scripts = scripts
+    public convenience init(scripts: [SessionScript], configuration: DriveConfiguration, group: EventLoopGroup, sink: SessionSink? = nil, logger: Logger) {
+        self.init(sessions: scripts, configuration: configuration, group: group, sink: sink, logger: logger)
+    }
+
+    /// Plays `sessions` (a ``SessionCatalog`` for a capture of any size):
+    /// each session's script is read shortly before it connects (see
+    /// ``readLead``) and dropped when it ends.
+    ///
+    /// - Parameter sink: where the replayed traffic is recorded (`-w`), if anywhere.
+    public init(sessions: some SessionScriptSource, configuration: DriveConfiguration, group: EventLoopGroup, sink: SessionSink? = nil, logger: Logger) {
+        self.sessions = configuration.playback.timing.maxGap.map { sessions.cappingGaps(at: $0) } ?? sessions
         self.configuration = configuration
         self.group = group
         self.sink = sink
@@ -100,6 +107,9 @@ public final class ReplayDriver: Sendable {
     /// its start than the lead connects at its recorded start.
     static let connectLead = TimeAmount.milliseconds(10)
     static let maximumConnectLead = TimeAmount.milliseconds(100)
+    /// How long before its connect a session's script is read from its
+    /// source (from disk, for a catalog).
+    static let readLead = TimeAmount.milliseconds(250)
     /// The longest a connection has taken so far, from the connect call to
     /// its handlers in.
     private let slowestConnect = NIOLockedValueBox(TimeAmount.zero)
@@ -114,7 +124,8 @@ public final class ReplayDriver: Sendable {
         // Elapsed time counts from the start, not from the wait for it.
         let wait = start.map { max(.zero, $0 - .now()) } ?? .zero
         let started = ContinuousClock.now + .nanoseconds(wait.nanoseconds)
-        let total = scripts.count * configuration.passes
+        let count = sessions.count
+        let total = count * configuration.passes
         let slots = Slots(configuration.concurrency ?? Int.max)
         let tally = NIOLockedValueBox(DriveProgress(done: 0, total: total, bytes: 0, mismatches: 0, elapsed: .zero))
         var results: [DrivenSession] = []
@@ -126,13 +137,13 @@ public final class ReplayDriver: Sendable {
             let anchor = pass == 0 ? start ?? soonest : soonest
             let (finished, barriers) = orderBarriers()
             let passResults = await withTaskGroup(of: DrivenSession?.self) { group in
-                for (position, script) in scripts.enumerated() {
+                for position in 0..<count {
                     await slots.acquire()
                     let due = anchor + .nanoseconds(starts[position])
-                    let id = UInt64(pass * scripts.count + position)
+                    let id = UInt64(pass * count + position)
                     group.addTask { [self] in
                         _ = try? await barriers[position]?.get()
-                        let outcome = await drive(script, at: due, id: id)
+                        let outcome = await drive(position, at: due, id: id)
                         finished[position].succeed()
                         await slots.release()
                         let snapshot = tally.withLockedValue { tally -> DriveProgress in
@@ -158,7 +169,10 @@ public final class ReplayDriver: Sendable {
         report.sessions = total
         report.connectFailures = connectFailures
         results.sort { $0.index < $1.index }
-        report.midFlowSessions = scripts.filter(\.session.startedMidFlow).map(\.session.index)
+        report.midFlowSessions = (0..<count).compactMap { position in
+            let session = sessions.outline(at: position).session
+            return session.startedMidFlow ? session.index : nil
+        }
         for result in results {
             report.bytesSent += Int64(result.bytesSent)
             report.bytesReceived += Int64(result.bytesReceived)
@@ -184,14 +198,19 @@ public final class ReplayDriver: Sendable {
     /// barrier chains onto the previous one.
     private func orderBarriers() -> (finished: [EventLoopPromise<Void>], barriers: [EventLoopFuture<Void>?]) {
         let eventLoop = group.next()
-        let finished = scripts.map { _ in eventLoop.makePromise(of: Void.self) }
-        let ends = scripts.map { $0.session.opened.nanosecondsSinceEpoch + $0.duration }
-        let byEnd = scripts.indices.sorted { ends[$0] < ends[$1] }
+        let finished = (0..<sessions.count).map { _ in eventLoop.makePromise(of: Void.self) }
+        var starts: [Int64] = []
+        var ends: [Int64] = []
+        for position in 0..<sessions.count {
+            let outline = sessions.outline(at: position)
+            starts.append(outline.session.opened.nanosecondsSinceEpoch)
+            ends.append(outline.session.opened.nanosecondsSinceEpoch + outline.duration)
+        }
+        let byEnd = ends.indices.sorted { ends[$0] < ends[$1] }
         var barriers: [EventLoopFuture<Void>?] = []
         var barrier: EventLoopFuture<Void>?
         var included = 0
-        for script in scripts {
-            let start = script.session.opened.nanosecondsSinceEpoch
+        for start in starts {
             while included < byEnd.count, ends[byEnd[included]] < start {
                 let done = finished[byEnd[included]].futureResult
                 barrier = barrier.map { $0.and(done).map { _ in } } ?? done
@@ -204,13 +223,14 @@ public final class ReplayDriver: Sendable {
 
     /// Each session's start, in replay nanoseconds after the first's.
     private func startOffsets() -> [Int64] {
-        guard let first = scripts.first?.session.opened else { return [] }
+        guard sessions.count > 0 else { return [] }
+        let first = sessions.outline(at: 0).session.opened
         var offsets: [Int64] = []
         var cut: Int64 = 0
         var previous: Int64 = 0
         let limit = configuration.playback.timing.maxGap?.clampedNanoseconds
-        for script in scripts {
-            let recorded = first.duration(to: script.session.opened).clampedNanoseconds
+        for position in 0..<sessions.count {
+            let recorded = first.duration(to: sessions.outline(at: position).session.opened).clampedNanoseconds
             if let limit, recorded - previous > limit { cut += recorded - previous - limit }
             previous = recorded
             offsets.append(configuration.playback.timing.scaled(recorded - cut))
@@ -218,18 +238,30 @@ public final class ReplayDriver: Sendable {
         return offsets
     }
 
-    /// One session: connect (see ``connectLead``), play from `due`,
-    /// collect. Nil when the target could not be reached.
+    /// One session: read its script (see ``readLead``), connect (see
+    /// ``connectLead``), play from `due`, collect. Nil when the target
+    /// could not be reached.
     ///
     /// The connect is scheduled on the session's event loop and carried out
     /// there, with no hop through a task between the timer and the socket.
-    private func drive(_ script: SessionScript, at due: NIODeadline, id: UInt64) async -> DrivenSession? {
+    private func drive(_ position: Int, at due: NIODeadline, id: UInt64) async -> DrivenSession? {
         let eventLoop = group.next()
+        let outline = sessions.outline(at: position)
         var sessionLogger = self.logger
-        sessionLogger[metadataKey: "session.index"] = "\(script.session.index)"
+        sessionLogger[metadataKey: "session.index"] = "\(outline.session.index)"
         let logger = sessionLogger
-        let firstSend = script.steps.first { $0.direction == .clientToServer }.map {
-            due + .nanoseconds(configuration.playback.timing.scaled($0.offset))
+        let firstSend = outline.firstClientStep.map {
+            due + .nanoseconds(configuration.playback.timing.scaled($0))
+        }
+        let readAt = min(due, firstSend ?? due) - Self.maximumConnectLead - Self.readLead
+        let early = readAt - .now()
+        if early > .zero { try? await Task.sleep(nanoseconds: UInt64(early.nanoseconds)) }
+        let script: SessionScript
+        do {
+            script = try sessions.script(at: position)
+        } catch {
+            logger.error("cannot read the recorded session", metadata: ["error": "\(error)"])
+            return DrivenSession(index: outline.session.index, failure: ReplayFailure(session: outline.session.index, reason: "\(error)"))
         }
         let slowest = slowestConnect.withLockedValue { $0 }
         let lead = min(Self.maximumConnectLead, max(Self.connectLead, .nanoseconds(2 * slowest.nanoseconds)))

@@ -14,4 +14,6 @@ public enum ReplayErrorCode: String, Sendable {
     case connect
     /// A report or other output could not be written.
     case output
+    /// A recording's bytes could not be read (or set aside while reading it).
+    case read
 }

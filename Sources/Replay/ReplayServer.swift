@@ -58,12 +58,12 @@ public enum Answering: Sendable {
     case sessions(SessionMatch)
 
     /// The request matching to answer with, its protocol decided; nil for sessions.
-    func requestMatching(for scripts: [SessionScript]) -> RequestMatching? {
+    func requestMatching(for sessions: some SessionScriptSource) throws -> RequestMatching? {
         switch self {
         case .sessions:
             return nil
         case .requests(var matching), .automatic(var matching):
-            let kind = matching.protocolKind ?? RecordedConversations.detect(scripts)
+            let kind = matching.protocolKind ?? try RecordedConversations.detect(in: sessions)
             if case .automatic = self, kind == .generic { return nil }
             matching.protocolKind = kind
             return matching
@@ -97,26 +97,45 @@ public final class ReplayServer: Sendable {
     }
 
     /// - Parameter scripts: the sessions to serve, in recorded order (see
-    ///   ``SessionScript/load(paths:filter:progress:)``).
-    public init(scripts: [SessionScript], configuration: ServeConfiguration, group: EventLoopGroup, logger: Logger) throws(ReplayError) {
-        var scripts = scripts
-        if let maxGap = configuration.playback.timing.maxGap { scripts = scripts.map { $0.cappingGaps(at: maxGap) } }
-        let matching = configuration.answering.requestMatching(for: scripts)
-        let match = configuration.answering.sessionMatch
-        if case .pinned(let index) = match {
-            guard let position = scripts.firstIndex(where: { $0.session.index == index }) else {
-                let known = scripts.isEmpty ? "the recording has none" : "the recording has 0…\(scripts.map(\.session.index).max()!)"
-                throw ReplayError(.noSession, "no session \(index) to serve: \(known)")
+    ///   ``SessionScript/load(paths:filter:progress:truncated:)``).
+    public convenience init(scripts: [SessionScript], configuration: ServeConfiguration, group: EventLoopGroup, logger: Logger) throws(ReplayError) {
+        try self.init(sessions: scripts, configuration: configuration, group: group, logger: logger)
+    }
+
+    /// Serves `sessions` (a ``SessionCatalog`` for a capture of any size):
+    /// a connection's session is read from its source when the connection
+    /// takes it. Request matching (`--match request`) frames every session
+    /// up front and holds its exchanges in memory.
+    public init(sessions: some SessionScriptSource, configuration: ServeConfiguration, group: EventLoopGroup, logger: Logger) throws(ReplayError) {
+        let sessions = configuration.playback.timing.maxGap.map { sessions.cappingGaps(at: $0) } ?? sessions
+        do {
+            let matching = try configuration.answering.requestMatching(for: sessions)
+            let match = configuration.answering.sessionMatch
+            if case .pinned(let index) = match {
+                let indexes = (0..<sessions.count).map { sessions.outline(at: $0).session.index }
+                guard let position = indexes.firstIndex(of: index) else {
+                    let known = indexes.isEmpty ? "the recording has none" : "the recording has 0…\(indexes.max()!)"
+                    throw ReplayError(.noSession, "no session \(index) to serve: \(known)")
+                }
+                self.pool = try SessionPool(sessions: sessions, match: .pinned(position), loop: true)
+            } else {
+                self.pool = try SessionPool(sessions: sessions, match: match, loop: configuration.loop)
             }
-            self.pool = SessionPool(scripts: scripts, match: .pinned(position), loop: true)
-        } else {
-            self.pool = SessionPool(scripts: scripts, match: match, loop: configuration.loop)
-        }
-        self.book = matching.map { matching in
-            ExchangeBook(
-                conversations: RecordedConversations(scripts: scripts, protocol: matching.protocolKind, turnIdle: configuration.playback.timing.turnIdle, keyOptions: KeyOptions()),
-                matching: matching
-            )
+            self.book = try matching.map { matching in
+                ExchangeBook(
+                    conversations: RecordedConversations(
+                        scripts: try (0..<sessions.count).map { try sessions.script(at: $0) },
+                        protocol: matching.protocolKind,
+                        turnIdle: configuration.playback.timing.turnIdle,
+                        keyOptions: KeyOptions()
+                    ),
+                    matching: matching
+                )
+            }
+        } catch let error as ReplayError {
+            throw error
+        } catch {
+            throw ReplayError(.read, "\(error)")
         }
         self.configuration = configuration
         self.group = group
@@ -132,7 +151,7 @@ public final class ReplayServer: Sendable {
         for channel in bound {
             var metadata: Logger.Metadata = [
                 "listener.address": "\(Endpoint(channel.localAddress) ?? .unix(path: "?"))",
-                "sessions": "\(pool.scripts.count)",
+                "sessions": "\(pool.sessions.count)",
             ]
             if let book {
                 metadata["protocol"] = "\(book.protocolKind)"
@@ -178,12 +197,12 @@ public final class ReplayServer: Sendable {
     public var report: ServeReport {
         var report = state.withLockedValue { $0.report }
         report.sessionsUsed = pool.usedCount
-        report.unusedSessions = pool.unused.map { pool.scripts[$0].session.index }
+        report.unusedSessions = pool.unused.map { pool.sessions.outline(at: $0).session.index }
         if let book {
             let match = book.report
             report.match = match
             report.unusedSessions = match.unusedSessions
-            report.sessionsUsed = pool.scripts.count - match.unusedSessions.count
+            report.sessionsUsed = pool.sessions.count - match.unusedSessions.count
         }
         return report
     }

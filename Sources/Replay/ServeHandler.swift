@@ -69,9 +69,20 @@ final class ServeHandler: ChannelInboundHandler {
         guard let context, machine == nil, !stopped else { return }
         pickTimer?.cancel()
         pickTimer = nil
-        guard let (_, chosen) = pool.take(firstBytes: firstBytes) else {
+        guard let position = pool.take(firstBytes: firstBytes) else {
             logger.warning("no recorded session left for this connection; closing it (use --loop to start over)")
             events.refused()
+            stop()
+            context.close(promise: nil)
+            return
+        }
+        let chosen: SessionScript
+        do {
+            chosen = try pool.sessions.script(at: position)
+        } catch {
+            let index = pool.sessions.outline(at: position).session.index
+            logger.error("cannot read recorded session \(index): \(error); closing the connection")
+            events.failed(ReplayFailure(session: index, reason: "\(error)"))
             stop()
             context.close(promise: nil)
             return

@@ -13,11 +13,12 @@ public enum SessionMatch: Sendable, Hashable {
     case pinned(Int)
 }
 
-/// The sessions a replay server hands out, one per connection.
+/// The sessions a replay server hands out, one per connection, each read
+/// from its source when taken.
 ///
 /// Threading: any thread.
 final class SessionPool: Sendable {
-    let scripts: [SessionScript]
+    let sessions: any SessionScriptSource
     let match: SessionMatch
     let loop: Bool
     private let firstClientBytes: [[UInt8]]
@@ -30,40 +31,42 @@ final class SessionPool: Sendable {
 
     static let prefixLength = 256
 
-    init(scripts: [SessionScript], match: SessionMatch, loop: Bool) {
-        self.scripts = scripts
+    /// Reads the first client bytes of every session for `.firstBytes`.
+    init(sessions: some SessionScriptSource, match: SessionMatch, loop: Bool) throws {
+        self.sessions = sessions
         self.match = match
         self.loop = loop
-        firstClientBytes = scripts.map { script in
-            var bytes: [UInt8] = []
-            for step in script.steps where step.direction == .clientToServer {
-                guard case .data(let buffer) = step.action else { continue }
-                bytes.append(contentsOf: buffer.readableBytesView.prefix(Self.prefixLength - bytes.count))
-                if bytes.count >= Self.prefixLength { break }
-            }
-            return bytes
+        firstClientBytes = match != .firstBytes ? [] : try (0..<sessions.count).map { position in
+            Array(try sessions.firstBytes(at: position, .clientToServer, upTo: Self.prefixLength).readableBytesView)
         }
+    }
+
+    convenience init(scripts: [SessionScript], match: SessionMatch, loop: Bool) {
+        // Scripts in memory are read without fail.
+        try! self.init(sessions: scripts, match: match, loop: loop)
     }
 
     /// Whether a session can only be chosen after the client's first bytes.
     var needsFirstBytes: Bool { match == .firstBytes }
 
-    /// The session for a new connection, or nil when none is left.
-    /// `firstBytes` is what the client sent first (for `.firstBytes`).
-    func take(firstBytes: ByteBuffer? = nil) -> (position: Int, script: SessionScript)? {
-        state.withLockedValue { state in
+    /// The position of the session for a new connection, or nil when none
+    /// is left; its script is `sessions.script(at:)`. `firstBytes` is what
+    /// the client sent first (for `.firstBytes`).
+    func take(firstBytes: ByteBuffer? = nil) -> Int? {
+        let count = sessions.count
+        return state.withLockedValue { state in
             let chosen: Int?
             switch match {
             case .pinned(let position):
                 chosen = position
             case .inOrder:
-                if state.next >= scripts.count, loop, !scripts.isEmpty { state.next = 0 }
-                chosen = state.next < scripts.count ? state.next : nil
+                if state.next >= count, loop, count > 0 { state.next = 0 }
+                chosen = state.next < count ? state.next : nil
                 if chosen != nil { state.next += 1 }
             case .firstBytes:
                 let live = firstBytes.map { Array($0.readableBytesView.prefix(Self.prefixLength)) } ?? []
-                var candidates = scripts.indices.filter { state.uses[$0] == nil }
-                if candidates.isEmpty, loop { candidates = Array(scripts.indices) }
+                var candidates = (0..<count).filter { state.uses[$0] == nil }
+                if candidates.isEmpty, loop { candidates = Array(0..<count) }
                 chosen = candidates.max { lhs, rhs in
                     let left = commonPrefix(firstClientBytes[lhs], live)
                     let right = commonPrefix(firstClientBytes[rhs], live)
@@ -72,13 +75,13 @@ final class SessionPool: Sendable {
             }
             guard let chosen else { return nil }
             state.uses[chosen, default: 0] += 1
-            return (chosen, scripts[chosen])
+            return chosen
         }
     }
 
     /// Recorded positions no connection has used.
     var unused: [Int] {
-        state.withLockedValue { state in scripts.indices.filter { state.uses[$0] == nil } }
+        state.withLockedValue { state in (0..<sessions.count).filter { state.uses[$0] == nil } }
     }
 
     var usedCount: Int {

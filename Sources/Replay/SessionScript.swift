@@ -58,12 +58,7 @@ public struct SessionScript: Sendable {
 
     /// The first step where the capture lost bytes, if any.
     public var firstGap: (step: Step, streamOffset: Int)? {
-        var offsets: [Direction: Int] = [:]
-        for step in steps {
-            if case .gap = step.action { return (step, offsets[step.direction, default: 0]) }
-            offsets[step.direction, default: 0] += step.byteCount
-        }
-        return nil
+        steps.firstGap.map { (steps[$0.position], $0.streamOffset) }
     }
 
     /// The offset of the last step (the session's recorded length).
@@ -72,54 +67,8 @@ public struct SessionScript: Sendable {
     /// The same script with every idle period longer than `maximum` cut to
     /// `maximum` (`--max-gap`); later steps move earlier by what was cut.
     public func cappingGaps(at maximum: Duration) -> SessionScript {
-        let limit = maximum.clampedNanoseconds
         var copy = self
-        var previous: Int64 = 0
-        var cut: Int64 = 0
-        for index in copy.steps.indices {
-            let original = copy.steps[index].offset
-            let gap = original - previous
-            if gap > limit { cut += gap - limit }
-            previous = original
-            copy.steps[index].offset = original - cut
-        }
+        copy.steps.capGaps(at: maximum.clampedNanoseconds)
         return copy
-    }
-}
-
-extension SessionScript {
-    /// Reads every session of a recording (or a capture Tapedeck did not
-    /// make, or a rotated set read as one) into scripts, in the order the
-    /// sessions opened. Sessions that carried no bytes at all are kept: a
-    /// client that connects and leaves is a session too. A file cut short
-    /// part-way through a record (a crash while it was written) is read up
-    /// to that record and reported to `truncated`.
-    public static func load(
-        paths: [String],
-        filter: String? = nil,
-        progress: ((_ path: String, _ bytesRead: Int64) -> Void)? = nil,
-        truncated: (PcapError) -> Void = { _ in }
-    ) throws -> [SessionScript] {
-        let reader = try RecordingReader(paths: paths, filter: filter)
-        var open: [Int: SessionScript] = [:]
-        var finished: [SessionScript] = []
-        try reader.read(progress: progress, truncated: truncated) { event in
-            switch event {
-            case .opened(let session):
-                open[session.index] = SessionScript(session: session, steps: [], end: .open)
-            case .event(let index, let sessionEvent):
-                guard var script = open[index] else { return }
-                let offset = max(0, script.session.opened.duration(to: sessionEvent.time).clampedNanoseconds)
-                open[index] = nil
-                script.steps.append(Step(offset: offset, direction: sessionEvent.direction, action: sessionEvent.kind))
-                open[index] = script
-            case .closed(let index, _, let end):
-                guard var script = open.removeValue(forKey: index) else { return }
-                script.end = end
-                finished.append(script)
-            }
-        }
-        finished.append(contentsOf: open.values)
-        return finished.sorted { ($0.session.opened, $0.session.index) < ($1.session.opened, $1.session.index) }
     }
 }

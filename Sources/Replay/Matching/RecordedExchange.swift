@@ -91,9 +91,19 @@ public struct RecordedConversations: Sendable {
 
     /// The protocol of the first session whose first bytes decide it; generic when none does.
     public static func detect(_ scripts: [SessionScript]) -> ProtocolKind {
-        for script in scripts {
-            let client = script.firstBytes(.clientToServer, upTo: 16)
-            let server = script.firstBytes(.serverToClient, upTo: 16)
+        detect(count: scripts.count) { position, direction in scripts[position].firstBytes(direction, upTo: 16) }
+    }
+
+    /// The protocol of the first session whose first bytes decide it (see
+    /// ``detect(_:)``); only those bytes are read.
+    public static func detect(in sessions: some SessionScriptSource) throws -> ProtocolKind {
+        try detect(count: sessions.count) { position, direction in try sessions.firstBytes(at: position, direction, upTo: 16) }
+    }
+
+    private static func detect(count: Int, firstBytes: (_ position: Int, Direction) throws -> ByteBuffer) rethrows -> ProtocolKind {
+        for position in 0..<count {
+            let client = try firstBytes(position, .clientToServer)
+            let server = try firstBytes(position, .serverToClient)
             if let kind = ProtocolKind.detect(clientFirstBytes: client, serverFirstBytes: server) { return kind }
         }
         return .generic

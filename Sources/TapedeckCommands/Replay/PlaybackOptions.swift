@@ -76,25 +76,32 @@ struct PlaybackOptions: ParsableArguments {
         return FaultSettings(faults: list, seed: seed)
     }
 
-    /// Reads the sessions, with progress on a terminal for large files.
-    func loadScripts(logger: Logger) throws -> [SessionScript] {
+    /// Catalogs the sessions, their bytes set aside in `$TMPDIR` (see
+    /// `SessionCatalog`), with progress on a terminal for large files.
+    func loadSessions(logger: Logger) throws -> SessionCatalog {
         let progress = ReadProgress(files: files)
         defer { progress.finish() }
-        let scripts = try SessionScript.load(paths: files, filter: filter, progress: progress.update) { cut in
-            progress.finish()
-            logger.warning("\(CaptureInput.describe(cut))")
+        let catalog: SessionCatalog
+        do {
+            catalog = try SessionCatalog.read(paths: files, filter: filter, progress: progress.update) { cut in
+                progress.finish()
+                logger.warning("\(CaptureInput.describe(cut))")
+            }
+        } catch let error as PayloadStoreError {
+            throw ReplayError(.read, "\(error)")
         }
-        guard !scripts.isEmpty else {
+        guard catalog.count > 0 else {
             throw ReplayError(.noSession, "no TCP or Unix-socket session in \(files.joined(separator: ", "))\(filter.map { " matching '\($0)'" } ?? "")")
         }
-        for script in scripts {
-            if let (_, offset) = script.firstGap {
+        for position in 0..<catalog.count {
+            let outline = catalog.outline(at: position)
+            if let offset = outline.firstGapStreamOffset {
                 logger.warning("the capture lost bytes of this session; it will fail at that point", metadata: [
-                    "session.index": "\(script.session.index)", "stream.offset": "\(offset)",
+                    "session.index": "\(outline.session.index)", "stream.offset": "\(offset)",
                 ])
             }
         }
-        return scripts
+        return catalog
     }
 
     /// The `--masks` file, read; nil when none was named.

@@ -104,9 +104,9 @@ struct ReplayDriveCommand: AsyncParsableCommand {
     }
 
     /// Exchange by exchange when the protocol is framed and nothing asks for bytes.
-    private func comparison(scripts: [SessionScript], timing: ReplayTiming, logger: Logger) throws -> ReplayComparison {
+    private func comparison(sessions: SessionCatalog, timing: ReplayTiming, logger: Logger) throws -> ReplayComparison {
         var comparison = playback.comparison(policy: .continue)
-        let kind = protocolKind ?? RecordedConversations.detect(scripts)
+        let kind = try protocolKind ?? RecordedConversations.detect(in: sessions)
         let masks = try playback.loadMasks() ?? Masks()
         let serverPatterns = comparison.ignore.filter { $0.direction != .clientToServer }.compactMap { rule -> String? in
             if case .pattern(let pattern) = rule.target { return pattern }
@@ -133,16 +133,17 @@ struct ReplayDriveCommand: AsyncParsableCommand {
         var failed = false
         try await reportingFailures {
             let logger = playback.logging.makeLogger(label: "tapedeck")
-            var scripts = try playback.loadScripts(logger: logger)
+            var catalog = try playback.loadSessions(logger: logger)
+            let indexes = (0..<catalog.count).map { catalog.outline(at: $0).session.index }
             if !sessions.isEmpty {
-                scripts = scripts.filter { sessions.contains($0.session.index) }
-                if let missing = sessions.first(where: { index in !scripts.contains { $0.session.index == index } }) {
+                if let missing = sessions.first(where: { !indexes.contains($0) }) {
                     throw ReplayError(.noSession, "no session \(missing) in \(playback.files.joined(separator: ", "))")
                 }
+                catalog = catalog.selecting(indexes.indices.filter { sessions.contains(indexes[$0]) })
             }
             if let shard {
-                scripts = scripts.filter { shard.contains(session: $0.session.index) }
-                logger.info("shard \(shard): \(scripts.count) sessions")
+                catalog = catalog.selecting((0..<catalog.count).filter { shard.contains(session: catalog.outline(at: $0).session.index) })
+                logger.info("shard \(shard): \(catalog.count) sessions")
             }
             var timing = playback.timing
             timing.replyTimeout = replyTimeout.duration
@@ -150,7 +151,7 @@ struct ReplayDriveCommand: AsyncParsableCommand {
                 target: target,
                 playback: Playback(
                     timing: timing,
-                    comparison: try comparison(scripts: scripts, timing: timing, logger: logger),
+                    comparison: try comparison(sessions: catalog, timing: timing, logger: logger),
                     faults: try playback.replayFaults(logger: logger)
                 ),
                 concurrency: concurrency,
@@ -162,7 +163,7 @@ struct ReplayDriveCommand: AsyncParsableCommand {
                 try Recorder(configuration: RecorderConfiguration(output: .file(path: path), properties: ["replayed_from": playback.files.joined(separator: " ")]), logger: logger)
             }
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            let driver = ReplayDriver(scripts: scripts, configuration: configuration, group: group, sink: recorder, logger: logger)
+            let driver = ReplayDriver(sessions: catalog, configuration: configuration, group: group, sink: recorder, logger: logger)
             do {
                 try await driver.prepare()
             } catch {

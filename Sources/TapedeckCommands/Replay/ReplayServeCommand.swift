@@ -124,7 +124,7 @@ struct ReplayServeCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let logger = playback.logging.makeLogger(label: "tapedeck")
-            let scripts = try playback.loadScripts(logger: logger)
+            let catalog = try playback.loadSessions(logger: logger)
             let configuration = ServeConfiguration(
                 listeners: listeners,
                 socketMode: mode_t(UInt16(socketMode, radix: 8) ?? 0o600),
@@ -138,7 +138,7 @@ struct ReplayServeCommand: AsyncParsableCommand {
                 tls: try tls.servingTLS()
             )
             let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-            let server = try ReplayServer(scripts: scripts, configuration: configuration, group: group, logger: logger)
+            let server = try ReplayServer(sessions: catalog, configuration: configuration, group: group, logger: logger)
             // The server listens (and says so) inside the group, once SIGINT
             // and SIGTERM are caught: a signal right after the line still
             // gets the summary.
