@@ -84,9 +84,9 @@ import Testing
         #expect(drive.failures.first?.reason.contains("lost") == true)
     }
 
-    @Test func aRotatedSetGivenTogetherReplaysAsOne() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
+    /// Records one long echoed session (30,000 bytes each way) as a set
+    /// rotated every 4,000 bytes; returns its files in order.
+    static func recordRotatedSet(in directory: TemporaryDirectory) async throws -> [String] {
         let echo = try await EchoServer.start()
         defer { Task { await echo.stop() } }
         let recorder = try Recorder(configuration: RecorderConfiguration(output: .file(path: directory.file("set.pcap")), rotateBytes: 4_000), logger: Logger(label: "test"))
@@ -112,6 +112,13 @@ import Testing
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.hasSuffix(".pcap") }.sorted().map(directory.file)
         #expect(files.count >= 2, "rotation made \(files)")
+        return files
+    }
+
+    @Test func aRotatedSetGivenTogetherReplaysAsOne() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let files = try await Self.recordRotatedSet(in: directory)
         let scripts = try await Self.replayEverySession(files)
         #expect(scripts.count == 1)
         #expect(scripts.first?.byteCount(.clientToServer) == 30_000)

@@ -43,11 +43,6 @@ start_mock() {
   serve_seconds=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
 }
 
-# Peak resident memory of process $1, in MB.
-peak_rss_mb() {
-  awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status" 2>/dev/null
-}
-
 bench_matching_redis() {
   echo "==> request matching: redis-benchmark against redis-server and against the mock" >&2
   local redis_port record_port mock_port

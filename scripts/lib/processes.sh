@@ -10,6 +10,7 @@
 # named, when $keep_work is 1).
 
 groups=() # process groups this script started, each led by the pid recorded here
+also_remove=() # directories besides $work that cleanup removes (kept with $keep_work)
 
 # Makes the directory $work (mktemp -d with the arguments given) and arranges
 # the clean-up on exit, and exit status 130 on SIGINT or SIGTERM.
@@ -27,9 +28,9 @@ cleanup() {
   for pid in "${groups[@]}"; do wait "$pid" 2>/dev/null || true; done
   [ -n "${work:-}" ] || return 0
   if [ "${keep_work:-0}" -eq 1 ]; then
-    echo "${0##*/}: the files are in $work" >&2
+    echo "${0##*/}: the files are in $work ${also_remove[*]}" >&2
   else
-    rm -rf "$work"
+    rm -rf "$work" "${also_remove[@]}"
   fi
 }
 
@@ -106,4 +107,9 @@ stop_group() {
   wait "$pid" 2>/dev/null || true
   for kept_pid in "${groups[@]}"; do [ "$kept_pid" = "$pid" ] || kept+=("$kept_pid"); done
   groups=("${kept[@]}")
+}
+
+# Peak resident memory of process $1, in MB.
+peak_rss_mb() {
+  awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status" 2>/dev/null
 }

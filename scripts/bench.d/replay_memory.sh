@@ -1,0 +1,121 @@
+# Memory rows of scripts/bench-replay: replaying a capture larger than the
+# memory it may take. Sourced by bench-replay after processes.sh; uses
+# $tapedeck, $memory_before (a binary measured alongside, or empty),
+# $size_gb and $work, and fills memory_result[...].
+#
+#   record  `tapedeck record` in front of `tapedeck sample-server` (an echo)
+#           while scripts/bench.d/bulk_sessions.py runs 8 sessions at a time,
+#           each 256 KiB each way in 64 KiB writes, until the recording holds
+#           SIZE GB of payload (half each way): 4,096 sessions a GB. It is
+#           written to a disk folder (/var/tmp), not to /dev/shm.
+#   drive   `replay drive --speed 0` of it against the echo server: peak RSS
+#           (/usr/bin/time) and seconds, start to exit.
+#   serve   `replay serve --match order --speed 0` of it, driven by
+#           `replay drive --speed 0` of the same recording: the server's peak
+#           RSS (VmHWM) and the client's seconds.
+# Goal: peak RSS < 256 MB for both. $TMPDIR of the replays (where the
+# sessions' bytes wait) is the same disk folder.
+
+declare -A memory_result=()
+readonly MEMORY_GOAL_MB=256
+
+# Runs the drive and serve rows with binary $2, as row $1.
+measure_replay_memory() {
+  local row="$1" binary="$2" echo_port="$3" recording="$memory_dir/many.pcap" serve_port
+  echo "==> $row: replay drive of the $size_gb GB recording" >&2
+  if ! TMPDIR="$memory_dir" /usr/bin/time -f "%M %e" -o "$work/$row-drive.time" "$binary" replay drive "$recording" \
+    --target "127.0.0.1:$echo_port" --speed 0 --quiet --log-level warning --report "$work/$row-drive.json" \
+    >"$work/$row-drive.out" 2>"$work/$row-drive.err"; then
+    cat "$work/$row-drive.out" "$work/$row-drive.err" >&2
+    echo "bench-replay: $row replay drive failed" >&2
+    return 2
+  fi
+  read -r kb seconds <"$work/$row-drive.time"
+  memory_result[$row,drive_mb]=$((kb / 1024))
+  memory_result[$row,drive_s]=$seconds
+  memory_result[$row,drive_sessions]=$(json_field "j['sessions'] - j['connect_failures'] - len(j['failures'])" <"$work/$row-drive.json")
+  memory_result[$row,drive_mismatches]=$(json_field "len(j['mismatches'])" <"$work/$row-drive.json")
+
+  echo "==> $row: replay serve of the $size_gb GB recording, driven by replay drive" >&2
+  serve_port=$(free_port)
+  TMPDIR="$memory_dir" spawn "$row-serve" "$binary" replay serve "$recording" --listen "127.0.0.1:$serve_port" \
+    --match order --speed 0 --log-level warning
+  local serve_pid="$started_pid"
+  # Reading a large capture comes before listening.
+  for _ in $(seq 6000); do
+    ss -Htln "sport = :$serve_port" | grep -q . && break
+    kill -0 "$serve_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  wait_listening "127.0.0.1:$serve_port" "$serve_pid" "$row-serve" || return 2
+  local start
+  start=$(date +%s.%N)
+  if ! TMPDIR="$memory_dir" "$tapedeck" replay drive "$recording" --target "127.0.0.1:$serve_port" --speed 0 --quiet \
+    --log-level warning --report "$work/$row-client.json" >"$work/$row-client.out" 2>"$work/$row-client.err"; then
+    cat "$work/$row-client.out" "$work/$row-client.err" >&2
+    echo "bench-replay: the client of the $row replay serve failed" >&2
+    return 2
+  fi
+  memory_result[$row,serve_s]=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+  memory_result[$row,serve_mb]=$(peak_rss_mb "$serve_pid")
+  memory_result[$row,serve_mismatches]=$(json_field "len(j['mismatches'])" <"$work/$row-client.json")
+  stop_group "$serve_pid" INT
+}
+
+bench_replay_memory() {
+  memory_dir=$(mktemp -d /var/tmp/tapedeck-bench-replay-memory.XXXXXX)
+  also_remove+=("$memory_dir")
+  local echo_port record_port echo_pid record_pid
+  echo_port=$(free_port)
+  spawn memory-echo "$tapedeck" sample-server --listen "127.0.0.1:$echo_port"
+  echo_pid="$started_pid"
+  wait_listening "127.0.0.1:$echo_port" "$echo_pid" memory-echo || return 2
+  echo "==> recording $size_gb GB of 256 KiB sessions through tapedeck record" >&2
+  record_port=$(free_port)
+  spawn memory-record "$tapedeck" record --listen "127.0.0.1:$record_port" --upstream "127.0.0.1:$echo_port" \
+    -w "$memory_dir/many.pcap" --quiet --log-level warning
+  record_pid="$started_pid"
+  wait_listening "127.0.0.1:$record_port" "$record_pid" memory-record || return 2
+  if ! python3 scripts/bench.d/bulk_sessions.py 127.0.0.1 "$record_port" \
+    --total-bytes "$(awk -v g="$size_gb" 'BEGIN {printf "%.0f", g * 2^29}')" >"$work/memory-clients.json"; then
+    echo "bench-replay: the bulk clients failed" >&2
+    return 2
+  fi
+  stop_group "$record_pid"
+  memory_result[sessions]=$(json_field "j['sessions']" <"$work/memory-clients.json")
+  memory_result[file_mb]=$(( $(stat -c %s "$memory_dir/many.pcap") >> 20 ))
+  measure_replay_memory after "$tapedeck" "$echo_port" || return 2
+  if [ -n "$memory_before" ]; then
+    measure_replay_memory before "$memory_before" "$echo_port" || return 2
+  fi
+  stop_group "$echo_pid"
+  rm -rf "$memory_dir"
+}
+
+# Prints the rows and sets $status to 1 when a goal fails.
+print_replay_memory() {
+  echo
+  echo "replaying ${memory_result[sessions]:-?} sessions, a ${memory_result[file_mb]:-?} MB recording (--speed 0, sessions' bytes in a temporary file on disk)"
+  printf "%-30s %12s %10s %12s %10s %s\n" binary "drive RSS" "drive" "serve RSS" "serve" "mismatches drive/serve"
+  printf "%-30s %12s %10s %12s %10s\n" "" MB s MB s
+  local row
+  for row in after before; do
+    [ -n "${memory_result[$row,drive_mb]:-}" ] || continue
+    printf "%-30s %12s %10s %12s %10s %s\n" "$([ "$row" = after ] && echo "$tapedeck" || echo "$memory_before")" \
+      "${memory_result[$row,drive_mb]}" "${memory_result[$row,drive_s]}" "${memory_result[$row,serve_mb]:--}" \
+      "${memory_result[$row,serve_s]:--}" "${memory_result[$row,drive_mismatches]:--}/${memory_result[$row,serve_mismatches]:--}" | cut -c1-200
+  done
+  if [ "${memory_result[after,drive_sessions]:-}" != "${memory_result[sessions]:-}" ]; then
+    echo "FAIL replay drive played every session: ${memory_result[after,drive_sessions]:-0} of ${memory_result[sessions]:-?}"
+    status=1
+  fi
+  for side in drive serve; do
+    local value="${memory_result[after,${side}_mb]:-}"
+    if [ -n "$value" ] && [ "$value" -lt "$MEMORY_GOAL_MB" ]; then
+      echo "PASS replay $side peak RSS (MB): $value < $MEMORY_GOAL_MB"
+    else
+      echo "FAIL replay $side peak RSS (MB): ${value:-no measurement}, not < $MEMORY_GOAL_MB"
+      status=1
+    fi
+  done
+}
