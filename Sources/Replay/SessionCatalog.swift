@@ -59,7 +59,7 @@ public final class SessionCatalog: SessionScriptSource {
         truncated: (PcapError) -> Void = { _ in }
     ) throws -> SessionCatalog {
         var writer = try PayloadStore.Writer(folder: temporaryFolder ?? SpillStream.temporaryFolder)
-        let sessions = try SessionScript.collect(paths: paths, filter: filter, progress: progress, truncated: truncated) { offset, event in
+        let sessions = try SessionScript.collect(paths: paths, filter: filter, progress: progress, truncated: truncated) { offset, event -> Step in
             switch event.kind {
             case .data(let buffer):
                 let location = try writer.append(buffer)
