@@ -63,7 +63,7 @@ public enum Answering: Sendable {
         case .sessions:
             return nil
         case .requests(var matching), .automatic(var matching):
-            let kind = matching.protocolKind ?? try RecordedConversations.detect(in: sessions)
+            let kind = try matching.protocolKind ?? RecordedConversations.detect(in: sessions)
             if case .automatic = self, kind == .generic { return nil }
             matching.protocolKind = kind
             return matching

@@ -109,6 +109,8 @@ import Testing
         for direction in Direction.allCases {
             #expect(reordered.map { Array($0.bytes(direction).readableBytesView) } == straight.map { Array($0.bytes(direction).readableBytesView) })
         }
+        // Each cut segment arrives as two steps: the held second half after the first.
+        #expect(reordered.reduce(0) { $0 + $1.steps.count } > straight.reduce(0) { $0 + $1.steps.count })
     }
 
     @Test func aRotatedSetReadsTheSame() async throws {
