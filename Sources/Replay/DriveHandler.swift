@@ -108,6 +108,12 @@ final class DriveHandler: ChannelInboundHandler {
         if context.channel.isActive { begin(context: context) }
     }
 
+    /// Lets go of the context: the two would otherwise keep each other, and
+    /// the session's bytes, alive after the connection closed.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         begin(context: context)
         context.fireChannelActive()

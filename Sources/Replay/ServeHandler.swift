@@ -47,6 +47,12 @@ final class ServeHandler: ChannelInboundHandler {
         if context.channel.isActive { start(context: context) }
     }
 
+    /// Lets go of the context: the two would otherwise keep each other, and
+    /// the session's bytes, alive after the connection closed.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         start(context: context)
         context.fireChannelActive()

@@ -56,6 +56,12 @@ final class MatchingServeHandler: ChannelInboundHandler {
         self.context = context
     }
 
+    /// Lets go of the context: the two would otherwise keep each other, and
+    /// the session's bytes, alive after the connection closed.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !finished else { return }
         handle(framer.feed(unwrapInboundIn(data), from: .client, at: elapsed))
