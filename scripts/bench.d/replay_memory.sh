@@ -11,8 +11,9 @@
 #   drive   `replay drive --speed 0` of it against the echo server: peak RSS
 #           (/usr/bin/time) and seconds, start to exit.
 #   serve   `replay serve --match order --speed 0` of it, driven by
-#           `replay drive --speed 0` of the same recording: the server's peak
-#           RSS (VmHWM) and the client's seconds.
+#           `replay drive --speed 0 --concurrency 1` of the same recording
+#           (each connection gets its own session): the server's peak RSS
+#           (VmHWM) and the client's seconds.
 # Goal: peak RSS < 256 MB for both. $TMPDIR of the replays (where the
 # sessions' bytes wait) is the same disk folder.
 
@@ -50,7 +51,8 @@ measure_replay_memory() {
   wait_listening "127.0.0.1:$serve_port" "$serve_pid" "$row-serve" || return 2
   local start
   start=$(date +%s.%N)
-  if ! TMPDIR="$memory_dir" "$tapedeck" replay drive "$recording" --target "127.0.0.1:$serve_port" --speed 0 --quiet \
+  # One session at a time: the server hands sessions out in order of connection.
+  if ! TMPDIR="$memory_dir" "$tapedeck" replay drive "$recording" --target "127.0.0.1:$serve_port" --speed 0 --concurrency 1 --quiet \
     --log-level warning --report "$work/$row-client.json" >"$work/$row-client.out" 2>"$work/$row-client.err"; then
     cat "$work/$row-client.out" "$work/$row-client.err" >&2
     echo "bench-replay: the client of the $row replay serve failed" >&2
