@@ -14,7 +14,9 @@ import Testing
             released = try harness.channel.pipeline.syncOperations.handler(type: ServeHandler.self)
             try harness.send("m0", at: 1)
             harness.end(at: 2)
-            try harness.channel.close().wait()
+            #expect(!harness.channel.isActive)
+            // The pipeline is taken down on the loop's next turn.
+            harness.channel.embeddedEventLoop.run()
         }()
         #expect(released == nil)
     }
@@ -27,6 +29,7 @@ import Testing
             harness.at(1)
             try harness.channel.close().wait()
             _ = try done.wait()
+            harness.channel.embeddedEventLoop.run()
         }()
         #expect(released == nil)
     }
