@@ -202,9 +202,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .systemLibrary(name: "CMalloc"),
         .executableTarget(
             name: "tapedeck",
-            dependencies: ["TapedeckCommands"]
+            dependencies: ["TapedeckCommands", "CMalloc"]
         ),
         .target(
             name: "TapedeckTestSupport",
