@@ -38,10 +38,9 @@ package final class FaultHandler {
     public typealias CloseRequest = (FaultCloseMode) -> Void
     public typealias CountersObserver = (FaultCounters) -> Void
 
-    private let stream: FaultStream
-    private let seed: UInt64
-    private let connectionID: UInt64
-    private let heldByteLimit: Int
+    /// Makes this direction's pipeline from the faults in force at `now`;
+    /// called once the handler is added and knows its event loop's time.
+    private let makePipeline: (_ faults: [Fault], _ now: FaultInstant) -> FaultPipeline
     private var faults: [Fault]
     private let onClose: CloseRequest?
     private let onCounters: CountersObserver?
@@ -77,11 +76,10 @@ package final class FaultHandler {
         onClose: CloseRequest? = nil,
         onCounters: CountersObserver? = nil
     ) {
-        self.stream = stream
         self.faults = faults
-        self.seed = seed
-        self.connectionID = connectionID
-        self.heldByteLimit = heldByteLimit
+        self.makePipeline = { faults, now in
+            FaultPipeline(stream: stream, faults: faults, seed: seed, connectionID: connectionID, heldByteLimit: heldByteLimit, at: now)
+        }
         self.onClose = onClose
         self.onCounters = onCounters
     }
@@ -209,14 +207,7 @@ extension FaultHandler: ChannelDuplexHandler {
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        pipeline = FaultPipeline(
-            stream: stream,
-            faults: faults,
-            seed: seed,
-            connectionID: connectionID,
-            heldByteLimit: heldByteLimit,
-            at: context.eventLoop.faultNow
-        )
+        pipeline = makePipeline(faults, context.eventLoop.faultNow)
         rescheduleTimer(context: context)
     }
 

@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 
@@ -42,46 +41,45 @@ public struct TLSOrigination: Sendable {
     package func contexts() throws -> ClientTLSContexts {
         try ClientTLSContexts(self)
     }
-}
 
-/// Client-side `NIOSSLContext`s, one per list of application protocols offered.
-///
-/// Threading: safe from any event loop.
-package final class ClientTLSContexts: Sendable {
-    package let origination: TLSOrigination
-    private let made = NIOLockedValueBox<[[String]: NIOSSLContext]>([:])
-
-    init(_ origination: TLSOrigination) throws {
-        self.origination = origination
-        _ = try context(applicationProtocols: [])
-    }
-
-    package func context(applicationProtocols: [String]) throws -> NIOSSLContext {
-        if let known = made.withLockedValue({ $0[applicationProtocols] }) { return known }
+    fileprivate func makeContext(_ applicationProtocols: [String]) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
-        if let trusted = origination.trustedCertificates {
-            configuration.trustRoots = .certificates(trusted)
+        if let trustedCertificates {
+            configuration.trustRoots = .certificates(trustedCertificates)
         }
-        if origination.insecure {
+        if insecure {
             configuration.certificateVerification = .none
         }
-        if let identity = origination.identity {
+        if let identity {
             configuration.certificateChain = identity.chain.map { .certificate($0) }
             configuration.privateKey = .privateKey(identity.key)
         }
         configuration.applicationProtocols = applicationProtocols
-        configuration.keyLogCallback = origination.keyLog?.callback
-        let fresh: NIOSSLContext
+        configuration.keyLogCallback = keyLog?.callback
         do {
-            fresh = try NIOSSLContext(configuration: configuration)
+            return try NIOSSLContext(configuration: configuration)
         } catch {
             throw TLSError("cannot set up TLS toward the server: \(error)")
         }
-        return made.withLockedValue { made in
-            if let raced = made[applicationProtocols] { return raced }
-            made[applicationProtocols] = fresh
-            return fresh
-        }
+    }
+}
+
+/// Client-side `NIOSSLContext`s, one per list of application protocols
+/// offered, and the origination they were made from.
+///
+/// Threading: safe from any event loop.
+package final class ClientTLSContexts: Sendable {
+    package let origination: TLSOrigination
+    private let contexts: TLSContexts
+
+    init(_ origination: TLSOrigination) throws {
+        self.origination = origination
+        self.contexts = try TLSContexts(make: origination.makeContext)
+    }
+
+    /// The context that offers `applicationProtocols` (empty: no ALPN).
+    package func context(applicationProtocols: [String]) throws -> NIOSSLContext {
+        try contexts.context(applicationProtocols: applicationProtocols)
     }
 
     /// The name to send as SNI and verify: `serverName`, else `fallback`
