@@ -7,32 +7,23 @@ import Recording
 import Sockets
 import TapedeckTLS
 
-/// `replay drive`: plays recorded client sides against a live server.
+/// `replay drive`: plays recorded client sides against a live server. The
+/// target and the playback are given; the rest has defaults, set on the
+/// value before the drive starts.
 public struct DriveConfiguration: Sendable {
     public var target: Endpoint
     public var playback: Playback
     /// At most this many sessions at once (nil: as many as recorded).
     public var concurrency: Int?
     /// Play the whole recording this many times, one pass after another.
-    public var passes: Int
-    public var connectTimeout: Duration
+    public var passes = 1
+    public var connectTimeout: Duration = .seconds(5)
     /// TLS toward the target (`replay drive --tls`), or nil.
     public var tls: ConnectingTLS?
 
-    public init(
-        target: Endpoint,
-        playback: Playback = Playback(),
-        concurrency: Int? = nil,
-        passes: Int = 1,
-        connectTimeout: Duration = .seconds(5),
-        tls: ConnectingTLS? = nil
-    ) {
+    public init(target: Endpoint, playback: Playback = Playback()) {
         self.target = target
         self.playback = playback
-        self.concurrency = concurrency
-        self.passes = passes
-        self.connectTimeout = connectTimeout
-        self.tls = tls
     }
 }
 

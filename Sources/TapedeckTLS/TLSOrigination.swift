@@ -42,7 +42,7 @@ public struct TLSOrigination: Sendable {
         try ClientTLSContexts(self)
     }
 
-    fileprivate func makeContext(_ applicationProtocols: [String]) throws -> NIOSSLContext {
+    fileprivate var clientConfiguration: TLSConfiguration {
         var configuration = TLSConfiguration.makeClientConfiguration()
         if let trustedCertificates {
             configuration.trustRoots = .certificates(trustedCertificates)
@@ -54,13 +54,8 @@ public struct TLSOrigination: Sendable {
             configuration.certificateChain = identity.chain.map { .certificate($0) }
             configuration.privateKey = .privateKey(identity.key)
         }
-        configuration.applicationProtocols = applicationProtocols
         configuration.keyLogCallback = keyLog?.callback
-        do {
-            return try NIOSSLContext(configuration: configuration)
-        } catch {
-            throw TLSError("cannot set up TLS toward the server: \(error)")
-        }
+        return configuration
     }
 }
 
@@ -74,7 +69,7 @@ package final class ClientTLSContexts: Sendable {
 
     init(_ origination: TLSOrigination) throws {
         self.origination = origination
-        self.contexts = try TLSContexts(make: origination.makeContext)
+        self.contexts = try TLSContexts(origination.clientConfiguration, failure: "cannot set up TLS toward the server")
     }
 
     /// The context that offers `applicationProtocols` (empty: no ALPN).

@@ -22,10 +22,10 @@ public struct TLSTermination: Sendable {
 
     /// Server contexts for this termination, one per ALPN choice.
     package func contexts() throws -> ServerTLSContexts {
-        try TLSContexts(make: makeContext)
+        try TLSContexts(serverConfiguration(), failure: "cannot use the TLS certificate and key")
     }
 
-    private func makeContext(_ applicationProtocols: [String]) throws -> NIOSSLContext {
+    private func serverConfiguration() throws -> TLSConfiguration {
         let base: TLSIdentity
         var callback: NIOSSLContextCallback?
         switch identity {
@@ -49,14 +49,9 @@ public struct TLSTermination: Sendable {
             certificateChain: base.chain.map { .certificate($0) },
             privateKey: .privateKey(base.key)
         )
-        configuration.applicationProtocols = applicationProtocols
         configuration.sslContextCallback = callback
         configuration.keyLogCallback = keyLog?.callback
-        do {
-            return try NIOSSLContext(configuration: configuration)
-        } catch {
-            throw TLSError("cannot use the TLS certificate and key: \(error)")
-        }
+        return configuration
     }
 }
 

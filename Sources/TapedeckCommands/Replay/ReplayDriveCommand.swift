@@ -146,18 +146,18 @@ struct ReplayDriveCommand: AsyncParsableCommand {
             }
             var timing = playback.timing
             timing.replyTimeout = replyTimeout.duration
-            let configuration = DriveConfiguration(
+            var configuration = DriveConfiguration(
                 target: target,
                 playback: Playback(
                     timing: timing,
                     comparison: try comparison(scripts: scripts, timing: timing, logger: logger),
                     faults: try playback.replayFaults(logger: logger)
-                ),
-                concurrency: concurrency,
-                passes: passes,
-                connectTimeout: connectTimeout.duration,
-                tls: try tls.connectingTLS()
+                )
             )
+            configuration.concurrency = concurrency
+            configuration.passes = passes
+            configuration.connectTimeout = connectTimeout.duration
+            configuration.tls = try tls.connectingTLS()
             let recorder = try write.map { path in
                 try Recorder(configuration: RecorderConfiguration(output: .file(path: path), properties: ["replayed_from": playback.files.joined(separator: " ")]), logger: logger)
             }
