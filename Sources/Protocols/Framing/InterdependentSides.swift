@@ -16,6 +16,7 @@ protocol InterdependentSides {
 }
 
 extension InterdependentSides {
+    /// ``MessageFramer``'s `feed` and `handOff` for the framers that adopt this.
     public mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) -> [Message] {
         streams.append(bytes, from: side, at: time)
         return pump()
