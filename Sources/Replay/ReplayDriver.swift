@@ -277,10 +277,10 @@ public final class ReplayDriver: Sendable {
                 try configuration.tls?.addHandlers(to: channel, hostName: hostName)
                 let faults = configuration.playback.faults
                 if faults.canChange || !faults.faults.isEmpty {
-                    try sync.addHandler(FaultHandler(stream: .downstream, faults: faults.faults, seed: faults.seed, connectionID: id, onClose: { mode in
+                    try sync.addHandler(FaultHandler(FaultPlan(.downstream, seed: faults.seed, connection: id), faults: faults.faults, onClose: { mode in
                         channel.close(as: mode)
                     }))
-                    try sync.addHandler(OutboundFaultHandler(stream: .upstream, faults: faults.faults, seed: faults.seed, connectionID: id))
+                    try sync.addHandler(OutboundFaultHandler(FaultPlan(.upstream, seed: faults.seed, connection: id), faults: faults.faults))
                 }
                 let server: Endpoint = if case .host = configuration.target { Endpoint(address) ?? configuration.target } else { configuration.target }
                 try sync.addHandler(DriveHandler(

@@ -221,10 +221,10 @@ public final class ReplayServer: Sendable {
         try configuration.tls?.addHandlers(to: channel)
         let replayFaults = configuration.playback.faults
         if replayFaults.canChange || !faults.isEmpty {
-            try sync.addHandler(FaultHandler(stream: .upstream, faults: faults, seed: replayFaults.seed, connectionID: connection, onClose: { mode in
+            try sync.addHandler(FaultHandler(FaultPlan(.upstream, seed: replayFaults.seed, connection: connection), faults: faults, onClose: { mode in
                 channel.close(as: mode)
             }))
-            try sync.addHandler(OutboundFaultHandler(stream: .downstream, faults: faults, seed: replayFaults.seed, connectionID: connection))
+            try sync.addHandler(OutboundFaultHandler(FaultPlan(.downstream, seed: replayFaults.seed, connection: connection), faults: faults))
         }
         if let book {
             try sync.addHandler(MatchingServeHandler(book: book, timing: configuration.playback.timing, connection: connection, logger: logger))
