@@ -137,16 +137,13 @@ public struct RecordingRequest: Sendable, Codable {
         } catch {
             throw .badRequest(error.message)
         }
-        let configuration = RecorderConfiguration(
-            output: output,
-            rotateBytes: rotateBytes.map(Int64.init),
-            rotateInterval: rotateSeconds.map { .milliseconds(Int64(($0 * 1000).rounded())) },
-            ringSize: ringSize,
-            redactPatterns: redact,
-            backlogPolicy: policy,
-            properties: properties,
-            overwrite: overwrite
-        )
+        var configuration = RecorderConfiguration(output: output, overwrite: overwrite)
+        configuration.rotateBytes = rotateBytes.map(Int64.init)
+        configuration.rotateInterval = rotateSeconds.map { .milliseconds(Int64(($0 * 1000).rounded())) }
+        configuration.ringSize = ringSize
+        configuration.redactPatterns = redact
+        configuration.backlogPolicy = policy
+        configuration.properties = properties
         do {
             try configuration.refuseToReplace(option: "path", optIn: #"send "overwrite": true"#)
         } catch {

@@ -159,7 +159,11 @@ struct ReplayDriveCommand: AsyncParsableCommand {
             configuration.connectTimeout = connectTimeout.duration
             configuration.tls = try tls.connectingTLS()
             let recorder = try write.map { path in
-                try Recorder(configuration: RecorderConfiguration(output: .file(path: path), properties: ["replayed_from": playback.files.joined(separator: " ")]), logger: logger)
+                try Recorder(configuration: {
+                    var configuration = RecorderConfiguration(output: .file(path: path))
+                    configuration.properties = ["replayed_from": playback.files.joined(separator: " ")]
+                    return configuration
+                }(), logger: logger)
             }
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let driver = ReplayDriver(scripts: scripts, configuration: configuration, group: group, sink: recorder, logger: logger)
