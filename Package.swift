@@ -54,9 +54,11 @@ let package = Package(
             name: "PcapFile",
             dependencies: ["CLibPCAP", "CCompression"]
         ),
+        .target(name: "TapedeckErrors"),
         .target(
             name: "Recording",
             dependencies: [
+                "TapedeckErrors",
                 "PcapFile",
                 "CPCRE2",
                 "CXXHash",
@@ -71,12 +73,14 @@ let package = Package(
         .target(
             name: "Faults",
             dependencies: [
+                "TapedeckErrors",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .target(
             name: "Sockets",
             dependencies: [
+                "TapedeckErrors",
                 "Recording",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -109,6 +113,7 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
+                "TapedeckErrors",
                 "TapedeckTLS",
                 "Faults",
                 "Recording",
@@ -125,6 +130,7 @@ let package = Package(
         .target(
             name: "Replay",
             dependencies: [
+                "TapedeckErrors",
                 "TapedeckTLS",
                 "Faults",
                 "Protocols",
@@ -202,9 +208,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .systemLibrary(name: "CMalloc"),
         .executableTarget(
             name: "tapedeck",
-            dependencies: ["TapedeckCommands"]
+            dependencies: ["TapedeckCommands", "CMalloc"]
         ),
         .target(
             name: "TapedeckTestSupport",

@@ -23,12 +23,12 @@ public struct RecordingRequest: Sendable, Codable {
     /// With rotation: keep only the newest N files.
     public var ringSize: Int?
     /// Regular expressions whose matches are masked with `*` in the recording.
-    public var redact: [String]
+    public var redact: [String] = []
     /// `backpressure` (lossless, the default) or `drop`.
     public var onBacklog: String?
     /// Replace an earlier recording at `path` (with rotation: every file of
     /// its set); without it, one is refused with 409.
-    public var overwrite: Bool
+    public var overwrite = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case path
@@ -48,25 +48,8 @@ public struct RecordingRequest: Sendable, Codable {
         init?(intValue: Int) { nil }
     }
 
-    public init(
-        path: String? = nil,
-        perSessionDirectory: String? = nil,
-        rotateBytes: Int? = nil,
-        rotateSeconds: Double? = nil,
-        ringSize: Int? = nil,
-        redact: [String] = [],
-        onBacklog: String? = nil,
-        overwrite: Bool = false
-    ) {
-        self.path = path
-        self.perSessionDirectory = perSessionDirectory
-        self.rotateBytes = rotateBytes
-        self.rotateSeconds = rotateSeconds
-        self.ringSize = ringSize
-        self.redact = redact
-        self.onBacklog = onBacklog
-        self.overwrite = overwrite
-    }
+    /// An empty body: set the fields to send.
+    public init() {}
 
     public init(from decoder: Decoder) throws {
         for key in try decoder.container(keyedBy: AnyKey.self).allKeys where CodingKeys(stringValue: key.stringValue) == nil {
@@ -154,16 +137,13 @@ public struct RecordingRequest: Sendable, Codable {
         } catch {
             throw .badRequest(error.message)
         }
-        let configuration = RecorderConfiguration(
-            output: output,
-            rotateBytes: rotateBytes.map(Int64.init),
-            rotateInterval: rotateSeconds.map { .milliseconds(Int64(($0 * 1000).rounded())) },
-            ringSize: ringSize,
-            redactPatterns: redact,
-            backlogPolicy: policy,
-            properties: properties,
-            overwrite: overwrite
-        )
+        var configuration = RecorderConfiguration(output: output, overwrite: overwrite)
+        configuration.rotateBytes = rotateBytes.map(Int64.init)
+        configuration.rotateInterval = rotateSeconds.map { .milliseconds(Int64(($0 * 1000).rounded())) }
+        configuration.ringSize = ringSize
+        configuration.redactPatterns = redact
+        configuration.backlogPolicy = policy
+        configuration.properties = properties
         do {
             try configuration.refuseToReplace(option: "path", optIn: #"send "overwrite": true"#)
         } catch {

@@ -371,12 +371,12 @@ public actor ProxyRegistry {
     }
 
     private func start(_ entry: Entry) async throws(APIError) -> ProxyServer {
-        let configuration = ProxyConfiguration(
+        var configuration = ProxyConfiguration(
             listeners: [entry.listen],
             upstream: entry.upstream,
-            faults: FaultSettings(faults: entry.toxics, seed: seed, canChange: true),
-            tls: entry.tls
+            faults: FaultSettings(faults: entry.toxics, seed: seed, canChange: true)
         )
+        configuration.tls = entry.tls
         var logger = self.logger
         logger[metadataKey: "proxy.name"] = "\(entry.name)"
         let server = ProxyServer(configuration: configuration, group: group, sink: entry.recording?.sink, logger: logger)

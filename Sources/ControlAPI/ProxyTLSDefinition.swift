@@ -19,22 +19,6 @@ public struct ProxyTLSDefinition: Sendable, Codable, Equatable {
     public var postgres: Bool?
     public var keylog: String?
 
-    public init(
-        cert: String? = nil, key: String? = nil, ca: String? = nil,
-        upstreamTLS: Bool? = nil, upstreamCA: String? = nil, upstreamSNI: String? = nil, upstreamInsecure: Bool? = nil,
-        postgres: Bool? = nil, keylog: String? = nil
-    ) {
-        self.cert = cert
-        self.key = key
-        self.ca = ca
-        self.upstreamTLS = upstreamTLS
-        self.upstreamCA = upstreamCA
-        self.upstreamSNI = upstreamSNI
-        self.upstreamInsecure = upstreamInsecure
-        self.postgres = postgres
-        self.keylog = keylog
-    }
-
     enum CodingKeys: String, CodingKey {
         case cert, key, ca, postgres, keylog
         case upstreamTLS = "upstream_tls"

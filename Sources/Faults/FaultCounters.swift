@@ -27,7 +27,7 @@ public struct FaultCounters: Sendable, Hashable {
 
     mutating func fire(_ fault: Fault, _ action: FaultAction) {
         fired[fault.kind.type, default: 0] += 1
-        let effect = FaultEffect(type: fault.kind.type, stream: fault.stream, action: action)
+        let effect = FaultEffect(fault, action: action)
         effects[fault.name] = effects[fault.name].map { $0.strongest(with: effect) } ?? effect
     }
 
@@ -68,9 +68,10 @@ public struct FaultEffect: Sendable, Hashable {
     public var stream: FaultStream
     public var action: FaultAction
 
-    public init(type: FaultType, stream: FaultStream, action: FaultAction) {
-        self.type = type
-        self.stream = stream
+    /// What `fault` did: its type and stream, and `action`.
+    public init(_ fault: Fault, action: FaultAction) {
+        self.type = fault.kind.type
+        self.stream = fault.stream
         self.action = action
     }
 

@@ -38,50 +38,33 @@ package final class FaultHandler {
     public typealias CloseRequest = (FaultCloseMode) -> Void
     public typealias CountersObserver = (FaultCounters) -> Void
 
-    private let stream: FaultStream
-    private let seed: UInt64
-    private let connectionID: UInt64
-    private let heldByteLimit: Int
-    private var faults: [Fault]
+    /// What this direction's pipeline is made from, with the faults in
+    /// force, once the handler is added and knows its event loop's time.
+    let plan: FaultPlan
+    var faults: [Fault]
     private let onClose: CloseRequest?
     private let onCounters: CountersObserver?
-    private var pipeline: FaultPipeline?
-    private var context: ChannelHandlerContext?
+    var pipeline: FaultPipeline?
+    var context: ChannelHandlerContext?
     private var held = HeldBytes()
-    private var timer = FaultTimer()
+    var timer = FaultTimer()
     private var pendingRead = false
     private var forwardedDirectly = false
     private var reportedCounters = FaultCounters()
 
     /// - Parameters:
-    ///   - stream: the direction this channel's reads travel: `.upstream` on
-    ///     the client's channel, `.downstream` on the upstream's.
+    ///   - plan: the direction this channel's reads travel (`.upstream` on
+    ///     the client's channel, `.downstream` on the upstream's), the seed
+    ///     and connection that fix the random draws, and the held-bytes limit.
     ///   - faults: the connection's faults (both streams may be passed; only
-    ///     `stream`'s apply), in the order they were added.
-    ///   - seed: the run's seed; with `connectionID` and the fault names it
-    ///     fixes every toxicity decision and random draw.
-    ///   - connectionID: unique per connection within a run (the session id).
-    ///   - heldByteLimit: reads pause while this many bytes are held; it
-    ///     caps throughput at `heldByteLimit ÷ delay` (see
-    ///     ``FaultPipeline/defaultHeldByteLimit``).
+    ///     the plan's stream's apply), in the order they were added.
     ///   - onClose: how a fault closes or resets the connection.
     ///   - onCounters: called with this direction's cumulative counters each
     ///     time they change, before the actions that changed them are
     ///     carried out (so before `onClose`).
-    public init(
-        stream: FaultStream,
-        faults: [Fault],
-        seed: UInt64,
-        connectionID: UInt64,
-        heldByteLimit: Int = FaultPipeline.defaultHeldByteLimit,
-        onClose: CloseRequest? = nil,
-        onCounters: CountersObserver? = nil
-    ) {
-        self.stream = stream
+    public init(_ plan: FaultPlan, faults: [Fault], onClose: CloseRequest? = nil, onCounters: CountersObserver? = nil) {
+        self.plan = plan
         self.faults = faults
-        self.seed = seed
-        self.connectionID = connectionID
-        self.heldByteLimit = heldByteLimit
         self.onClose = onClose
         self.onCounters = onCounters
     }
@@ -97,12 +80,10 @@ package final class FaultHandler {
     /// removed faults release what they hold at once; removing a timeout
     /// closes the connection). Must run on the channel's event loop.
     public func update(faults: [Fault]) {
-        self.faults = faults
-        guard let context, let actions = pipeline?.update(faults: faults, at: context.eventLoop.faultNow) else { return }
-        perform(actions, context: context)
+        replaceFaults(faults)
     }
 
-    private func perform(_ actions: [FaultPipeline.Action], context: ChannelHandlerContext) {
+    func perform(_ actions: [FaultPipeline.Action], context: ChannelHandlerContext) {
         // Counters first: a close below can end the session before it returns.
         reportCounters()
         for action in actions {
@@ -186,43 +167,20 @@ package final class FaultHandler {
         onCounters(counters)
     }
 
-    private func rescheduleTimer(context: ChannelHandlerContext) {
-        timer.set(pipeline?.nextDeadline, on: context.eventLoop) { [self] in
-            timerFired()
-        }
-    }
-
-    private func timerFired() {
-        timer.fired()
-        guard let context, var pipeline else { return }
-        let actions = pipeline.advance(to: context.eventLoop.faultNow)
-        self.pipeline = pipeline
-        perform(actions, context: context)
-    }
 }
 
-extension FaultHandler: ChannelDuplexHandler {
+extension FaultHandler: ChannelDuplexHandler, FaultApplying {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer
     public typealias OutboundIn = NIOAny
     public typealias OutboundOut = NIOAny
 
     public func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        pipeline = FaultPipeline(
-            stream: stream,
-            faults: faults,
-            seed: seed,
-            connectionID: connectionID,
-            heldByteLimit: heldByteLimit,
-            at: context.eventLoop.faultNow
-        )
-        rescheduleTimer(context: context)
+        startFaults(context: context)
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
-        timer.cancel()
-        self.context = nil
+        stopFaults()
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -36,11 +36,9 @@ public struct FaultPipeline: Sendable {
         case close(FaultCloseMode, at: FaultInstant)
     }
 
-    public let stream: FaultStream
-    public let seed: UInt64
-    public let connectionID: UInt64
-    /// ``shouldHoldReads`` is true while at least this many bytes are held.
-    public let heldByteLimit: Int
+    /// The stream faulted, the seed and connection that fix the random
+    /// draws, and the held-bytes limit.
+    public let plan: FaultPlan
 
     /// 16 MiB. Held bytes bound the throughput a delay allows (Little's law:
     /// throughput ≤ bound ÷ delay), so this lets a fast stream move
@@ -58,22 +56,11 @@ public struct FaultPipeline: Sendable {
 
     /// - Parameters:
     ///   - faults: the connection's faults; those of the other stream are ignored.
-    ///   - seed, connectionID: with the fault names, fix every random draw.
     ///   - now: when the faults start (a timeout's clock starts here).
-    public init(
-        stream: FaultStream,
-        faults: [Fault],
-        seed: UInt64,
-        connectionID: UInt64,
-        heldByteLimit: Int = FaultPipeline.defaultHeldByteLimit,
-        at now: FaultInstant
-    ) {
-        self.stream = stream
-        self.seed = seed
-        self.connectionID = connectionID
-        self.heldByteLimit = heldByteLimit
-        self.faults = faults.filter { $0.stream == stream }
-        self.stages = self.faults.map { FaultStage(fault: $0, seed: seed, connection: connectionID, at: now) }
+    public init(_ plan: FaultPlan, faults: [Fault], at now: FaultInstant) {
+        self.plan = plan
+        self.faults = faults.filter { $0.stream == plan.stream }
+        self.stages = self.faults.map { FaultStage(fault: $0, seed: plan.seed, connection: plan.connectionID, at: now) }
     }
 
     /// Whether each fault applies to this connection (its toxicity draw), in
@@ -86,8 +73,8 @@ public struct FaultPipeline: Sendable {
         !isFinished && heldBytes == 0 && stages.allSatisfy { !$0.isActive && $0.queue.isEmpty }
     }
 
-    /// Reading should pause: at least ``heldByteLimit`` bytes are held.
-    public var shouldHoldReads: Bool { heldBytes >= heldByteLimit }
+    /// Reading should pause: at least the plan's `heldByteLimit` bytes are held.
+    public var shouldHoldReads: Bool { heldBytes >= plan.heldByteLimit }
 
     /// The next instant at which ``advance(to:)`` has something to do.
     public var nextDeadline: FaultInstant? {
@@ -187,7 +174,7 @@ public struct FaultPipeline: Sendable {
     public mutating func update(faults newFaults: [Fault], at now: FaultInstant) -> [Action] {
         var actions: [Action] = []
         run(until: now, into: &actions)
-        let faults = newFaults.filter { $0.stream == stream }
+        let faults = newFaults.filter { $0.stream == plan.stream }
         self.faults = faults
         guard !isFinished else { return actions }
         var oldIndex: [String: Int] = [:]
@@ -224,7 +211,7 @@ public struct FaultPipeline: Sendable {
                 stage.reconfigure(to: fault, at: now)
                 return stage
             }
-            return FaultStage(fault: fault, seed: seed, connection: connectionID, at: now)
+            return FaultStage(fault: fault, seed: plan.seed, connection: plan.connectionID, at: now)
         }
         if isFinished {
             finish(at: now, into: &actions)

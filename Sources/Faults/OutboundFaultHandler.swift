@@ -11,45 +11,36 @@ import NIOCore
 /// unless the channel is being reset. A fault that ends the connection
 /// closes the channel (`.reset` with an RST). Write promises succeed when
 /// the bytes are accepted, not when they reach the socket.
-package final class OutboundFaultHandler: ChannelOutboundHandler {
+package final class OutboundFaultHandler: ChannelOutboundHandler, FaultApplying {
     package typealias OutboundIn = ByteBuffer
     package typealias OutboundOut = ByteBuffer
 
-    private var faults: [Fault]
-    private let stream: FaultStream
-    private let seed: UInt64
-    private let connectionID: UInt64
-    private var pipeline: FaultPipeline?
-    private var context: ChannelHandlerContext?
+    var faults: [Fault]
+    let plan: FaultPlan
+    var pipeline: FaultPipeline?
+    var context: ChannelHandlerContext?
     private var held = HeldBytes()
-    private var timer = FaultTimer()
+    var timer = FaultTimer()
     private var pendingOutputClose: EventLoopPromise<Void>?
     private var pendingFullClose: EventLoopPromise<Void>?
     private var closedByFault = false
     private(set) var counters = FaultCounters()
 
-    package init(stream: FaultStream, faults: [Fault], seed: UInt64, connectionID: UInt64) {
-        self.stream = stream
+    package init(_ plan: FaultPlan, faults: [Fault]) {
+        self.plan = plan
         self.faults = faults
-        self.seed = seed
-        self.connectionID = connectionID
     }
 
     package func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        pipeline = FaultPipeline(stream: stream, faults: faults, seed: seed, connectionID: connectionID, at: context.eventLoop.faultNow)
-        rescheduleTimer(context: context)
+        startFaults(context: context)
     }
 
     package func handlerRemoved(context: ChannelHandlerContext) {
-        timer.cancel()
-        self.context = nil
+        stopFaults()
     }
 
     package func update(faults: [Fault]) {
-        self.faults = faults
-        guard let context, let actions = pipeline?.update(faults: faults, at: context.eventLoop.faultNow) else { return }
-        perform(actions, context: context)
+        replaceFaults(faults)
     }
 
     /// Throws away what is held: the connection is being reset.
@@ -115,7 +106,7 @@ package final class OutboundFaultHandler: ChannelOutboundHandler {
         return true
     }
 
-    private func perform(_ actions: [FaultPipeline.Action], context: ChannelHandlerContext) {
+    func perform(_ actions: [FaultPipeline.Action], context: ChannelHandlerContext) {
         for action in actions {
             switch action {
             case .deliver(let bytes, _):
@@ -148,16 +139,6 @@ package final class OutboundFaultHandler: ChannelOutboundHandler {
             context.write(wrapOutboundOut(piece), promise: nil)
         }
         context.flush()
-    }
-
-    private func rescheduleTimer(context: ChannelHandlerContext) {
-        timer.set(pipeline?.nextDeadline, on: context.eventLoop) { [self] in
-            timer.fired()
-            guard let context = self.context, var pipeline else { return }
-            let actions = pipeline.advance(to: context.eventLoop.faultNow)
-            self.pipeline = pipeline
-            perform(actions, context: context)
-        }
     }
 }
 

@@ -1,4 +1,4 @@
-import Recording
+import TapedeckErrors
 
 /// A proxy that cannot start or go on.
 public typealias ProxyError = TapedeckError<ProxyErrorCode>

@@ -372,10 +372,8 @@ public final class ProxyServer: Sendable {
         let faults = self.faults
         guard configuration.faults.canChange || !faults.isEmpty else { return nil }
         return FaultHandler(
-            stream: stream,
+            FaultPlan(stream, seed: configuration.faults.seed, connection: session.session.id),
             faults: faults,
-            seed: configuration.faults.seed,
-            connectionID: session.session.id,
             onClose: { mode in legs.close(mode) },
             onCounters: { counters in session.faultsActed(counters.effects) }
         )

@@ -21,7 +21,11 @@ public struct Manifest: Hashable, Sendable, Codable {
     /// the fault plan and seed in force), as key/value text. In the file,
     /// `faults` (JSON text here) is written as the JSON array itself and
     /// `seed` as a number; manifests that hold them as strings still read.
-    public var properties: [String: String]
+    public var properties: [String: String] {
+        get { storedProperties.texts }
+        set { storedProperties.texts = newValue }
+    }
+    private var storedProperties: ManifestProperties
     /// The `--redact` patterns whose matches were masked (nil: none were
     /// given). What they masked is not kept anywhere.
     public var redact: [String]?
@@ -32,45 +36,15 @@ public struct Manifest: Hashable, Sendable, Codable {
         self.toolVersion = TapedeckVersion.current
         self.file = file
         self.sessions = sessions
-        self.properties = properties
+        self.storedProperties = ManifestProperties(texts: properties)
         self.redact = redact.isEmpty ? nil : redact
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, file, sessions, properties, redact
+        case format, file, sessions, redact
+        case storedProperties = "properties"
         case formatVersion = "format_version"
         case toolVersion = "tool_version"
-    }
-
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        format = try container.decode(String.self, forKey: .format)
-        formatVersion = try container.decode(Int.self, forKey: .formatVersion)
-        toolVersion = try container.decode(String.self, forKey: .toolVersion)
-        file = try container.decode(String.self, forKey: .file)
-        sessions = try container.decode([SessionSummary].self, forKey: .sessions)
-        let values = try container.decode([String: ManifestValue].self, forKey: .properties)
-        properties = values.mapValues(\.text)
-        redact = try container.decodeIfPresent([String].self, forKey: .redact)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(format, forKey: .format)
-        try container.encode(formatVersion, forKey: .formatVersion)
-        try container.encode(toolVersion, forKey: .toolVersion)
-        try container.encode(file, forKey: .file)
-        try container.encode(sessions, forKey: .sessions)
-        var values: [String: ManifestValue] = [:]
-        for (key, text) in properties {
-            switch key {
-            case "faults": values[key] = ManifestValue(json: text) ?? .string(text)
-            case "seed": values[key] = UInt64(text).map(ManifestValue.unsigned) ?? .string(text)
-            default: values[key] = .string(text)
-            }
-        }
-        try container.encode(values, forKey: .properties)
-        try container.encodeIfPresent(redact, forKey: .redact)
     }
 
     /// Where the manifest of the recording at `pcapPath` lives.
@@ -180,6 +154,32 @@ public struct ManifestError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "\(path): \(writing ? "cannot write the manifest" : "unreadable manifest"): \(reason)" }
+}
+
+/// ``Manifest/properties`` as the file holds them: `faults` as JSON,
+/// `seed` as a number, the rest as strings; each read back as text.
+private struct ManifestProperties: Codable, Hashable, Sendable {
+    var texts: [String: String]
+
+    init(texts: [String: String]) {
+        self.texts = texts
+    }
+
+    init(from decoder: Decoder) throws {
+        texts = try [String: ManifestValue](from: decoder).mapValues(\.text)
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var values: [String: ManifestValue] = [:]
+        for (key, text) in texts {
+            switch key {
+            case "faults": values[key] = ManifestValue(json: text) ?? .string(text)
+            case "seed": values[key] = UInt64(text).map(ManifestValue.unsigned) ?? .string(text)
+            default: values[key] = .string(text)
+            }
+        }
+        try values.encode(to: encoder)
+    }
 }
 
 /// A property's value as the manifest file holds it: text, or JSON that

@@ -37,44 +37,23 @@ public struct RecorderConfiguration: Sendable {
     /// bytes) with a same-length filler in the recording; a match that spans
     /// reads is masked when it is at most 4 KiB long. Patterns that can match
     /// the empty string are refused.
-    public var redactPatterns: [String]
-    public var backlogPolicy: BacklogPolicy
+    public var redactPatterns: [String] = []
+    public var backlogPolicy = BacklogPolicy.backpressure
     /// Bytes of payload queued for the disk before the backlog policy applies.
-    public var queueCapacity: Int
-    public var flushInterval: Duration
-    public var addressing: SyntheticAddressing
+    public var queueCapacity = 32 << 20
+    public var flushInterval = Duration.milliseconds(100)
+    public var addressing = SyntheticAddressing()
     /// Written into every manifest (fault plan, seed, …).
-    public var properties: [String: String]
+    public var properties: [String: String] = [:]
     /// Replace a file that is already where a recording's file goes (as
     /// tcpdump's `-w` does); when false, such a file is left alone and
     /// creating it fails.
     public var overwrite: Bool
 
-    public init(
-        output: Output,
-        rotateBytes: Int64? = nil,
-        rotateInterval: Duration? = nil,
-        ringSize: Int? = nil,
-        postRotateCommand: String? = nil,
-        redactPatterns: [String] = [],
-        backlogPolicy: BacklogPolicy = .backpressure,
-        queueCapacity: Int = 32 << 20,
-        flushInterval: Duration = .milliseconds(100),
-        addressing: SyntheticAddressing = SyntheticAddressing(),
-        properties: [String: String] = [:],
-        overwrite: Bool = true
-    ) {
+    /// Everything else starts at its default (no rotation, no redaction,
+    /// back-pressure, a 32 MiB queue, a flush every 100 ms); set what differs.
+    public init(output: Output, overwrite: Bool = true) {
         self.output = output
-        self.rotateBytes = rotateBytes
-        self.rotateInterval = rotateInterval
-        self.ringSize = ringSize
-        self.postRotateCommand = postRotateCommand
-        self.redactPatterns = redactPatterns
-        self.backlogPolicy = backlogPolicy
-        self.queueCapacity = queueCapacity
-        self.flushInterval = flushInterval
-        self.addressing = addressing
-        self.properties = properties
         self.overwrite = overwrite
     }
 

@@ -1,3 +1,5 @@
+import TapedeckErrors
+
 /// A recorder that cannot start or go on.
 public typealias RecordingError = TapedeckError<RecordingErrorCode>
 

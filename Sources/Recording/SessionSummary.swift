@@ -15,16 +15,11 @@ public struct DirectionSummary: Hashable, Sendable, Codable {
     /// Bytes the peer sent that the recording does not hold because writing
     /// it failed (disk full, I/O error): after the last byte in `bytes`.
     /// Written to a manifest only when not 0.
-    public var unrecordedBytes: Int
+    public var unrecordedBytes = 0
+}
 
-    public init(bytes: Int, xxh3: String? = nil, sha256: String? = nil, gapBytes: Int, unrecordedBytes: Int = 0) {
-        self.bytes = bytes
-        self.xxh3 = xxh3
-        self.sha256 = sha256
-        self.gapBytes = gapBytes
-        self.unrecordedBytes = unrecordedBytes
-    }
-
+/// An absent `unrecorded_bytes` is 0, and 0 is not written.
+extension DirectionSummary {
     enum CodingKeys: String, CodingKey {
         case bytes, xxh3, sha256
         case gapBytes = "gap_bytes"

@@ -7,32 +7,23 @@ import Recording
 import Sockets
 import TapedeckTLS
 
-/// `replay drive`: plays recorded client sides against a live server.
+/// `replay drive`: plays recorded client sides against a live server. The
+/// target and the playback are given; the rest has defaults, set on the
+/// value before the drive starts.
 public struct DriveConfiguration: Sendable {
     public var target: Endpoint
     public var playback: Playback
     /// At most this many sessions at once (nil: as many as recorded).
     public var concurrency: Int?
     /// Play the whole recording this many times, one pass after another.
-    public var passes: Int
-    public var connectTimeout: Duration
+    public var passes = 1
+    public var connectTimeout: Duration = .seconds(5)
     /// TLS toward the target (`replay drive --tls`), or nil.
     public var tls: ConnectingTLS?
 
-    public init(
-        target: Endpoint,
-        playback: Playback = Playback(),
-        concurrency: Int? = nil,
-        passes: Int = 1,
-        connectTimeout: Duration = .seconds(5),
-        tls: ConnectingTLS? = nil
-    ) {
+    public init(target: Endpoint, playback: Playback = Playback()) {
         self.target = target
         self.playback = playback
-        self.concurrency = concurrency
-        self.passes = passes
-        self.connectTimeout = connectTimeout
-        self.tls = tls
     }
 }
 
@@ -318,10 +309,10 @@ public final class ReplayDriver: Sendable {
                 try configuration.tls?.addHandlers(to: channel, hostName: hostName)
                 let faults = configuration.playback.faults
                 if faults.canChange || !faults.faults.isEmpty {
-                    try sync.addHandler(FaultHandler(stream: .downstream, faults: faults.faults, seed: faults.seed, connectionID: id, onClose: { mode in
+                    try sync.addHandler(FaultHandler(FaultPlan(.downstream, seed: faults.seed, connection: id), faults: faults.faults, onClose: { mode in
                         channel.close(as: mode)
                     }))
-                    try sync.addHandler(OutboundFaultHandler(stream: .upstream, faults: faults.faults, seed: faults.seed, connectionID: id))
+                    try sync.addHandler(OutboundFaultHandler(FaultPlan(.upstream, seed: faults.seed, connection: id), faults: faults.faults))
                 }
                 let server: Endpoint = if case .host = configuration.target { Endpoint(address) ?? configuration.target } else { configuration.target }
                 try sync.addHandler(DriveHandler(

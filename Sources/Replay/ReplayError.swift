@@ -1,4 +1,4 @@
-import Recording
+import TapedeckErrors
 
 /// A replay that cannot start or go on.
 public typealias ReplayError = TapedeckError<ReplayErrorCode>

@@ -16,33 +16,25 @@ import Sockets
 import TapedeckTLS
 
 /// `replay serve`: a mock upstream that answers each connection with a
-/// recorded session's server side.
+/// recorded session's server side. The listeners, how to answer and the
+/// playback are given; the rest has defaults, set on the value before the
+/// server starts.
 public struct ServeConfiguration: Sendable {
     public var listeners: [Endpoint]
     /// Mode of Unix-socket listeners.
-    public var socketMode: mode_t
+    public var socketMode: mode_t = 0o600
     /// Request by request, or a recorded session per connection.
     public var answering: Answering
     /// Start over when every session has been used.
-    public var loop: Bool
+    public var loop = false
     public var playback: Playback
     /// TLS on every connection (and PostgreSQL's SSLRequest before it), or nil.
     public var tls: ServingTLS?
 
-    public init(
-        listeners: [Endpoint],
-        socketMode: mode_t = 0o600,
-        answering: Answering = .automatic(),
-        loop: Bool = false,
-        playback: Playback = Playback(),
-        tls: ServingTLS? = nil
-    ) {
+    public init(listeners: [Endpoint], answering: Answering = .automatic(), playback: Playback = Playback()) {
         self.listeners = listeners
-        self.socketMode = socketMode
         self.answering = answering
-        self.loop = loop
         self.playback = playback
-        self.tls = tls
     }
 }
 
@@ -248,10 +240,10 @@ public final class ReplayServer: Sendable {
         try configuration.tls?.addHandlers(to: channel)
         let replayFaults = configuration.playback.faults
         if replayFaults.canChange || !faults.isEmpty {
-            try sync.addHandler(FaultHandler(stream: .upstream, faults: faults, seed: replayFaults.seed, connectionID: connection, onClose: { mode in
+            try sync.addHandler(FaultHandler(FaultPlan(.upstream, seed: replayFaults.seed, connection: connection), faults: faults, onClose: { mode in
                 channel.close(as: mode)
             }))
-            try sync.addHandler(OutboundFaultHandler(stream: .downstream, faults: faults, seed: replayFaults.seed, connectionID: connection))
+            try sync.addHandler(OutboundFaultHandler(FaultPlan(.downstream, seed: replayFaults.seed, connection: connection), faults: faults))
         }
         if let book {
             try sync.addHandler(MatchingServeHandler(book: book, timing: configuration.playback.timing, connection: connection, logger: logger))

@@ -1,4 +1,4 @@
-import Recording
+import TapedeckErrors
 
 /// A socket that cannot be set up.
 package typealias SocketError = TapedeckError<SocketErrorCode>

@@ -30,26 +30,17 @@ public final class LocalCA: Sendable {
     /// A new authority, in memory (`TapedeckTesting`'s throw-away CA, and `init(directory:)`'s).
     public init(commonName: String = "Tapedeck local CA") throws {
         let key = P256.Signing.PrivateKey()
-        let name = try DistinguishedName {
-            CommonName(commonName)
-            OrganizationName("Tapedeck")
-        }
-        let now = Date()
-        let certificate = try Certificate(
-            version: .v3,
-            serialNumber: Certificate.SerialNumber(),
-            publicKey: .init(key.publicKey),
-            notValidBefore: now.addingTimeInterval(-3600),
-            notValidAfter: now.addingTimeInterval(10 * 365 * 86400),
-            issuer: name,
-            subject: name,
-            signatureAlgorithm: .ecdsaWithSHA256,
+        let certificate = try Self.certificate(
+            commonName: commonName,
+            publicKey: key.publicKey,
+            validDays: 10 * 365,
+            issuer: nil,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
                 Critical(KeyUsage(keyCertSign: true, cRLSign: true))
                 SubjectKeyIdentifier(keyIdentifier: Self.keyIdentifier(of: key.publicKey))
             },
-            issuerPrivateKey: .init(key)
+            issuerKey: key
         )
         self.key = key
         self.certificate = certificate
@@ -138,20 +129,11 @@ public final class LocalCA: Sendable {
         let names: [GeneralName] = name.map { [Self.generalName($0)] } ?? [
             .dnsName(Self.defaultName), Self.generalName("127.0.0.1"), Self.generalName("::1"),
         ]
-        let subject = try DistinguishedName {
-            CommonName(name ?? Self.defaultName)
-            OrganizationName("Tapedeck")
-        }
-        let now = Date()
-        let leaf = try Certificate(
-            version: .v3,
-            serialNumber: Certificate.SerialNumber(),
-            publicKey: .init(leafKey.publicKey),
-            notValidBefore: now.addingTimeInterval(-3600),
-            notValidAfter: now.addingTimeInterval(90 * 86400),
+        let leaf = try Self.certificate(
+            commonName: name ?? Self.defaultName,
+            publicKey: leafKey.publicKey,
+            validDays: 90,
             issuer: certificate.subject,
-            subject: subject,
-            signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
@@ -159,9 +141,39 @@ public final class LocalCA: Sendable {
                 SubjectAlternativeNames(names)
                 AuthorityKeyIdentifier(keyIdentifier: ArraySlice(SubjectKeyIdentifier(keyIdentifier: Self.keyIdentifier(of: key.publicKey)).keyIdentifier))
             },
-            issuerPrivateKey: .init(key)
+            issuerKey: key
         )
         return (try leaf.serializeAsPEM().pemString + "\n" + certificatePEM, leafKey.pemRepresentation)
+    }
+
+    /// A certificate for `commonName` (organization Tapedeck), valid from an
+    /// hour ago (clocks drift) for `validDays` days, issued by `issuer` (nil:
+    /// itself) and signed with `issuerKey`.
+    private static func certificate(
+        commonName: String,
+        publicKey: P256.Signing.PublicKey,
+        validDays: Int,
+        issuer: DistinguishedName?,
+        extensions: Certificate.Extensions,
+        issuerKey: P256.Signing.PrivateKey
+    ) throws -> Certificate {
+        let subject = try DistinguishedName {
+            CommonName(commonName)
+            OrganizationName("Tapedeck")
+        }
+        let now = Date()
+        return try Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: .init(publicKey),
+            notValidBefore: now.addingTimeInterval(-3600),
+            notValidAfter: now.addingTimeInterval(TimeInterval(validDays) * 86400),
+            issuer: issuer ?? subject,
+            subject: subject,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: extensions,
+            issuerPrivateKey: .init(issuerKey)
+        )
     }
 
     /// RFC 5280's method 1: SHA-1 of the public key's bits.

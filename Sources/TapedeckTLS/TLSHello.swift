@@ -65,22 +65,27 @@ package enum TLSHelloParser {
 
     /// The SNI and ALPN of the ClientHello at the start of `bytes`.
     package static func clientHello(_ bytes: ByteBuffer) -> HelloReading<ClientHello> {
-        switch handshakeBody(bytes, type: clientHelloType) {
-        case .needMore: return .needMore
-        case .notTLS(let why): return .notTLS(why)
-        case .hello(var body):
-            guard let hello = readClientHello(&body) else { return .notTLS("malformed ClientHello") }
-            return .hello(hello)
-        }
+        hello(bytes, type: clientHelloType, named: "ClientHello", read: readClientHello)
     }
 
     /// The version and cipher of the ServerHello at the start of `bytes`.
     package static func serverHello(_ bytes: ByteBuffer) -> HelloReading<ServerHello> {
-        switch handshakeBody(bytes, type: serverHelloType) {
+        hello(bytes, type: serverHelloType, named: "ServerHello", read: readServerHello)
+    }
+
+    /// The hello of handshake `type` at the start of `bytes`, read by `read`
+    /// (nil: malformed).
+    private static func hello<Hello>(
+        _ bytes: ByteBuffer,
+        type: UInt8,
+        named name: String,
+        read: (inout ByteBuffer) -> Hello?
+    ) -> HelloReading<Hello> {
+        switch handshakeBody(bytes, type: type) {
         case .needMore: return .needMore
         case .notTLS(let why): return .notTLS(why)
         case .hello(var body):
-            guard let hello = readServerHello(&body) else { return .notTLS("malformed ServerHello") }
+            guard let hello = read(&body) else { return .notTLS("malformed \(name)") }
             return .hello(hello)
         }
     }

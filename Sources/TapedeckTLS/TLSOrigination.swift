@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 
@@ -42,46 +41,40 @@ public struct TLSOrigination: Sendable {
     package func contexts() throws -> ClientTLSContexts {
         try ClientTLSContexts(self)
     }
+
+    fileprivate var clientConfiguration: TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let trustedCertificates {
+            configuration.trustRoots = .certificates(trustedCertificates)
+        }
+        if insecure {
+            configuration.certificateVerification = .none
+        }
+        if let identity {
+            configuration.certificateChain = identity.chain.map { .certificate($0) }
+            configuration.privateKey = .privateKey(identity.key)
+        }
+        configuration.keyLogCallback = keyLog?.callback
+        return configuration
+    }
 }
 
-/// Client-side `NIOSSLContext`s, one per list of application protocols offered.
+/// Client-side `NIOSSLContext`s, one per list of application protocols
+/// offered, and the origination they were made from.
 ///
 /// Threading: safe from any event loop.
 package final class ClientTLSContexts: Sendable {
     package let origination: TLSOrigination
-    private let made = NIOLockedValueBox<[[String]: NIOSSLContext]>([:])
+    private let contexts: TLSContexts
 
     init(_ origination: TLSOrigination) throws {
         self.origination = origination
-        _ = try context(applicationProtocols: [])
+        self.contexts = try TLSContexts(origination.clientConfiguration, failure: "cannot set up TLS toward the server")
     }
 
+    /// The context that offers `applicationProtocols` (empty: no ALPN).
     package func context(applicationProtocols: [String]) throws -> NIOSSLContext {
-        if let known = made.withLockedValue({ $0[applicationProtocols] }) { return known }
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        if let trusted = origination.trustedCertificates {
-            configuration.trustRoots = .certificates(trusted)
-        }
-        if origination.insecure {
-            configuration.certificateVerification = .none
-        }
-        if let identity = origination.identity {
-            configuration.certificateChain = identity.chain.map { .certificate($0) }
-            configuration.privateKey = .privateKey(identity.key)
-        }
-        configuration.applicationProtocols = applicationProtocols
-        configuration.keyLogCallback = origination.keyLog?.callback
-        let fresh: NIOSSLContext
-        do {
-            fresh = try NIOSSLContext(configuration: configuration)
-        } catch {
-            throw TLSError("cannot set up TLS toward the server: \(error)")
-        }
-        return made.withLockedValue { made in
-            if let raced = made[applicationProtocols] { return raced }
-            made[applicationProtocols] = fresh
-            return fresh
-        }
+        try contexts.context(applicationProtocols: applicationProtocols)
     }
 
     /// The name to send as SNI and verify: `serverName`, else `fallback`

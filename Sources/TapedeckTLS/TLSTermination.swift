@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 
@@ -23,40 +22,13 @@ public struct TLSTermination: Sendable {
 
     /// Server contexts for this termination, one per ALPN choice.
     package func contexts() throws -> ServerTLSContexts {
-        try ServerTLSContexts(self)
-    }
-}
-
-/// Server-side `NIOSSLContext`s, made once per list of application
-/// protocols offered (a context is costly: certificates, key, settings).
-///
-/// Threading: safe from any event loop.
-package final class ServerTLSContexts: Sendable {
-    private let termination: TLSTermination
-    private let made = NIOLockedValueBox<[[String]: NIOSSLContext]>([:])
-
-    /// Makes the context with no ALPN now, so a certificate BoringSSL
-    /// refuses is an error at start, not at the first client.
-    init(_ termination: TLSTermination) throws {
-        self.termination = termination
-        _ = try context(applicationProtocols: [])
+        try TLSContexts(serverConfiguration(), failure: "cannot use the TLS certificate and key")
     }
 
-    /// The context that offers `applicationProtocols` (empty: no ALPN).
-    package func context(applicationProtocols: [String]) throws -> NIOSSLContext {
-        if let known = made.withLockedValue({ $0[applicationProtocols] }) { return known }
-        let fresh = try makeContext(applicationProtocols)
-        return made.withLockedValue { made in
-            if let raced = made[applicationProtocols] { return raced }
-            made[applicationProtocols] = fresh
-            return fresh
-        }
-    }
-
-    private func makeContext(_ applicationProtocols: [String]) throws -> NIOSSLContext {
+    private func serverConfiguration() throws -> TLSConfiguration {
         let base: TLSIdentity
         var callback: NIOSSLContextCallback?
-        switch termination.identity {
+        switch identity {
         case .fixed(let identity):
             base = identity
         case .authority(let authority):
@@ -77,13 +49,11 @@ package final class ServerTLSContexts: Sendable {
             certificateChain: base.chain.map { .certificate($0) },
             privateKey: .privateKey(base.key)
         )
-        configuration.applicationProtocols = applicationProtocols
         configuration.sslContextCallback = callback
-        configuration.keyLogCallback = termination.keyLog?.callback
-        do {
-            return try NIOSSLContext(configuration: configuration)
-        } catch {
-            throw TLSError("cannot use the TLS certificate and key: \(error)")
-        }
+        configuration.keyLogCallback = keyLog?.callback
+        return configuration
     }
 }
+
+/// Server-side contexts, one per list of application protocols offered.
+package typealias ServerTLSContexts = TLSContexts

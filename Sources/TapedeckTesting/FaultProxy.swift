@@ -51,7 +51,8 @@ public final class FaultProxy: Sendable {
         let recording = path.map { RecorderConfiguration(output: .file(path: $0), overwrite: overwrite) }
         try recording?.refuseToReplace(option: "recordTo", optIn: "pass overwrite: true")
         let (endpoint, directory) = try listen.resolve()
-        let configuration = ProxyConfiguration(listeners: [endpoint], upstream: upstream, faults: FaultSettings(faults: faults, seed: seed, canChange: true), tls: tls)
+        var configuration = ProxyConfiguration(listeners: [endpoint], upstream: upstream, faults: FaultSettings(faults: faults, seed: seed, canChange: true))
+        configuration.tls = tls
         let proxy = ProxyServer(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
         // Listen first: a proxy that cannot leaves an earlier recording as it was.
         var recorder: Recorder?

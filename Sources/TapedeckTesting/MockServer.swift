@@ -93,17 +93,17 @@ public final class MockServer: Sendable {
     ) async throws -> MockServer {
         let scripts = try recording.sessionScripts(filter: filter)
         let (endpoint, directory) = try listen.resolve()
-        let configuration = ServeConfiguration(
+        var configuration = ServeConfiguration(
             listeners: [endpoint],
             answering: answering,
-            loop: loop,
             playback: Playback(
                 timing: ReplayTiming(speed: speed, turnIdle: turnIdle),
                 comparison: ReplayComparison(strict: strict, policy: onMismatch, ignore: ignore),
                 faults: FaultSettings(faults: faults, seed: seed, canChange: true)
-            ),
-            tls: tls
+            )
         )
+        configuration.loop = loop
+        configuration.tls = tls
         let server = try ReplayServer(scripts: scripts, configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
         do {
             try await server.start()

@@ -67,7 +67,7 @@ struct FaultCodingTests {
         #expect(try JSONDecoder().decode(Fault.self, from: Data(text.utf8)) == rate)
     }
 
-    static let invalid: [(json: String, code: FaultError.Code, mentions: String)] = [
+    static let invalid: [(json: String, code: FaultErrorCode, mentions: String)] = [
         (#"{"type":"latency","attributes":{"latency":-1}}"#, .invalidAttribute, "latency must not be negative"),
         (#"{"type":"latency","attributes":{"jitter":-5}}"#, .invalidAttribute, "jitter"),
         (#"{"type":"bogus"}"#, .unknownType, "unknown fault type \"bogus\""),

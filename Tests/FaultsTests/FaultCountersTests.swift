@@ -4,13 +4,16 @@ import Testing
 /// What counts as a fault acting, and the most each fault did to a connection.
 @Suite struct FaultCountersTests {
     @Test func resetPeerDropsThenResetsOnce() {
-        var driver = Driver([fault(.resetPeer(timeout: .milliseconds(50)), .upstream, name: "rp")], stream: .upstream)
+        let resetPeer = fault(.resetPeer(timeout: .milliseconds(50)), .upstream, name: "rp")
+        var driver = Driver([resetPeer], stream: .upstream)
         driver.receive(10, at: ms(1))
         driver.receive(5, at: ms(2))
-        #expect(driver.pipeline.counters.effects == ["rp": FaultEffect(type: .resetPeer, stream: .upstream, action: .dropped)])
+        #expect(driver.pipeline.counters.effects == ["rp": FaultEffect(resetPeer, action: .dropped)])
+        #expect(driver.pipeline.counters.effects["rp"]?.type == .resetPeer)
+        #expect(driver.pipeline.counters.effects["rp"]?.stream == .upstream)
         driver.finish()
         #expect(driver.closes.map(\.0) == [.reset])
-        #expect(driver.pipeline.counters.effects == ["rp": FaultEffect(type: .resetPeer, stream: .upstream, action: .reset)])
+        #expect(driver.pipeline.counters.effects == ["rp": FaultEffect(resetPeer, action: .reset)])
         #expect(driver.pipeline.counters.resets == 1)
         #expect(driver.pipeline.counters.fired[.resetPeer] == 3, "two chunks swallowed, one reset")
     }

@@ -81,9 +81,9 @@ struct FaultHandlerTests {
 
         init(_ faults: [Fault], heldByteLimit: Int = FaultPipeline.defaultHeldByteLimit, seed: UInt64 = 1) throws {
             let log = closeLog
-            handler = FaultHandler(
-                stream: .downstream, faults: faults, seed: seed, connectionID: 1, heldByteLimit: heldByteLimit,
-                onClose: { log.modes.append($0) })
+            var plan = FaultPlan(.downstream, seed: seed, connection: 1)
+            plan.heldByteLimit = heldByteLimit
+            handler = FaultHandler(plan, faults: faults, onClose: { log.modes.append($0) })
             try channel.pipeline.syncOperations.addHandlers([readCounter, handler, collector])
         }
 
@@ -319,7 +319,7 @@ struct FaultHandlerTests {
     @Test func withoutACloseHandlerTheChannelClosesItself() throws {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(
-            FaultHandler(stream: .downstream, faults: [fault(.timeout(timeout: .milliseconds(100)))], seed: 1, connectionID: 1))
+            FaultHandler(FaultPlan(.downstream, seed: 1, connection: 1), faults: [fault(.timeout(timeout: .milliseconds(100)))]))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         #expect(channel.isActive)
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(100))
@@ -340,7 +340,7 @@ struct FaultHandlerTests {
         let box = Box()
         let channel = EmbeddedChannel()
         let handler = FaultHandler(
-            stream: .upstream, faults: [fault(.drop(probability: 1), .upstream)], seed: 1, connectionID: 1,
+            FaultPlan(.upstream, seed: 1, connection: 1), faults: [fault(.drop(probability: 1), .upstream)],
             onCounters: { box.last = $0; box.calls += 1 })
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.writeInbound(channel.allocator.buffer(bytes: [1, 2, 3]))

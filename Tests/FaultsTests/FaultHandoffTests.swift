@@ -59,7 +59,7 @@ struct FaultHandoffTests {
         let collector = Collector()
 
         init(_ faults: [Fault], claims: Bool = true) throws {
-            handler = FaultHandler(stream: .downstream, faults: faults, seed: 3, connectionID: 1, onClose: { _ in })
+            handler = FaultHandler(FaultPlan(.downstream, seed: 3, connection: 1), faults: faults, onClose: { _ in })
             taker = HandoffTaker(claims: claims)
             try channel.pipeline.syncOperations.addHandlers([handler, taker, collector])
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()

@@ -322,15 +322,14 @@ struct FaultPipelineTests {
     @Test func toxicityIsDecidedPerConnectionAndRepeats() {
         let faults = [fault(.latency(latency: .milliseconds(1)), toxicity: 0.3)]
         let decisions = (0..<2000).map { connection in
-            FaultPipeline(stream: .downstream, faults: faults, seed: 5, connectionID: UInt64(connection), at: .zero).applies[0]
+            FaultPipeline(FaultPlan(.downstream, seed: 5, connection: UInt64(connection)), faults: faults, at: .zero).applies[0]
         }
         let again = (0..<2000).map { connection in
-            FaultPipeline(stream: .downstream, faults: faults, seed: 5, connectionID: UInt64(connection), at: .zero).applies[0]
+            FaultPipeline(FaultPlan(.downstream, seed: 5, connection: UInt64(connection)), faults: faults, at: .zero).applies[0]
         }
         #expect(decisions == again)
         #expect((500...700).contains(decisions.filter { $0 }.count))
-        let none = FaultPipeline(
-            stream: .downstream, faults: [fault(.noop, toxicity: 0)], seed: 5, connectionID: 1, at: .zero)
+        let none = FaultPipeline(FaultPlan(.downstream, seed: 5, connection: 1), faults: [fault(.noop, toxicity: 0)], at: .zero)
         #expect(none.applies == [false])
     }
 

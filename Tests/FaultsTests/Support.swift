@@ -15,8 +15,9 @@ struct Driver {
     var actions: [FaultPipeline.Action] = []
 
     init(_ faults: [Fault], stream: FaultStream = .downstream, seed: UInt64 = 7, connection: UInt64 = 1, heldByteLimit: Int = 1 << 20) {
-        pipeline = FaultPipeline(
-            stream: stream, faults: faults, seed: seed, connectionID: connection, heldByteLimit: heldByteLimit, at: .zero)
+        var plan = FaultPlan(stream, seed: seed, connection: connection)
+        plan.heldByteLimit = heldByteLimit
+        pipeline = FaultPipeline(plan, faults: faults, at: .zero)
     }
 
     mutating func advance(to instant: FaultInstant) {

@@ -65,7 +65,12 @@ import Testing
         let harness = try await ProxyHarness(
             listeners: [.ip(.loopbackV4, port: 0)],
             upstream: server.endpoint,
-            recording: { RecorderConfiguration(output: .file(path: $0), backlogPolicy: policy, queueCapacity: 16 << 10) }
+            recording: { path in
+                var configuration = RecorderConfiguration(output: .file(path: path))
+                configuration.backlogPolicy = policy
+                configuration.queueCapacity = 16 << 10
+                return configuration
+            }
         )
         let request = BulkServer.Request(responseBytes: 24 << 20, seed: 11)
         let sent = request.header + randomBytes(4 << 20, seed: 12)

@@ -78,7 +78,10 @@ import Glibc
     @Test func rotationBySize() async throws {
         let echo = try await EchoServer.start()
         let harness = try await ProxyHarness(listeners: [.ip(.loopbackV4, port: 0)], upstream: echo.endpoint, recording: {
-            RecorderConfiguration(output: .file(path: $0), rotateBytes: 100_000, flushInterval: .milliseconds(20))
+            configure(.file(path: $0)) { configuration in
+                configuration.rotateBytes = 100_000
+                configuration.flushInterval = .milliseconds(20)
+            }
         })
         defer { harness.remove() }
         let chunks = (0..<8).map { randomBytes(40_000, seed: UInt64($0)) }
@@ -92,7 +95,10 @@ import Glibc
     @Test func rotationByTime() async throws {
         let echo = try await EchoServer.start()
         let harness = try await ProxyHarness(listeners: [.ip(.loopbackV4, port: 0)], upstream: echo.endpoint, recording: {
-            RecorderConfiguration(output: .file(path: $0), rotateInterval: .milliseconds(200), flushInterval: .milliseconds(20))
+            configure(.file(path: $0)) { configuration in
+                configuration.rotateInterval = .milliseconds(200)
+                configuration.flushInterval = .milliseconds(20)
+            }
         })
         defer { harness.remove() }
         let chunks = (0..<8).map { randomBytes(1000, seed: UInt64($0)) }
@@ -109,7 +115,12 @@ import Glibc
         let directory = try TemporaryDirectory()
         let list = directory.file("finished.txt")
         let harness = try await ProxyHarness(listeners: [.ip(.loopbackV4, port: 0)], upstream: echo.endpoint, directory: directory, recording: {
-            RecorderConfiguration(output: .file(path: $0), rotateBytes: 50_000, ringSize: 2, postRotateCommand: "echo >> '\(list)'", flushInterval: .milliseconds(20))
+            configure(.file(path: $0)) { configuration in
+                configuration.rotateBytes = 50_000
+                configuration.ringSize = 2
+                configuration.postRotateCommand = "echo >> '\(list)'"
+                configuration.flushInterval = .milliseconds(20)
+            }
         })
         defer { harness.remove() }
         for index in 0..<6 {
@@ -176,7 +187,9 @@ import Glibc
     @Test func redaction() async throws {
         let echo = try await EchoServer.start()
         let harness = try await ProxyHarness(listeners: [.ip(.loopbackV4, port: 0)], upstream: echo.endpoint, recording: {
-            RecorderConfiguration(output: .file(path: $0), redactPatterns: ["password=[a-z]+"])
+            configure(.file(path: $0)) { configuration in
+                configuration.redactPatterns = ["password=[a-z]+"]
+            }
         })
         defer { harness.remove() }
         let message = Array("AUTH user=alice password=hunter two\r\n".utf8)
@@ -235,4 +248,11 @@ import Glibc
         #expect(slowest < .milliseconds(100 + 150), "slowest: \(slowest)")
         try await BlockingSocket.onThread { recorder.finish() }
     }
+}
+
+/// A recorder configuration for `output`, with what `change` sets.
+private func configure(_ output: RecorderConfiguration.Output, _ change: (inout RecorderConfiguration) -> Void) -> RecorderConfiguration {
+    var configuration = RecorderConfiguration(output: output)
+    change(&configuration)
+    return configuration
 }

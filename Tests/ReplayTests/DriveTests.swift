@@ -79,7 +79,9 @@ import Testing
         defer { Task { await echo.stop() } }
         // Three overlapping sessions of ≈ 100 ms each: one at a time takes ≈ 300 ms, twice ≈ 600.
         let scripts = (0..<3).map { Self.chatty(5, spacing: 20, index: $0) }
-        let configuration = DriveConfiguration(target: echo.endpoint, concurrency: 1, passes: 2)
+        var configuration = DriveConfiguration(target: echo.endpoint)
+        configuration.concurrency = 1
+        configuration.passes = 2
         let started = ContinuousClock.now
         let report = await ReplayDriver(scripts: scripts, configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: Self.logger).run()
         let elapsed = (ContinuousClock.now - started).milliseconds

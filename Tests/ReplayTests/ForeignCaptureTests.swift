@@ -89,7 +89,9 @@ import Testing
     static func recordRotatedSet(in directory: TemporaryDirectory) async throws -> [String] {
         let echo = try await EchoServer.start()
         defer { Task { await echo.stop() } }
-        let recorder = try Recorder(configuration: RecorderConfiguration(output: .file(path: directory.file("set.pcap")), rotateBytes: 4_000), logger: Logger(label: "test"))
+        var configuration = RecorderConfiguration(output: .file(path: directory.file("set.pcap")))
+        configuration.rotateBytes = 4_000
+        let recorder = try Recorder(configuration: configuration, logger: Logger(label: "test"))
         let proxy = ProxyServer(configuration: ProxyConfiguration(listeners: [.ip(.loopbackV4, port: 0)], upstream: echo.endpoint), group: MultiThreadedEventLoopGroup.singleton, sink: recorder, logger: Logger(label: "test"))
         try await proxy.start()
         // One long session whose frames span several files.

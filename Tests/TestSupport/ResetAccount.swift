@@ -66,7 +66,7 @@ public struct ResetAccount: Sendable {
         let plan = try FaultStream.allCases.map { try Fault(.resetPeer(timeout: .seconds(1)), stream: $0, toxicity: toxicity) }
         return (0..<connections).filter { id in
             FaultStream.allCases.contains { stream in
-                FaultPipeline(stream: stream, faults: plan, seed: seed, connectionID: UInt64(id), at: .zero).applies.contains(true)
+                FaultPipeline(FaultPlan(stream, seed: seed, connection: UInt64(id)), faults: plan, at: .zero).applies.contains(true)
             }
         }.count
     }

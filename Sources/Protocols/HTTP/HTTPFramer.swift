@@ -50,39 +50,29 @@ public struct HTTPFramer: MessageFramer, InterdependentSides {
     }
 
     public let limits: FramingLimits
-    private var streams = StreamPair()
+    var streams = StreamPair()
     private var clientPhase = Phase.head(HTTPHeadScanner(kind: .request))
     private var serverPhase = Phase.head(HTTPHeadScanner(kind: .response))
     private var outstanding: [Outstanding] = []
     /// The client sent an upgrade or CONNECT request; its bytes wait for the answer.
     private var clientHeld = false
     /// `finish()` was called: requests are no longer waited for.
-    private var finishing = false
+    var finishing = false
     public private(set) var stop: FramerStop?
 
     public init(limits: FramingLimits = FramingLimits()) {
         self.limits = limits
     }
 
-    public mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) -> [Message] {
-        streams.append(bytes, from: side, at: time)
-        return pump()
-    }
-
     public mutating func finish() -> [Message] {
-        finishing = true
         clientHeld = false
-        var messages = pump()
+        var messages = pumpFinishing()
         guard stop == nil else { return messages }
         if case .body(let framing) = serverPhase, case .untilClose = framing.progress, !streams[.server].isEmpty {
             messages.append(complete(framing, length: streams[.server].count, from: .server))
             serverPhase = .head(HTTPHeadScanner(kind: .response))
         }
         return messages + streams.takeAll(as: .truncated)
-    }
-
-    public mutating func handOff() -> HandOff {
-        streams.handOff()
     }
 
     func canFrame(_ side: Side) -> Bool {

@@ -30,32 +30,22 @@ public struct PostgresFramer: MessageFramer, InterdependentSides {
     }
 
     public let limits: FramingLimits
-    private var streams = StreamPair()
+    var streams = StreamPair()
     private var clientPhase = ClientPhase.startup
     private var serverPhase = ServerPhase.startup
     /// Encryption answers the server gave that the client side has not reached yet.
     private var encryptionAnswers: [UInt8] = []
-    private var finishing = false
+    var finishing = false
     public private(set) var stop: FramerStop?
 
     public init(limits: FramingLimits = FramingLimits()) {
         self.limits = limits
     }
 
-    public mutating func feed(_ bytes: ByteBuffer, from side: Side, at time: Duration) -> [Message] {
-        streams.append(bytes, from: side, at: time)
-        return pump()
-    }
-
     public mutating func finish() -> [Message] {
-        finishing = true
-        let messages = pump()
+        let messages = pumpFinishing()
         if stop == nil, serverPhase == .encrypted { stop = .opaque(.encrypted) }
         return stop == nil ? messages + streams.takeAll(as: .truncated) : messages
-    }
-
-    public mutating func handOff() -> HandOff {
-        streams.handOff()
     }
 
     func canFrame(_ side: Side) -> Bool {

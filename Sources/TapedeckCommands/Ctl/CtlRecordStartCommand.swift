@@ -40,16 +40,15 @@ struct CtlRecordStartCommand: CtlSubcommand {
     }
 
     func run(with client: ControlClient) async throws {
-        let request = RecordingRequest(
-            path: path,
-            perSessionDirectory: perSession,
-            rotateBytes: rotateSize.map { Int($0.bytes) },
-            rotateSeconds: rotateInterval.map { Double($0.duration.components.seconds) + Double($0.duration.components.attoseconds) / 1e18 },
-            ringSize: ring,
-            redact: redact,
-            onBacklog: onBacklog,
-            overwrite: overwrite
-        )
+        var request = RecordingRequest()
+        request.path = path
+        request.perSessionDirectory = perSession
+        request.rotateBytes = rotateSize.map { Int($0.bytes) }
+        request.rotateSeconds = rotateInterval.map { Double($0.duration.components.seconds) + Double($0.duration.components.attoseconds) / 1e18 }
+        request.ringSize = ring
+        request.redact = redact
+        request.onBacklog = onBacklog
+        request.overwrite = overwrite
         try CtlCommand.printJSON(try await client.startRecording(request, on: name))
     }
 }

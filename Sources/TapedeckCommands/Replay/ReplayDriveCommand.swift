@@ -147,20 +147,24 @@ struct ReplayDriveCommand: AsyncParsableCommand {
             }
             var timing = playback.timing
             timing.replyTimeout = replyTimeout.duration
-            let configuration = DriveConfiguration(
+            var configuration = DriveConfiguration(
                 target: target,
                 playback: Playback(
                     timing: timing,
                     comparison: try comparison(sessions: catalog, timing: timing, logger: logger),
                     faults: try playback.replayFaults(logger: logger)
-                ),
-                concurrency: concurrency,
-                passes: passes,
-                connectTimeout: connectTimeout.duration,
-                tls: try tls.connectingTLS()
+                )
             )
+            configuration.concurrency = concurrency
+            configuration.passes = passes
+            configuration.connectTimeout = connectTimeout.duration
+            configuration.tls = try tls.connectingTLS()
             let recorder = try write.map { path in
-                try Recorder(configuration: RecorderConfiguration(output: .file(path: path), properties: ["replayed_from": playback.files.joined(separator: " ")]), logger: logger)
+                try Recorder(configuration: {
+                    var configuration = RecorderConfiguration(output: .file(path: path))
+                    configuration.properties = ["replayed_from": playback.files.joined(separator: " ")]
+                    return configuration
+                }(), logger: logger)
             }
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let driver = ReplayDriver(sessions: catalog, configuration: configuration, group: group, sink: recorder, logger: logger)

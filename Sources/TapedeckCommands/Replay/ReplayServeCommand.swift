@@ -125,18 +125,18 @@ struct ReplayServeCommand: AsyncParsableCommand {
         try await reportingFailures {
             let logger = playback.logging.makeLogger(label: "tapedeck")
             let catalog = try playback.loadSessions(logger: logger)
-            let configuration = ServeConfiguration(
+            var configuration = ServeConfiguration(
                 listeners: listeners,
-                socketMode: mode_t(UInt16(socketMode, radix: 8) ?? 0o600),
                 answering: answering(masking: try playback.loadMasks()?.requestMasking ?? .none),
-                loop: loop,
                 playback: Playback(
                     timing: playback.timing,
                     comparison: playback.comparison(policy: onMismatch),
                     faults: try playback.replayFaults(logger: logger)
-                ),
-                tls: try tls.servingTLS()
+                )
             )
+            configuration.socketMode = mode_t(UInt16(socketMode, radix: 8) ?? 0o600)
+            configuration.loop = loop
+            configuration.tls = try tls.servingTLS()
             let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
             let server = try ReplayServer(sessions: catalog, configuration: configuration, group: group, logger: logger)
             // The server listens (and says so) inside the group, once SIGINT

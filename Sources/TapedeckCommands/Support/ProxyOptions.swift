@@ -44,14 +44,15 @@ struct ProxyOptions: ParsableArguments {
 
     /// The proxy these options describe; `seed` is `--seed` or a random one.
     func configuration(seed: UInt64) throws -> ProxyConfiguration {
-        ProxyConfiguration(
+        var configuration = ProxyConfiguration(
             listeners: listeners,
             upstream: upstream,
-            connectTimeout: connectTimeout.duration,
-            socketMode: mode_t(UInt16(socketMode, radix: 8) ?? 0o600),
-            faults: FaultSettings(faults: try faults.faults(), seed: seed),
-            tls: try tls.proxyTLS()
+            faults: FaultSettings(faults: try faults.faults(), seed: seed)
         )
+        configuration.connectTimeout = connectTimeout.duration
+        configuration.socketMode = mode_t(UInt16(socketMode, radix: 8) ?? 0o600)
+        configuration.tls = try tls.proxyTLS()
+        return configuration
     }
 }
 

@@ -67,18 +67,18 @@ struct RecordingOptions: ParsableArguments {
     }
 
     func configuration(properties: [String: String]) -> RecorderConfiguration {
-        RecorderConfiguration(
-            output: perSession.map { .perSession(directory: $0) } ?? (file == "-" ? .standardOutput(manifest: manifest) : .file(path: file ?? "")),
-            rotateBytes: rotateSize?.bytes,
-            rotateInterval: rotateInterval?.duration,
-            ringSize: ringSize,
-            postRotateCommand: postRotateCommand,
-            redactPatterns: redact,
-            backlogPolicy: onBacklog,
-            addressing: SyntheticAddressing(unixPort: unixPort),
-            properties: properties,
-            overwrite: overwrite
-        )
+        let output: RecorderConfiguration.Output =
+            perSession.map { .perSession(directory: $0) } ?? (file == "-" ? .standardOutput(manifest: manifest) : .file(path: file ?? ""))
+        var configuration = RecorderConfiguration(output: output, overwrite: overwrite)
+        configuration.rotateBytes = rotateSize?.bytes
+        configuration.rotateInterval = rotateInterval?.duration
+        configuration.ringSize = ringSize
+        configuration.postRotateCommand = postRotateCommand
+        configuration.redactPatterns = redact
+        configuration.backlogPolicy = onBacklog
+        configuration.addressing = SyntheticAddressing(unixPort: unixPort)
+        configuration.properties = properties
+        return configuration
     }
 }
 

@@ -36,10 +36,11 @@ final class ProxyHarness: @unchecked Sendable {
         self.directory = directory
         let logger = Logger(label: "proxy-test")
         recorder = try recording.map { try Recorder(configuration: $0(directory.file("rec.pcap")), logger: logger) }
+        var configuration = ProxyConfiguration(listeners: listeners, upstream: upstream, faults: FaultSettings(faults: faults, seed: seed))
+        configuration.connectTimeout = connectTimeout
+        configuration.socketMode = socketMode
         proxy = ProxyServer(
-            configuration: ProxyConfiguration(
-                listeners: listeners, upstream: upstream, connectTimeout: connectTimeout, socketMode: socketMode, faults: FaultSettings(faults: faults, seed: seed)
-            ),
+            configuration: configuration,
             group: MultiThreadedEventLoopGroup.singleton,
             sink: recorder,
             logger: logger

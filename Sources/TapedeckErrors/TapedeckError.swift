@@ -3,9 +3,11 @@
 /// (`cannot listen on 127.0.0.1:6380: address already in use`), fit for a
 /// CLI error, a log entry or an HTTP body.
 ///
-/// Each module names its own: `RecordingError`, `SocketError`,
-/// `ProxyError`, `ReplayError`, each with a `…ErrorCode` enum.
-public struct TapedeckError<Code: Hashable & Sendable>: Error, CustomStringConvertible, Sendable {
+/// Each module names its own: `FaultError`, `RecordingError`,
+/// `SocketError`, `ProxyError`, `ReplayError`, each with a `…ErrorCode`
+/// enum. This module holds nothing else, so that every module, however
+/// low, can throw errors of this shape.
+public struct TapedeckError<Code: Hashable & Sendable>: Error, Hashable, CustomStringConvertible, Sendable {
     public var code: Code
     public var message: String
 
