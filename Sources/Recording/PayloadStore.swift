@@ -13,8 +13,11 @@ package final class PayloadStore: Sendable {
     private let descriptor: Int32
     package let folder: String
 
-    private init(descriptor: Int32, folder: String) {
-        self.descriptor = descriptor
+    /// Opens the unlinked file in `folder`; only a `Writer` makes a store.
+    fileprivate init(in folder: String) throws(PayloadStoreError) {
+        let opened = openUnlinkedFile(in: folder)
+        guard opened >= 0 else { throw PayloadStoreError(folder: folder, code: errno, writing: true) }
+        descriptor = opened
         self.folder = folder
     }
 
@@ -40,9 +43,7 @@ package final class PayloadStore: Sendable {
 
         /// Opens the file in `folder` (`$TMPDIR` by default, else /tmp).
         package init(folder: String = SpillStream.temporaryFolder) throws(PayloadStoreError) {
-            let descriptor = openUnlinkedFile(in: folder)
-            guard descriptor >= 0 else { throw PayloadStoreError(folder: folder, code: errno, writing: true) }
-            store = PayloadStore(descriptor: descriptor, folder: folder)
+            store = try PayloadStore(in: folder)
             pending.reserveCapacity(Self.flushSize)
         }
 

@@ -25,7 +25,16 @@ package enum PrivateFile {
     /// `path` through `path.partial` and a rename: a file too large to hold
     /// in memory whole. `add` throws `PrivateFileError`; an error `produce`
     /// throws leaves the file at `path` as it was, and is rethrown.
+    ///
+    /// A path that is not a regular file — `/dev/null`, `/dev/stdout`, a
+    /// FIFO — is written straight through: renaming over it would put a
+    /// regular file in place of the device.
     package static func write(to path: String, _ produce: ((Data) throws -> Void) throws -> Void) throws {
+        var status = stat()
+        if stat(path, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
+            try writeThrough(to: path, produce)
+            return
+        }
         let temporary = path + ".partial"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw PrivateFileError(code: errno) }
@@ -43,6 +52,13 @@ package enum PrivateFile {
             unlink(temporary)
             throw PrivateFileError(code: failure)
         }
+    }
+
+    private static func writeThrough(to path: String, _ produce: ((Data) throws -> Void) throws -> Void) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw PrivateFileError(code: errno) }
+        defer { Glibc.close(fd) }
+        try produce { data throws(PrivateFileError) in try writeAll(data, to: fd) }
     }
 
     private static func writeAll(_ data: Data, to fd: Int32) throws(PrivateFileError) {

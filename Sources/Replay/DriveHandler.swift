@@ -41,7 +41,7 @@ struct DrivenSession: Sendable {
 /// compares and records the traffic.
 ///
 /// Threading: the channel's event loop.
-final class DriveHandler: ChannelInboundHandler {
+final class DriveHandler: StartsWhenActive {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -58,7 +58,7 @@ final class DriveHandler: ChannelInboundHandler {
     private let comparison: ReplayComparison
     private var logger: Logger
 
-    private var context: ChannelHandlerContext?
+    var context: ChannelHandlerContext?
     private var machine: TurnMachine
     private var result: DrivenSession
     private var comparator: StreamComparator
@@ -102,24 +102,7 @@ final class DriveHandler: ChannelInboundHandler {
         )
     }
 
-    /// Added to a channel already connected (as `ReplayDriver` does), it
-    /// starts at once.
-    func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { begin(context: context) }
-    }
-
-    /// Lets go of the context: the two would otherwise keep each other, and
-    /// the session's bytes, alive after the connection closed.
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        begin(context: context)
-        context.fireChannelActive()
-    }
-
-    private func begin(context: ChannelHandlerContext) {
+    func start(context: ChannelHandlerContext) {
         guard self.context == nil else { return }
         self.context = context
         transcript.begin()

@@ -14,7 +14,7 @@ import Recording
 /// clock.
 ///
 /// Threading: the channel's event loop.
-final class ServeHandler: ChannelInboundHandler {
+final class ServeHandler: StartsWhenActive {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -24,7 +24,7 @@ final class ServeHandler: ChannelInboundHandler {
     private let events: ServeEvents
     private var logger: Logger
 
-    private var context: ChannelHandlerContext?
+    var context: ChannelHandlerContext?
     /// Nil until a session is picked.
     private var machine: TurnMachine?
     private var comparator: StreamComparator?
@@ -42,23 +42,8 @@ final class ServeHandler: ChannelInboundHandler {
         self.events = events
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    func start(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { start(context: context) }
-    }
-
-    /// Lets go of the context: the two would otherwise keep each other, and
-    /// the session's bytes, alive after the connection closed.
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        start(context: context)
-        context.fireChannelActive()
-    }
-
-    private func start(context: ChannelHandlerContext) {
         guard machine == nil, pickTimer == nil, !stopped else { return }
         if pool.needsFirstBytes {
             // A client that says nothing first gets a session whose server speaks first.
