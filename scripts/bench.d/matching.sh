@@ -34,12 +34,7 @@ start_mock() {
   start=$(date +%s.%N)
   spawn "$name" "$tapedeck" replay serve "$file" --listen "127.0.0.1:$port" --speed 0 --log-level warning "$@"
   serve_pid="$started_pid"
-  for _ in $(seq 600); do
-    ss -Htln "sport = :$port" | grep -q . && break
-    kill -0 "$serve_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  wait_listening "127.0.0.1:$port" "$serve_pid" "$name" || return 2
+  wait_listening "127.0.0.1:$port" "$serve_pid" "$name" 40 || return 2
   serve_seconds=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
 }
 

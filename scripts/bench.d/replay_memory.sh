@@ -43,12 +43,7 @@ measure_replay_memory() {
     --match order --speed 0 --log-level warning
   local serve_pid="$started_pid"
   # Reading a large capture comes before listening.
-  for _ in $(seq 6000); do
-    ss -Htln "sport = :$serve_port" | grep -q . && break
-    kill -0 "$serve_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  wait_listening "127.0.0.1:$serve_port" "$serve_pid" "$row-serve" || return 2
+  wait_listening "127.0.0.1:$serve_port" "$serve_pid" "$row-serve" 600 || return 2
   local start
   start=$(date +%s.%N)
   # One session at a time: the server hands sessions out in order of connection.

@@ -4,7 +4,7 @@
 # Usage: . scripts/lib/processes.sh; make_work_dir [mktemp template]; then
 #   port=$(free_port)
 #   spawn NAME COMMAND...                    sets $started_pid, logs to $work/NAME.log
-#   wait_listening HOST:PORT PID NAME        fails (status 2) after 10 s
+#   wait_listening HOST:PORT PID NAME [SECONDS]  fails (status 2) after SECONDS (10)
 #   stop_group PID [SIGNAL]
 # On exit every process group spawned is killed and $work removed (kept, and
 # named, when $keep_work is 1).
@@ -60,19 +60,20 @@ spawn() {
   groups+=("$started_pid")
 }
 
-# Waits (at most 10 s) until something listens on the port of HOST:PORT ($1)
+# Waits (at most $4 seconds, default 10: a server that reads a large capture
+# first wants more) until something listens on the port of HOST:PORT ($1)
 # while process $2 lives. On failure, prints $work/NAME.log ($3) and which
 # address it waited for, and returns 2 (a setup error, the scripts' exit status).
 wait_listening() {
-  local address="$1" pid="$2" name="$3"
-  for _ in $(seq 100); do
+  local address="$1" pid="$2" name="$3" seconds="${4:-10}"
+  for _ in $(seq $((seconds * 10))); do
     kill -0 "$pid" 2>/dev/null || break
     ss -Htln "sport = :${address##*:}" | grep -q . && return 0
     sleep 0.1
   done
   cat "$work/$name.log" >&2 2>/dev/null || true
   if kill -0 "$pid" 2>/dev/null; then
-    echo "${0##*/}: $name did not start listening on $address within 10 s" >&2
+    echo "${0##*/}: $name did not start listening on $address within $seconds s" >&2
   else
     echo "${0##*/}: $name exited before listening on $address" >&2
   fi
