@@ -45,19 +45,18 @@ struct FinishedSummaries {
         var sources = runs.map { SpillStream.Reader(stream: spilled, range: $0, chunk: 16 << 10) }
         let inMemory = recent.sorted { $0.summary.index < $1.summary.index }
         var memoryPosition = 0
-        var heap = MinimumHeap<Int, Int>()
-        for number in sources.indices {
-            if let index = try sources[number].peekIndex() { heap.push(number, key: index) }
-        }
-        if let first = inMemory.first { heap.push(sources.count, key: first.summary.index) }
-        while let (_, source) = heap.pop() {
-            if source == sources.count {
+        // The runs, then the sessions still in memory as one more source.
+        let memory = sources.count
+        try mergeInIndexOrder(sources: sources.count + 1) { source in
+            if source == memory { return memoryPosition < inMemory.count ? inMemory[memoryPosition].summary.index : nil }
+            return try sources[source].peekIndex()
+        } take: { source in
+            if source == memory {
                 let entry = inMemory[memoryPosition]
                 let summary = unrecorded[entry.id].map { withLost(entry.summary, $0) } ?? entry.summary
                 try body(try Manifest.sessionText(summary))
                 memoryPosition += 1
-                if memoryPosition < inMemory.count { heap.push(source, key: inMemory[memoryPosition].summary.index) }
-                continue
+                return
             }
             let (id, text) = Self.split(try sources[source].nextRecord())
             if let lost = unrecorded[id] {
@@ -67,7 +66,6 @@ struct FinishedSummaries {
             } else {
                 try body(Array(text))
             }
-            if let index = try sources[source].peekIndex() { heap.push(source, key: index) }
         }
     }
 

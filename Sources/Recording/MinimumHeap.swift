@@ -37,3 +37,18 @@ package struct MinimumHeap<Key: Comparable, Value> {
         return top
     }
 }
+
+/// Merges `count` sources, each already in index order, into one: `take`
+/// is called with the source whose next index (`peek`) is the lowest, until
+/// every source is exhausted (`peek` gives nil). What puts sorted runs of
+/// sessions back together (a manifest's, inspect's listing).
+package func mergeInIndexOrder(sources count: Int, peek: (_ source: Int) throws -> Int?, take: (_ source: Int) throws -> Void) rethrows {
+    var heap = MinimumHeap<Int, Int>()
+    for source in 0..<count {
+        if let index = try peek(source) { heap.push(source, key: index) }
+    }
+    while let (_, source) = heap.pop() {
+        try take(source)
+        if let index = try peek(source) { heap.push(source, key: index) }
+    }
+}

@@ -47,13 +47,10 @@ struct SessionOrderedRows {
         // The ordered lines read in large chunks; the runs (there may be many) in small ones.
         var runs = [SpillStream.Reader(stream: ordered, range: 0..<ordered.length, chunk: 256 << 10)]
         for range in overflowRuns { runs.append(SpillStream.Reader(stream: overflow, range: range, chunk: 16 << 10)) }
-        var heap = MinimumHeap<Int, Int>()
-        for number in runs.indices {
-            if let index = try runs[number].peekIndex() { heap.push(number, key: index) }
-        }
-        while let (_, number) = heap.pop() {
+        try mergeInIndexOrder(sources: runs.count) { number in
+            try runs[number].peekIndex()
+        } take: { number in
             try body(String(decoding: try runs[number].nextRecord(), as: UTF8.self))
-            if let index = try runs[number].peekIndex() { heap.push(number, key: index) }
         }
     }
 
