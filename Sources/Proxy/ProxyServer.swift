@@ -76,13 +76,10 @@ public final class ProxyServer: Sendable {
     /// in use, a running process on the Unix socket, permission denied),
     /// `.upstream` when the upstream has no address.
     public func prepare() async throws {
-        var bound: [[Channel]] = []
+        let bound: [[Channel]]
         do {
-            for endpoint in configuration.listeners {
-                bound.append(try await bind(endpoint))
-            }
+            bound = try await bindListeners(configuration.listeners, bind)
         } catch let error as SocketError {
-            for channel in bound.joined() { try? await channel.close() }
             throw ProxyError(error.code == .address ? .configuration : .listen, error.message)
         }
         do {

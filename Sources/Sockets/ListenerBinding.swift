@@ -53,13 +53,20 @@ extension ServerBootstrap {
 /// Binds every endpoint in order; on the first failure closes the channels
 /// already bound and rethrows it (a system error as `ENDPOINT: REASON`).
 package func bindListeners(_ endpoints: [Endpoint], _ bind: (Endpoint) async throws -> Channel) async throws -> [Channel] {
-    var bound: [Channel] = []
+    try await bindListeners(endpoints) { [try await bind($0)] }.map { $0[0] }
+}
+
+/// Binds every endpoint in order, each as one or more channels (a listener
+/// on every event loop); on the first failure closes every channel already
+/// bound and rethrows it.
+package func bindListeners(_ endpoints: [Endpoint], _ bind: (Endpoint) async throws -> [Channel]) async throws -> [[Channel]] {
+    var bound: [[Channel]] = []
     do {
         for endpoint in endpoints {
             bound.append(try await bind(endpoint))
         }
     } catch {
-        for channel in bound { try? await channel.close() }
+        for channel in bound.joined() { try? await channel.close() }
         throw error
     }
     return bound
