@@ -130,6 +130,7 @@ let package = Package(
         .target(
             name: "Replay",
             dependencies: [
+                "CXXHash",
                 "TapedeckErrors",
                 "TapedeckTLS",
                 "Faults",

@@ -97,7 +97,8 @@ public final class ReplayServer: Sendable {
     /// Serves `sessions` (a ``SessionCatalog`` for a capture of any size):
     /// a connection's session is read from its source when the connection
     /// takes it. Request matching (`--match request`) frames every session
-    /// up front and holds its exchanges in memory.
+    /// once up front to index its exchanges, and frames a session again
+    /// when it answers from it (see ``ExchangeBook``).
     public init(sessions: some SessionScriptSource, configuration: ServeConfiguration, group: EventLoopGroup, logger: Logger) throws(ReplayError) {
         let sessions = configuration.playback.timing.maxGap.map { sessions.cappingGaps(at: $0) } ?? sessions
         do {
@@ -114,13 +115,10 @@ public final class ReplayServer: Sendable {
                 self.pool = try SessionPool(sessions: sessions, match: match, loop: configuration.loop)
             }
             self.book = try matching.map { matching in
-                ExchangeBook(
-                    conversations: RecordedConversations(
-                        scripts: try (0..<sessions.count).map { try sessions.script(at: $0) },
-                        protocol: matching.protocolKind,
-                        turnIdle: configuration.playback.timing.turnIdle,
-                        keyOptions: KeyOptions()
-                    ),
+                try ExchangeBook(
+                    sessions: sessions,
+                    protocol: try matching.protocolKind ?? RecordedConversations.detect(in: sessions),
+                    turnIdle: configuration.playback.timing.turnIdle,
                     matching: matching
                 )
             }
@@ -151,7 +149,7 @@ public final class ReplayServer: Sendable {
             }
             logger.info(book == nil ? "serving recorded sessions" : "answering requests from recorded exchanges", metadata: metadata)
         }
-        for failure in book?.conversations.framingFailures ?? [] {
+        for failure in book?.framingFailures ?? [] {
             logger.warning("recorded session \(failure.session) is framed only in part: \(failure.reason)")
         }
     }

@@ -27,7 +27,7 @@ struct ExchangeMatchingTests {
     }
 
     static func book(_ matching: RequestMatching = RequestMatching()) -> ExchangeBook {
-        ExchangeBook(conversations: RecordedConversations(scripts: scripts), matching: matching)
+        try! ExchangeBook(sessions: scripts, protocol: RecordedConversations.detect(scripts), matching: matching)
     }
 
     static func ask(_ book: ExchangeBook, _ words: String..., database: Int = 0) -> String {

@@ -95,7 +95,7 @@ struct MasksTests {
 
     static func book(_ scripts: [SessionScript], masks: String) throws -> ExchangeBook {
         let matching = RequestMatching(masking: try Masks(json: Array(masks.utf8)).requestMasking)
-        return ExchangeBook(conversations: RecordedConversations(scripts: scripts), matching: matching)
+        return try ExchangeBook(sessions: scripts, protocol: RecordedConversations.detect(scripts), matching: matching)
     }
 
     /// The tier a live request is answered in, and the recorded request that answers it.
@@ -129,7 +129,7 @@ struct MasksTests {
         #expect(Self.ask(book, ProtocolBytes.get("/b?q=y&ts=1")) == "unmatched")
         #expect(Self.ask(book, ProtocolBytes.post("/c", json: #"{"nonce": "n1", "items": [{"id": 1, "v": 3}]}"#)) == "unmatched")
         // Without masks the first two are unmatched.
-        let plain = ExchangeBook(conversations: RecordedConversations(scripts: scripts), matching: RequestMatching())
+        let plain = try! ExchangeBook(sessions: scripts, protocol: RecordedConversations.detect(scripts), matching: RequestMatching())
         #expect(Self.ask(plain, ProtocolBytes.get("/b?q=x&ts=99")) == "unmatched")
     }
 

@@ -11,15 +11,33 @@ import Protocols
 /// decides. Within a tier, an answer not used yet is preferred; a lower tier
 /// is tried for one before a used answer of a better tier is repeated.
 ///
+/// The book reads its sessions once, one at a time, to index their
+/// exchanges (``ExchangeIndex``), and keeps no bytes: an answer is framed
+/// again from its session, read back from the source (a ``SessionCatalog``
+/// reads it from disk), and the framed sessions most recently answered
+/// from are kept up to `framedSessionBytes` of their bytes — so a capture of any size is
+/// answered from in memory that grows with its number of exchanges, not
+/// its bytes.
+///
 /// Threading: any thread.
 final class ExchangeBook: Sendable {
-    let conversations: RecordedConversations
+    let protocolKind: ProtocolKind
     let index: ExchangeIndex
     let matching: RequestMatching
+    /// Sessions the framer could parse only in part: index and why.
+    let framingFailures: [(session: Int, reason: String)]
+    /// Exchanges per session index, for "partly used" reports.
+    private let exchangeCounts: [Int: Int]
+    private let source: any SessionScriptSource
+    private let turnIdle: Duration?
+    private let keyOptions: KeyOptions
+    private let framed: NIOLockedValueBox<FramedSessions>
     private let state: NIOLockedValueBox<State>
 
     /// At most this many unmatched requests are kept for the report (all are counted).
     static let reportedUnmatchedLimit = 100
+    /// How many bytes of framed sessions are kept for the next answers, by default.
+    static let framedSessionBytes = 64 << 20
 
     struct State {
         var uses: [Int]
@@ -46,18 +64,64 @@ final class ExchangeBook: Sendable {
         case unmatched(explanation: String)
     }
 
-    init(conversations: RecordedConversations, matching: RequestMatching) {
-        self.conversations = conversations
-        self.index = ExchangeIndex(conversations.exchanges, masking: matching.masking)
+    /// Frames every session of `sessions` in `protocolKind`, one at a
+    /// time, and indexes their exchanges in the order their requests began.
+    /// Throws what reading a session back throws.
+    init(
+        sessions: some SessionScriptSource,
+        protocol protocolKind: ProtocolKind,
+        turnIdle: Duration? = nil,
+        keyOptions: KeyOptions = KeyOptions(),
+        matching: RequestMatching,
+        framedSessionBytes: Int = ExchangeBook.framedSessionBytes
+    ) throws {
+        // Only what the index keeps of each exchange: a session's bytes go
+        // with its script before the next is read.
+        var entries: [IndexedExchange] = []
+        var counts: [Int: Int] = [:]
+        var failures: [(session: Int, reason: String)] = []
+        for position in 0..<sessions.count {
+            let script = try sessions.script(at: position)
+            let framed = RecordedConversations.exchanges(of: script, protocol: protocolKind, turnIdle: turnIdle, keyOptions: keyOptions)
+            entries += framed.exchanges.map { IndexedExchange($0, source: position, masking: matching.masking) }
+            failures += framed.failures.map { (script.session.index, $0) }
+            counts[script.session.index] = framed.exchanges.count
+        }
+        self.protocolKind = protocolKind
+        self.index = ExchangeIndex(
+            entries.enumerated().sorted { ($0.element.recordedAt, $0.offset) < ($1.element.recordedAt, $1.offset) }.map(\.element),
+            masking: matching.masking
+        )
         self.matching = matching
+        self.framingFailures = failures
+        self.exchangeCounts = counts
+        self.source = sessions
+        self.turnIdle = turnIdle
+        self.keyOptions = keyOptions
+        self.framed = NIOLockedValueBox(FramedSessions(capacity: framedSessionBytes))
         self.state = NIOLockedValueBox(State(
-            uses: Array(repeating: 0, count: conversations.exchanges.count),
+            uses: Array(repeating: 0, count: index.exchanges.count),
             unusedFrom: Array(repeating: 0, count: index.lists.count),
             cycled: Array(repeating: 0, count: index.lists.count)
         ))
     }
 
-    var protocolKind: ProtocolKind { conversations.protocolKind }
+    /// How many bytes of framed sessions the book keeps now.
+    var framedBytes: Int { framed.withLockedValue(\.bytes) }
+
+    /// The recorded exchange at `position` of the index, with its bytes:
+    /// framed again from its session unless that session was framed lately.
+    func recorded(at position: Int) throws -> RecordedExchange {
+        let entry = index.exchanges[position]
+        if let exchanges = framed.withLockedValue({ $0.exchanges(of: entry.source) }) {
+            return exchanges[entry.ordinal]
+        }
+        let script = try source.script(at: entry.source)
+        let exchanges = RecordedConversations.exchanges(of: script, protocol: protocolKind, turnIdle: turnIdle, keyOptions: keyOptions).exchanges
+        let bytes = script.steps.reduce(0) { $0 + $1.byteCount }
+        framed.withLockedValue { $0.keep(exchanges, of: entry.source, bytes: bytes) }
+        return exchanges[entry.ordinal]
+    }
 
     /// The answer to one live request, marked used.
     /// `description` is called only when the request is listed (the first
@@ -79,7 +143,14 @@ final class ExchangeBook: Sendable {
             return choice
         }
         if let chosen {
-            let recorded = index.exchanges[chosen.position]
+            let recorded: RecordedExchange
+            do {
+                recorded = try self.recorded(at: chosen.position)
+            } catch {
+                let session = index.exchanges[chosen.position].session
+                return unmatched(probe, description: description(), connection: connection, usedUp: false,
+                                 failure: "recorded session \(session) answers it, but its bytes could not be read back: \(error)")
+            }
             if state.withLockedValue({ $0.answers.count < MatchReport.listLimit }) {
                 let answer = MatchReport.Answer(connection: connection, request: description(), match: chosen.tier, session: recorded.session, exchange: recorded.ordinal)
                 state.withLockedValue { state in
@@ -113,10 +184,12 @@ final class ExchangeBook: Sendable {
         }
     }
 
-    private func unmatched(_ probe: ExchangeIndex.Probe, description: String, connection: UInt64, usedUp: Bool) -> Answer {
+    private func unmatched(_ probe: ExchangeIndex.Probe, description: String, connection: UInt64, usedUp: Bool, failure: String? = nil) -> Answer {
         let nearest = index.nearest(to: probe, description: description)
         var explanation = "no recorded answer for \(description)"
-        if usedUp {
+        if let failure {
+            explanation += ": \(failure)"
+        } else if usedUp {
             explanation += " (its recorded answers were used, and --once is set)"
         } else if let nearest {
             explanation += "; nearest recorded: \(index.exchanges[nearest.position].description) (\(nearest.difference))"
@@ -167,7 +240,7 @@ final class ExchangeBook: Sendable {
                 }
             }
         }
-        for (session, count) in conversations.exchangeCounts.sorted(by: { $0.key < $1.key }) {
+        for (session, count) in exchangeCounts.sorted(by: { $0.key < $1.key }) {
             let used = usedPerSession[session, default: 0]
             if used == 0 { report.unusedSessions.append(session) } else if used < count { report.partlyUsedSessions.append(session) }
         }
@@ -195,5 +268,38 @@ extension ExchangeBook {
                 state.framingFailures.append("connection \(connection): \(reason)")
             }
         }
+    }
+}
+
+/// The exchanges of the sessions answered from most recently, up to a
+/// number of the sessions' bytes; the least recently used go first, and
+/// the newest is kept whatever its size.
+struct FramedSessions {
+    let capacity: Int
+    /// The sessions' bytes kept now.
+    private(set) var bytes = 0
+    private var kept: [Int: (exchanges: [RecordedExchange], bytes: Int, used: UInt64)] = [:]
+    private var clock: UInt64 = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    mutating func exchanges(of source: Int) -> [RecordedExchange]? {
+        guard kept[source] != nil else { return nil }
+        clock += 1
+        kept[source]!.used = clock
+        return kept[source]!.exchanges
+    }
+
+    mutating func keep(_ exchanges: [RecordedExchange], of source: Int, bytes size: Int) {
+        guard kept[source] == nil else { return }
+        while bytes + size > capacity, let oldest = kept.min(by: { $0.value.used < $1.value.used }) {
+            bytes -= oldest.value.bytes
+            kept[oldest.key] = nil
+        }
+        clock += 1
+        kept[source] = (exchanges, size, clock)
+        bytes += size
     }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import PcapFile
 import Protocols
 
 /// How a live request found its answer, from the closest match to the
@@ -14,21 +15,64 @@ public enum MatchTier: String, Sendable, Codable, Hashable, CaseIterable {
     case nearest
 }
 
+/// What the request index keeps of one recorded exchange: where it was
+/// recorded, what it is found by, and where to read it back from — not its
+/// bytes. A recording of any size is indexed in memory proportional to its
+/// number of exchanges; the exchange itself is framed again from its
+/// session when it answers (``ExchangeBook/recorded(at:)``).
+struct IndexedExchange: Sendable {
+    /// The session's index in the recording (as `tapedeck inspect` lists it).
+    var session: Int
+    /// The session's position in the source the book reads it back from.
+    var source: Int
+    /// Its place among the session's exchanges, from 0.
+    var ordinal: Int
+    /// The request's key, masked and compacted (``ExchangeKey/compacted()``).
+    var key: ExchangeKey
+    var description: String
+    var context: ExchangeContext
+    var recordedAt: Timestamp
+    var requestDigest: ByteDigest
+    /// The digest of the request's bytes once masked; nil when the masks leave bytes alone.
+    var maskedDigest: ByteDigest?
+    var shape: RequestShape?
+
+    /// What the index keeps of `recorded`, whose session is at `source`.
+    init(_ recorded: RecordedExchange, source: Int, masking: RequestMasking) {
+        let bytes = recorded.requestBytes
+        let masked = masking.key(recorded.key)
+        session = recorded.session
+        self.source = source
+        ordinal = recorded.ordinal
+        key = masked.compacted()
+        description = recorded.description
+        context = recorded.exchange.context
+        recordedAt = recorded.recordedAt
+        requestDigest = ByteDigest(bytes)
+        maskedDigest = masking.masksBytes ? ByteDigest(masking.bytes(bytes)) : nil
+        shape = RequestShape(masked)
+    }
+}
+
 /// Every recorded exchange, found by bytes, masked bytes, key and shape,
 /// within the session state it was recorded in. Pure and immutable once
 /// built: which candidate answers is ``ExchangeBook``'s business.
+///
+/// Bytes are looked up by their digest (``ByteDigest``) and keys in their
+/// compacted form, so the index holds tens of bytes per exchange whatever
+/// the requests carried.
 ///
 /// Each lookup gives a *list*: the positions of the recorded exchanges
 /// that share the lookup value, in recorded order, under a number the book
 /// keeps its cursor of used answers by — so finding the next unused answer
 /// costs the same for the ten-thousandth request as for the first.
 struct ExchangeIndex: Sendable {
-    let exchanges: [RecordedExchange]
+    let exchanges: [IndexedExchange]
     let masking: RequestMasking
     /// Every list of candidates, by number.
     private(set) var lists: [[Int]] = []
-    private var byBytes: [Lookup<ByteBuffer>: Int] = [:]
-    private var byMaskedBytes: [Lookup<ByteBuffer>: Int] = [:]
+    private var byBytes: [Lookup<ByteDigest>: Int] = [:]
+    private var byMaskedBytes: [Lookup<ByteDigest>: Int] = [:]
     private var byKey: [Lookup<ExchangeKey>: Int] = [:]
     private var byShape: [Lookup<RequestShape>: Int] = [:]
 
@@ -38,18 +82,16 @@ struct ExchangeIndex: Sendable {
         var context: ExchangeContext?
     }
 
-    init(_ exchanges: [RecordedExchange], masking: RequestMasking = .none) {
+    /// Indexes `exchanges`, given in recorded order.
+    init(_ exchanges: [IndexedExchange], masking: RequestMasking = .none) {
         self.exchanges = exchanges
         self.masking = masking
         var lists: [[Int]] = []
-        for (position, recorded) in exchanges.enumerated() {
-            let context = recorded.exchange.context
-            let bytes = recorded.requestBytes
-            let key = masking.key(recorded.key)
-            Self.add(position, bytes, context, to: &byBytes, lists: &lists)
-            if masking.masksBytes { Self.add(position, masking.bytes(bytes), context, to: &byMaskedBytes, lists: &lists) }
-            Self.add(position, key, context, to: &byKey, lists: &lists)
-            if let shape = RequestShape(key) { Self.add(position, shape, context, to: &byShape, lists: &lists) }
+        for (position, entry) in exchanges.enumerated() {
+            Self.add(position, entry.requestDigest, entry.context, to: &byBytes, lists: &lists)
+            if let masked = entry.maskedDigest { Self.add(position, masked, entry.context, to: &byMaskedBytes, lists: &lists) }
+            Self.add(position, entry.key, entry.context, to: &byKey, lists: &lists)
+            if let shape = entry.shape { Self.add(position, shape, entry.context, to: &byShape, lists: &lists) }
         }
         self.lists = lists
     }
@@ -70,6 +112,11 @@ struct ExchangeIndex: Sendable {
                 lists.append([position])
             }
         }
+    }
+
+    /// A live key as the index keeps recorded ones: masked, then compacted.
+    func indexedKey(_ key: ExchangeKey) -> ExchangeKey {
+        masking.key(key).compacted()
     }
 
     /// What a live request is looked up by.
@@ -96,9 +143,9 @@ struct ExchangeIndex: Sendable {
             }
         }
         switch tier {
-        case .exact: return find(probe.bytes, in: byBytes)
-        case .masked: return masking.masksBytes ? find(masking.bytes(probe.bytes), in: byMaskedBytes) : []
-        case .key: return find(masking.key(probe.key), in: byKey)
+        case .exact: return find(ByteDigest(probe.bytes), in: byBytes)
+        case .masked: return masking.masksBytes ? find(ByteDigest(masking.bytes(probe.bytes)), in: byMaskedBytes) : []
+        case .key: return find(indexedKey(probe.key), in: byKey)
         case .nearest: return find(RequestShape(masking.key(probe.key)), in: byShape)
         }
     }
@@ -107,9 +154,9 @@ struct ExchangeIndex: Sendable {
     /// how they differ: same shape first, else the most similar description.
     /// Nil for an empty recording.
     func nearest(to probe: Probe, description: String) -> (position: Int, difference: String)? {
-        let key = masking.key(probe.key)
+        let key = indexedKey(probe.key)
         if let list = lists(for: probe, tier: .nearest).first, let position = lists[list].first {
-            return (position, KeyDifference.describe(live: key, recorded: masking.key(exchanges[position].key)))
+            return (position, KeyDifference.describe(live: key, recorded: exchanges[position].key))
         }
         let live = Array(description.utf8)
         var best: (position: Int, score: Int)?
@@ -117,7 +164,7 @@ struct ExchangeIndex: Sendable {
             let score = zip(live, recorded.description.utf8).prefix { $0 == $1 }.count
             if best == nil || score > best!.score { best = (position, score) }
         }
-        return best.map { ($0.position, KeyDifference.describe(live: key, recorded: masking.key(exchanges[$0.position].key))) }
+        return best.map { ($0.position, KeyDifference.describe(live: key, recorded: exchanges[$0.position].key)) }
     }
 
     /// The PostgreSQL login recorded for this user and database, else any recorded login.
@@ -133,6 +180,6 @@ struct ExchangeIndex: Sendable {
 
     /// Recorded exchanges whose request has this key in any state, in recorded order.
     func positions(withKey key: ExchangeKey) -> [Int] {
-        byKey[Lookup(value: masking.key(key), context: nil)].map { lists[$0] } ?? []
+        byKey[Lookup(value: indexedKey(key), context: nil)].map { lists[$0] } ?? []
     }
 }

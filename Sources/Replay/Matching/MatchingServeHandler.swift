@@ -202,8 +202,14 @@ final class MatchingServeHandler: ChannelInboundHandler {
             logger.warning("the recording holds no PostgreSQL login; answering with default server parameters")
             return ProtocolAnswer.postgresLogin(parameters: parameters)
         }
-        let recorded = book.index.exchanges[position]
-        book.markUsed(position, tier: recorded.key == key ? .key : .nearest)
+        book.markUsed(position, tier: book.index.exchanges[position].key == book.index.indexedKey(key) ? .key : .nearest)
+        let recorded: RecordedExchange
+        do {
+            recorded = try book.recorded(at: position)
+        } catch {
+            logger.warning("the recording's PostgreSQL login could not be read back (\(error)); answering with default server parameters")
+            return ProtocolAnswer.postgresLogin(parameters: parameters)
+        }
         let responses = recorded.exchange.responses.compactMap(\.postgres)
         let recordedParameters = responses.compactMap(\.parameterStatus)
         if !recordedParameters.isEmpty { parameters = recordedParameters }

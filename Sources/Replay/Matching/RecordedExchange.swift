@@ -61,32 +61,48 @@ public struct RecordedConversations: Sendable {
         var counts: [Int: Int] = [:]
         var failures: [(Int, String)] = []
         for script in scripts {
-            let (messages, stop) = ConnectionFramer.frame(script.chunksBeforeFirstGap, protocol: kind, turnIdle: turnIdle)
-            if case .failed(let error) = stop { failures.append((script.session.index, "\(error)")) }
-            if let gap = script.firstGap, case .gap(let bytes) = gap.step.action {
-                failures.append((script.session.index, "the capture lost \(bytes) bytes at offset \(gap.streamOffset) of the \(gap.step.direction == .clientToServer ? "client's" : "server's") stream; its exchanges after that are not answered"))
-            }
-            var keyer = RequestKeyer(options: keyOptions)
-            var ordinal = 0
-            for item in ExchangePairer.pair(messages, protocol: kind) {
-                guard let exchange = item.exchange, !exchange.requests.isEmpty else { continue }
-                exchanges.append(RecordedExchange(
-                    session: script.session.index,
-                    ordinal: ordinal,
-                    exchange: exchange,
-                    key: keyer.key(for: exchange.requests),
-                    description: RequestDescription.describe(exchange.requests),
-                    recordedAt: script.session.opened.advanced(by: exchange.startedAt)
-                ))
-                ordinal += 1
-            }
-            counts[script.session.index] = ordinal
+            let framed = Self.exchanges(of: script, protocol: kind, turnIdle: turnIdle, keyOptions: keyOptions)
+            exchanges += framed.exchanges
+            failures += framed.failures.map { (script.session.index, $0) }
+            counts[script.session.index] = framed.exchanges.count
         }
         self.exchanges = exchanges.enumerated()
             .sorted { ($0.element.recordedAt, $0.offset) < ($1.element.recordedAt, $1.offset) }
             .map(\.element)
         self.exchangeCounts = counts
         self.framingFailures = failures
+    }
+
+    /// One session's exchanges, in its order, and why it could be framed
+    /// only in part (the framer's words, a gap in the capture). The same
+    /// script always gives the same exchanges: the request index frames a
+    /// session again to answer from it.
+    static func exchanges(
+        of script: SessionScript,
+        protocol kind: ProtocolKind,
+        turnIdle: Duration?,
+        keyOptions: KeyOptions
+    ) -> (exchanges: [RecordedExchange], failures: [String]) {
+        let (messages, stop) = ConnectionFramer.frame(script.chunksBeforeFirstGap, protocol: kind, turnIdle: turnIdle)
+        var failures: [String] = []
+        if case .failed(let error) = stop { failures.append("\(error)") }
+        if let gap = script.firstGap, case .gap(let bytes) = gap.step.action {
+            failures.append("the capture lost \(bytes) bytes at offset \(gap.streamOffset) of the \(gap.step.direction == .clientToServer ? "client's" : "server's") stream; its exchanges after that are not answered")
+        }
+        var keyer = RequestKeyer(options: keyOptions)
+        var exchanges: [RecordedExchange] = []
+        for item in ExchangePairer.pair(messages, protocol: kind) {
+            guard let exchange = item.exchange, !exchange.requests.isEmpty else { continue }
+            exchanges.append(RecordedExchange(
+                session: script.session.index,
+                ordinal: exchanges.count,
+                exchange: exchange,
+                key: keyer.key(for: exchange.requests),
+                description: RequestDescription.describe(exchange.requests),
+                recordedAt: script.session.opened.advanced(by: exchange.startedAt)
+            ))
+        }
+        return (exchanges, failures)
     }
 
     /// The protocol of the first session whose first bytes decide it; generic when none does.
