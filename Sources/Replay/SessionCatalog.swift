@@ -124,6 +124,18 @@ public final class SessionCatalog: SessionScriptSource {
         return bytes
     }
 
+    public func bytes(at position: Int, _ direction: Direction, from place: StreamPlace, count: Int) throws -> ByteBuffer {
+        var bytes = ByteBuffer()
+        var skip = place.skip
+        for step in entries[position].steps[place.step...] where step.direction == direction && step.kind == .data {
+            guard bytes.readableBytes < count else { break }
+            let from = min(skip, Int(step.length))
+            skip = 0
+            try store.read(at: step.location + Int64(from), count: min(Int(step.length) - from, count - bytes.readableBytes), into: &bytes)
+        }
+        return bytes
+    }
+
     public func cappingGaps(at maximum: Duration) -> SessionCatalog {
         SessionCatalog(entries: entries.map { entry in
             var capped = entry

@@ -14,6 +14,9 @@ public protocol SessionScriptSource: Sendable {
     func script(at position: Int) throws -> SessionScript
     /// Up to `count` of the first bytes `direction` sent.
     func firstBytes(at position: Int, _ direction: Direction, upTo count: Int) throws -> ByteBuffer
+    /// Up to `count` bytes `direction` sent, from `place` on: a part of a
+    /// session read without the rest of it.
+    func bytes(at position: Int, _ direction: Direction, from place: StreamPlace, count: Int) throws -> ByteBuffer
     /// The same sessions with every idle period cut to `maximum` (`--max-gap`).
     func cappingGaps(at maximum: Duration) -> Self
     /// Only the sessions at `positions`, in that order.
@@ -38,6 +41,13 @@ public struct SessionOutline: Sendable {
         firstClientStep = steps.first { $0.direction == .clientToServer }?.offset
         firstGapStreamOffset = steps.firstGap?.streamOffset
     }
+}
+
+/// Where a byte of one side's stream lies among a session's steps: the
+/// step that carries it, and how far into that step's bytes.
+public struct StreamPlace: Sendable, Hashable {
+    public var step: Int
+    public var skip: Int
 }
 
 /// A step of a script, with or without its bytes.
@@ -68,6 +78,24 @@ extension Collection where Element: PlayedStep {
     }
 }
 
+extension Array where Element: PlayedStep {
+    /// Where each of `offsets` (ascending) of `direction`'s stream lies:
+    /// nil for an offset past its last byte. One walk over the steps.
+    func places(of offsets: [Int], _ direction: Direction) -> [StreamPlace?] {
+        var places: [StreamPlace?] = []
+        var step = startIndex
+        var streamOffset = 0
+        for offset in offsets {
+            while step < endIndex, self[step].direction != direction || streamOffset + self[step].byteCount <= offset {
+                if self[step].direction == direction { streamOffset += self[step].byteCount }
+                step += 1
+            }
+            places.append(step < endIndex && offset >= streamOffset ? StreamPlace(step: step, skip: offset - streamOffset) : nil)
+        }
+        return places
+    }
+}
+
 extension MutableCollection where Element: PlayedStep {
     /// Cuts every idle period longer than `maximum` nanoseconds to it; later
     /// steps move earlier by what was cut.
@@ -93,6 +121,20 @@ extension Array: SessionScriptSource where Element == SessionScript {
 
     public func firstBytes(at position: Int, _ direction: Direction, upTo count: Int) -> ByteBuffer {
         self[position].firstBytes(direction, upTo: count)
+    }
+
+    public func bytes(at position: Int, _ direction: Direction, from place: StreamPlace, count: Int) -> ByteBuffer {
+        var bytes = ByteBuffer()
+        var skip = place.skip
+        for step in self[position].steps[place.step...] where step.direction == direction {
+            guard bytes.readableBytes < count else { break }
+            guard case .data(var buffer) = step.action else { continue }
+            buffer.moveReaderIndex(forwardBy: Swift.min(skip, buffer.readableBytes))
+            skip = 0
+            var slice = buffer.readSlice(length: Swift.min(buffer.readableBytes, count - bytes.readableBytes))!
+            bytes.writeBuffer(&slice)
+        }
+        return bytes
     }
 
     public func cappingGaps(at maximum: Duration) -> [SessionScript] { map { $0.cappingGaps(at: maximum) } }

@@ -2,12 +2,13 @@ import Foundation
 import NIOCore
 import Protocols
 @testable import Replay
+import TapedeckTestSupport
 import Testing
 
 /// The request index keeps no bytes: it frames each session once to index
-/// it, and frames a session again when it answers from it. Its answers
-/// must be those of the exchanges framed once and kept, from a catalog
-/// whose bytes wait on disk as from scripts in memory.
+/// it, and reads an answer's bytes back from its session when it answers.
+/// Its answers must be those of the exchanges framed once and kept, from a
+/// catalog whose bytes wait on disk as from scripts in memory.
 @Suite struct ExchangeBookSourceTests {
     static func recording(_ name: String) -> String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -15,14 +16,20 @@ import Testing
     }
 
     /// Everything an answer is made of, as plain values.
-    static func plain(_ recorded: RecordedExchange) -> [String] {
-        [
-            "session \(recorded.session) #\(recorded.ordinal) \(recorded.description) at \(recorded.recordedAt)",
-            "request \(Array(recorded.requestBytes.readableBytesView))",
-            "response \(Array(recorded.responseBytes.readableBytesView))",
-            "think \(recorded.thinkTime)",
-            "messages \(recorded.exchange.responses.map { "\($0.content) \($0.firstByteAt) \($0.lastByteAt)" })",
+    static func plain(_ answer: RecordedAnswer) -> [String] {
+        let outline = answer.outline
+        return [
+            "session \(answer.session) #\(answer.ordinal) \(answer.description)",
+            "bytes \(Array(answer.bytes.readableBytesView))",
+            "length \(outline.length) think \(outline.thinkTime) outcome \(outline.outcome) closes \(outline.closesConnection)",
+            "responses \(outline.responses.map { "\($0.length) at \($0.at)" })",
+            "login \(outline.login.map { "\($0.parameters) \(String(describing: $0.processID)) \(String(describing: $0.secretKey))" } ?? "-")",
         ]
+    }
+
+    /// The answer as the exchange framed once and kept has it.
+    static func plain(_ recorded: RecordedExchange) -> [String] {
+        plain(RecordedAnswer(session: recorded.session, ordinal: recorded.ordinal, description: recorded.description, bytes: recorded.responseBytes, outline: AnswerOutline(recorded, place: nil)))
     }
 
     @Test(arguments: ["http.pcap", "http-proxy.pcap", "redis.pcap", "redis-tcp.pcap", "redis-unix.pcap"])
@@ -32,16 +39,40 @@ import Testing
         let kept = RecordedConversations(scripts: scripts)
         #expect(kept.protocolKind != .generic, "\(name) is framed in a protocol")
         #expect(!kept.exchanges.isEmpty)
-        let catalog = try SessionCatalog.read(paths: [path])
-        // A capacity of one byte keeps only the session framed last: every
-        // other answer is framed again from the disk.
-        let book = try ExchangeBook(sessions: catalog, protocol: kept.protocolKind, matching: RequestMatching(), framedSessionBytes: 1)
-        #expect(book.index.exchanges.count == kept.exchanges.count)
-        #expect(book.framingFailures.map(\.session) == kept.framingFailures.map(\.session))
-        for (position, expected) in kept.exchanges.enumerated().reversed() {
-            let entry = book.index.exchanges[position]
-            #expect(entry.session == expected.session && entry.ordinal == expected.ordinal, "\(name) exchange \(position)")
-            #expect(try Self.plain(book.recorded(at: position)) == Self.plain(expected), "\(name) exchange \(position)")
+        let fromDisk = try ExchangeBook(sessions: try SessionCatalog.read(paths: [path]), protocol: kept.protocolKind, matching: RequestMatching())
+        let fromMemory = try ExchangeBook(sessions: scripts, protocol: kept.protocolKind, matching: RequestMatching())
+        for book in [fromDisk, fromMemory] {
+            #expect(book.index.exchanges.count == kept.exchanges.count)
+            #expect(book.framingFailures.map { $0.session } == kept.framingFailures.map { $0.session })
+            for (position, expected) in kept.exchanges.enumerated() {
+                let entry = book.index.exchanges[position]
+                #expect(entry.session == expected.session && entry.ordinal == expected.ordinal, "\(name) exchange \(position)")
+                #expect(entry.description == expected.description)
+                #expect(try Self.plain(book.answer(at: position)) == Self.plain(expected), "\(name) exchange \(position)")
+            }
+        }
+    }
+
+    @Test func pipelinedAnswersThatShareAChunkAreCutAtTheirOwnBytes() throws {
+        // Three requests in one chunk; their answers in two chunks, the second
+        // answer starting inside the first chunk and ending in the second.
+        let requests = ExchangeMatchingTests.resp("GET", "a") + ExchangeMatchingTests.resp("GET", "b") + ExchangeMatchingTests.resp("GET", "c")
+        let scripts = [
+            Script.session(0, [
+                .client(requests, ms: 0),
+                .server("$2\r\nAA\r\n$3\r\nB", ms: 1),
+                .server("BB\r\n$1\r\nC\r\n", ms: 2),
+            ]),
+        ]
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let catalogFile = try Script.write(scripts, in: directory)
+        for book in [
+            try ExchangeBook(sessions: scripts, protocol: .redis, matching: RequestMatching()),
+            try ExchangeBook(sessions: try SessionCatalog.read(paths: [catalogFile]), protocol: .redis, matching: RequestMatching()),
+        ] {
+            #expect(try (0..<3).map { String(buffer: try book.answer(at: $0).bytes) } == ["$2\r\nAA\r\n", "$3\r\nBBB\r\n", "$1\r\nC\r\n"])
+            #expect(ExchangeMatchingTests.ask(book, "GET", "b") == "exact: $3\r\nBBB\r\n")
         }
     }
 
@@ -64,26 +95,5 @@ import Testing
         // Same key, other bytes: a lower-case command name is the same key.
         #expect(ExchangeMatchingTests.ask(book, "set", "big", value) == "key: +OK\r\n")
         #expect(ExchangeMatchingTests.ask(book, "SET", "big", value + "x").hasPrefix("unmatched: no recorded answer for SET big"))
-    }
-
-    @Test func framedSessionsAreKeptUpToTheirCapacityLeastRecentlyUsedFirst() throws {
-        // Ten sessions, each answering GET kN with a value of 1,000 bytes.
-        let scripts = (0..<10).map { n in
-            Script.session(n, [
-                .client(ExchangeMatchingTests.resp("GET", "k\(n)"), ms: 0),
-                .server("$1000\r\n" + String(repeating: "\(n)", count: 1000) + "\r\n", ms: 1),
-            ])
-        }
-        let sessionBytes = scripts[0].steps.reduce(0) { $0 + $1.byteCount }
-        let book = try ExchangeBook(sessions: scripts, protocol: .redis, matching: RequestMatching(reuse: .cycle), framedSessionBytes: 3 * sessionBytes)
-        #expect(book.framedBytes == 0, "indexing keeps no session framed")
-        for round in 0..<2 {
-            for n in 0..<10 {
-                let answer = ExchangeMatchingTests.ask(book, "GET", "k\(n)")
-                #expect(answer == "exact: $1000\r\n" + String(repeating: "\(n)", count: 1000) + "\r\n", "round \(round), k\(n)")
-                #expect(book.framedBytes <= 3 * sessionBytes)
-            }
-        }
-        #expect(book.framedBytes == 3 * sessionBytes)
     }
 }

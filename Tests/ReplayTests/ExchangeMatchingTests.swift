@@ -36,7 +36,7 @@ struct ExchangeMatchingTests {
         var keyer = RequestKeyer()
         let probe = ExchangeIndex.Probe(bytes: bytes, key: keyer.key(for: [message]), context: .redis(database: database, inTransaction: false))
         switch book.answer(probe, description: { RequestDescription.describe([message]) }, connection: 0) {
-        case .recorded(let recorded, let tier): return "\(tier.rawValue): \(String(buffer: recorded.responseBytes))"
+        case .recorded(let recorded, let tier): return "\(tier.rawValue): \(String(buffer: recorded.bytes))"
         case .unmatched(let explanation): return "unmatched: \(explanation)"
         }
     }

@@ -27,13 +27,17 @@ public struct SessionState: Sendable, Hashable {
 
     /// Moves the state past one answered exchange.
     public mutating func apply(_ exchange: Exchange) {
+        apply(requests: exchange.requests, outcome: ExchangeOutcome(exchange.responses))
+    }
+
+    /// Moves the state past requests answered as `outcome` says.
+    public mutating func apply(requests: [Message], outcome: ExchangeOutcome) {
         switch protocolKind {
         case .redis:
-            guard let command = exchange.requests.first?.redis?.command else { return }
-            let failed = exchange.responses.first?.redis?.replyType?.isError ?? false
-            applyRedis(command, failed: failed)
+            guard let command = requests.first?.redis?.command else { return }
+            applyRedis(command, failed: outcome.failed)
         case .postgres:
-            if let status = exchange.responses.last(where: { $0.postgres?.backend == .readyForQuery })?.postgres?.transactionStatus {
+            if let status = outcome.transactionStatus {
                 postgresTransactionStatus = status
             }
         case .http, .generic:
@@ -62,5 +66,19 @@ public struct SessionState: Sendable, Hashable {
         default:
             break
         }
+    }
+}
+
+/// What an answer did to the session state, read from its messages: kept
+/// in place of them where the answer's bytes wait on disk.
+public struct ExchangeOutcome: Sendable, Hashable {
+    /// Redis: the first reply is an error (a failed SELECT selects nothing).
+    public var failed: Bool
+    /// PostgreSQL: the transaction status of the last ReadyForQuery.
+    public var transactionStatus: PostgresMessage.TransactionStatus?
+
+    public init(_ responses: [Message]) {
+        failed = responses.first?.redis?.replyType?.isError ?? false
+        transactionStatus = responses.last(where: { $0.postgres?.backend == .readyForQuery })?.postgres?.transactionStatus
     }
 }

@@ -12,10 +12,9 @@ import Protocols
 /// is tried for one before a used answer of a better tier is repeated.
 ///
 /// The book reads its sessions once, one at a time, to index their
-/// exchanges (``ExchangeIndex``), and keeps no bytes: an answer is framed
-/// again from its session, read back from the source (a ``SessionCatalog``
-/// reads it from disk), and the framed sessions most recently answered
-/// from are kept up to `framedSessionBytes` of their bytes — so a capture of any size is
+/// exchanges (``ExchangeIndex``), and keeps no bytes: an answer's bytes
+/// are read back from its session in the source when it answers (a
+/// ``SessionCatalog`` reads them from disk), so a capture of any size is
 /// answered from in memory that grows with its number of exchanges, not
 /// its bytes.
 ///
@@ -29,15 +28,10 @@ final class ExchangeBook: Sendable {
     /// Exchanges per session index, for "partly used" reports.
     private let exchangeCounts: [Int: Int]
     private let source: any SessionScriptSource
-    private let turnIdle: Duration?
-    private let keyOptions: KeyOptions
-    private let framed: NIOLockedValueBox<FramedSessions>
     private let state: NIOLockedValueBox<State>
 
     /// At most this many unmatched requests are kept for the report (all are counted).
     static let reportedUnmatchedLimit = 100
-    /// How many bytes of framed sessions are kept for the next answers, by default.
-    static let framedSessionBytes = 64 << 20
 
     struct State {
         var uses: [Int]
@@ -59,7 +53,7 @@ final class ExchangeBook: Sendable {
     }
 
     enum Answer: Sendable {
-        case recorded(RecordedExchange, tier: MatchTier)
+        case recorded(RecordedAnswer, tier: MatchTier)
         /// `explanation` is one line for the client and the log.
         case unmatched(explanation: String)
     }
@@ -72,8 +66,7 @@ final class ExchangeBook: Sendable {
         protocol protocolKind: ProtocolKind,
         turnIdle: Duration? = nil,
         keyOptions: KeyOptions = KeyOptions(),
-        matching: RequestMatching,
-        framedSessionBytes: Int = ExchangeBook.framedSessionBytes
+        matching: RequestMatching
     ) throws {
         // Only what the index keeps of each exchange: a session's bytes go
         // with its script before the next is read.
@@ -83,7 +76,12 @@ final class ExchangeBook: Sendable {
         for position in 0..<sessions.count {
             let script = try sessions.script(at: position)
             let framed = RecordedConversations.exchanges(of: script, protocol: protocolKind, turnIdle: turnIdle, keyOptions: keyOptions)
-            entries += framed.exchanges.map { IndexedExchange($0, source: position, masking: matching.masking) }
+            let starts = framed.exchanges.map { $0.exchange.responses.first?.streamOffset ?? Int.max }
+            let places = script.steps.places(of: starts.sorted(), .serverToClient)
+            let placeOf = Dictionary(zip(starts.sorted(), places), uniquingKeysWith: { first, _ in first })
+            entries += framed.exchanges.enumerated().map { ordinal, exchange in
+                IndexedExchange(exchange, source: position, answerPlace: placeOf[starts[ordinal]] ?? nil, masking: matching.masking)
+            }
             failures += framed.failures.map { (script.session.index, $0) }
             counts[script.session.index] = framed.exchanges.count
         }
@@ -96,9 +94,6 @@ final class ExchangeBook: Sendable {
         self.framingFailures = failures
         self.exchangeCounts = counts
         self.source = sessions
-        self.turnIdle = turnIdle
-        self.keyOptions = keyOptions
-        self.framed = NIOLockedValueBox(FramedSessions(capacity: framedSessionBytes))
         self.state = NIOLockedValueBox(State(
             uses: Array(repeating: 0, count: index.exchanges.count),
             unusedFrom: Array(repeating: 0, count: index.lists.count),
@@ -106,21 +101,13 @@ final class ExchangeBook: Sendable {
         ))
     }
 
-    /// How many bytes of framed sessions the book keeps now.
-    var framedBytes: Int { framed.withLockedValue(\.bytes) }
-
-    /// The recorded exchange at `position` of the index, with its bytes:
-    /// framed again from its session unless that session was framed lately.
-    func recorded(at position: Int) throws -> RecordedExchange {
+    /// The recorded answer of the exchange at `position` of the index,
+    /// its bytes read back from its session.
+    func answer(at position: Int) throws -> RecordedAnswer {
         let entry = index.exchanges[position]
-        if let exchanges = framed.withLockedValue({ $0.exchanges(of: entry.source) }) {
-            return exchanges[entry.ordinal]
-        }
-        let script = try source.script(at: entry.source)
-        let exchanges = RecordedConversations.exchanges(of: script, protocol: protocolKind, turnIdle: turnIdle, keyOptions: keyOptions).exchanges
-        let bytes = script.steps.reduce(0) { $0 + $1.byteCount }
-        framed.withLockedValue { $0.keep(exchanges, of: entry.source, bytes: bytes) }
-        return exchanges[entry.ordinal]
+        let outline = entry.answer
+        let bytes = try outline.place.map { try source.bytes(at: entry.source, .serverToClient, from: $0, count: outline.length) } ?? ByteBuffer()
+        return RecordedAnswer(session: entry.session, ordinal: entry.ordinal, description: entry.description, bytes: bytes, outline: outline)
     }
 
     /// The answer to one live request, marked used.
@@ -143,9 +130,9 @@ final class ExchangeBook: Sendable {
             return choice
         }
         if let chosen {
-            let recorded: RecordedExchange
+            let recorded: RecordedAnswer
             do {
-                recorded = try self.recorded(at: chosen.position)
+                recorded = try answer(at: chosen.position)
             } catch {
                 let session = index.exchanges[chosen.position].session
                 return unmatched(probe, description: description(), connection: connection, usedUp: false,
@@ -271,35 +258,3 @@ extension ExchangeBook {
     }
 }
 
-/// The exchanges of the sessions answered from most recently, up to a
-/// number of the sessions' bytes; the least recently used go first, and
-/// the newest is kept whatever its size.
-struct FramedSessions {
-    let capacity: Int
-    /// The sessions' bytes kept now.
-    private(set) var bytes = 0
-    private var kept: [Int: (exchanges: [RecordedExchange], bytes: Int, used: UInt64)] = [:]
-    private var clock: UInt64 = 0
-
-    init(capacity: Int) {
-        self.capacity = capacity
-    }
-
-    mutating func exchanges(of source: Int) -> [RecordedExchange]? {
-        guard kept[source] != nil else { return nil }
-        clock += 1
-        kept[source]!.used = clock
-        return kept[source]!.exchanges
-    }
-
-    mutating func keep(_ exchanges: [RecordedExchange], of source: Int, bytes size: Int) {
-        guard kept[source] == nil else { return }
-        while bytes + size > capacity, let oldest = kept.min(by: { $0.value.used < $1.value.used }) {
-            bytes -= oldest.value.bytes
-            kept[oldest.key] = nil
-        }
-        clock += 1
-        kept[source] = (exchanges, size, clock)
-        bytes += size
-    }
-}

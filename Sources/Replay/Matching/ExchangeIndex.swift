@@ -18,8 +18,8 @@ public enum MatchTier: String, Sendable, Codable, Hashable, CaseIterable {
 /// What the request index keeps of one recorded exchange: where it was
 /// recorded, what it is found by, and where to read it back from — not its
 /// bytes. A recording of any size is indexed in memory proportional to its
-/// number of exchanges; the exchange itself is framed again from its
-/// session when it answers (``ExchangeBook/recorded(at:)``).
+/// number of exchanges; an answer's bytes are read back from its session
+/// when it answers (``ExchangeBook/answer(at:)``).
 struct IndexedExchange: Sendable {
     /// The session's index in the recording (as `tapedeck inspect` lists it).
     var session: Int
@@ -36,9 +36,11 @@ struct IndexedExchange: Sendable {
     /// The digest of the request's bytes once masked; nil when the masks leave bytes alone.
     var maskedDigest: ByteDigest?
     var shape: RequestShape?
+    var answer: AnswerOutline
 
-    /// What the index keeps of `recorded`, whose session is at `source`.
-    init(_ recorded: RecordedExchange, source: Int, masking: RequestMasking) {
+    /// What the index keeps of `recorded`, whose session is at `source`
+    /// and whose answer's first byte lies at `answerPlace`.
+    init(_ recorded: RecordedExchange, source: Int, answerPlace: StreamPlace?, masking: RequestMasking) {
         let bytes = recorded.requestBytes
         let masked = masking.key(recorded.key)
         session = recorded.session
@@ -51,6 +53,7 @@ struct IndexedExchange: Sendable {
         requestDigest = ByteDigest(bytes)
         maskedDigest = masking.masksBytes ? ByteDigest(masking.bytes(bytes)) : nil
         shape = RequestShape(masked)
+        answer = AnswerOutline(recorded, place: answerPlace)
     }
 }
 

@@ -135,7 +135,7 @@ final class MatchingServeHandler: ChannelInboundHandler {
                 "request": "\(RequestDescription.describe(messages))", "match": "\(tier.rawValue)",
                 "session.index": "\(recorded.session)", "exchange": "\(recorded.ordinal)",
             ])
-            state.apply(Exchange(requests: messages, responses: recorded.exchange.responses))
+            state.apply(requests: messages, outcome: recorded.outline.outcome)
             send(answerBytes(recorded), after: thinkTime(recorded), then: closesAfter(messages, recorded) ? .close : .nothing)
         case .unmatched(let explanation):
             logger.warning("\(explanation)")
@@ -154,15 +154,16 @@ final class MatchingServeHandler: ChannelInboundHandler {
 
     /// The recorded answer's bytes, HTTP dates moved to now unless
     /// `--no-refresh`. A refreshed answer is kept for the rest of its second.
-    private func answerBytes(_ recorded: RecordedExchange) -> ByteBuffer {
-        guard book.protocolKind == .http, book.matching.refreshDates else { return recorded.responseBytes }
+    private func answerBytes(_ recorded: RecordedAnswer) -> ByteBuffer {
+        guard book.protocolKind == .http, book.matching.refreshDates else { return recorded.bytes }
         let now = Timestamp.now().seconds
         let id = ExchangeID(session: recorded.session, ordinal: recorded.ordinal)
         if let cached = refreshed[id], cached.second == now { return cached.bytes }
         var all = ByteBuffer()
-        for response in recorded.exchange.responses {
-            let sent = recorded.recordedAt.advanced(by: response.firstByteAt - recorded.exchange.startedAt)
-            var moved = HTTPDateRefresh.refresh(response.raw, by: now - sent.seconds)
+        var bytes = recorded.bytes
+        for response in recorded.outline.responses {
+            guard let raw = bytes.readSlice(length: min(response.length, bytes.readableBytes)) else { break }
+            var moved = HTTPDateRefresh.refresh(raw, by: now - response.at.seconds)
             all.writeBuffer(&moved)
         }
         if refreshed.count > 1024 { refreshed.removeAll(keepingCapacity: true) }
@@ -175,19 +176,17 @@ final class MatchingServeHandler: ChannelInboundHandler {
         var ordinal: Int
     }
 
-    private func thinkTime(_ recorded: RecordedExchange) -> Duration {
-        var think = recorded.thinkTime
+    private func thinkTime(_ recorded: RecordedAnswer) -> Duration {
+        var think = recorded.outline.thinkTime
         if let maxGap = timing.maxGap { think = min(think, maxGap) }
         let scaled = Duration.nanoseconds(timing.scaled(think.clampedNanoseconds))
         return scaled < Self.immediate ? .zero : scaled
     }
 
     /// HTTP: the request or the recorded answer ends the connection.
-    private func closesAfter(_ messages: [Message], _ recorded: RecordedExchange) -> Bool {
+    private func closesAfter(_ messages: [Message], _ recorded: RecordedAnswer) -> Bool {
         guard book.protocolKind == .http else { return false }
-        if messages.last?.http?.keepsAlive == false { return true }
-        guard let final = recorded.exchange.responses.last?.http else { return false }
-        return !final.keepsAlive || final.bodyFraming == .untilClose
+        return messages.last?.http?.keepsAlive == false || recorded.outline.closesConnection
     }
 
     /// A PostgreSQL login answered at once, whatever the password: the
@@ -202,21 +201,11 @@ final class MatchingServeHandler: ChannelInboundHandler {
             logger.warning("the recording holds no PostgreSQL login; answering with default server parameters")
             return ProtocolAnswer.postgresLogin(parameters: parameters)
         }
-        book.markUsed(position, tier: book.index.exchanges[position].key == book.index.indexedKey(key) ? .key : .nearest)
-        let recorded: RecordedExchange
-        do {
-            recorded = try book.recorded(at: position)
-        } catch {
-            logger.warning("the recording's PostgreSQL login could not be read back (\(error)); answering with default server parameters")
-            return ProtocolAnswer.postgresLogin(parameters: parameters)
-        }
-        let responses = recorded.exchange.responses.compactMap(\.postgres)
-        let recordedParameters = responses.compactMap(\.parameterStatus)
-        if !recordedParameters.isEmpty { parameters = recordedParameters }
-        if let data = responses.first(where: { $0.backend == .backendKeyData })?.body,
-           let processID = data.getInteger(at: data.readerIndex, as: Int32.self),
-           let secret = data.getInteger(at: data.readerIndex + 4, as: Int32.self) {
-            keyData = (processID, secret)
+        let recorded = book.index.exchanges[position]
+        book.markUsed(position, tier: recorded.key == book.index.indexedKey(key) ? .key : .nearest)
+        if let login = recorded.answer.login {
+            if !login.parameters.isEmpty { parameters = login.parameters }
+            if let processID = login.processID, let secret = login.secretKey { keyData = (processID, secret) }
         }
         logger.info("accepting a PostgreSQL login as the recording's", metadata: ["user": "\(user)", "database": "\(database)"])
         return ProtocolAnswer.postgresLogin(parameters: parameters, processID: keyData.0, secretKey: keyData.1)

@@ -2,6 +2,7 @@ import NIOCore
 import PcapFile
 import Recording
 import Replay
+import TapedeckTestSupport
 
 /// Builds session scripts by hand: who sends what, when.
 enum Script {
@@ -58,5 +59,34 @@ func now() -> ContinuousClock.Instant { ContinuousClock.now }
 extension Duration {
     var milliseconds: Double {
         Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+    }
+}
+
+extension Script {
+    /// Writes `scripts` as a recording in `directory` (through the recorder's
+    /// file writer, sessions one after the other) and returns its path.
+    static func write(_ scripts: [SessionScript], in directory: TemporaryDirectory, name: String = "scripts.pcap") throws -> String {
+        let path = directory.file(name)
+        let writer = try RecordingFileWriter(path: path)
+        for (id, script) in scripts.enumerated() {
+            var session = script.session
+            session.id = UInt64(id)
+            try writer.open(session)
+            for step in script.steps {
+                let time = session.opened.advanced(by: .nanoseconds(step.offset))
+                let kind: SessionEvent.Kind
+                switch step.action {
+                case .data(let buffer): kind = .data(buffer)
+                case .halfClose: kind = .halfClose
+                case .reset: kind = .reset
+                case .gap(let bytes): kind = .gap(bytes: bytes)
+                }
+                try writer.append(SessionEvent(time: time, direction: step.direction, kind: kind), session: session.id)
+            }
+            let last = script.steps.last.map { session.opened.advanced(by: .nanoseconds($0.offset)) } ?? session.opened
+            writer.close(session: session.id, at: last)
+        }
+        try writer.finish()
+        return path
     }
 }
