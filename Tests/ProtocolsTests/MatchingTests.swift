@@ -67,6 +67,15 @@ struct MatchingTests {
         #expect(RequestDescription.describe(try request("GET /users/7 HTTP/1.1\r\n\r\n", as: .http)) == "GET /users/7")
         #expect(RequestDescription.describe(try request("*2\r\n$3\r\nGET\r\n$3\r\nk:1\r\n", as: .redis)) == "GET k:1")
         #expect(RequestDescription.describe(try request("SET k \"two words\"\r\n", as: .redis)) == "SET k \"two words\"")
+        // Long values are cut at the limit, quoted when a byte past it is not plain.
+        let plain = String(repeating: "v", count: 70_000)
+        #expect(RequestDescription.describe(try request("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$70000\r\n\(plain)\r\n", as: .redis))
+            == "SET k " + String(repeating: "v", count: 73) + "…")
+        let quoted = String(repeating: "v", count: 1_000) + "\n"
+        #expect(RequestDescription.describe(try request("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1001\r\n\(quoted)\r\n", as: .redis))
+            == "SET k \"" + String(repeating: "v", count: 72) + "…")
+        #expect(RequestDescription.describe(try request("*4\r\n$4\r\nMSET\r\n$1\r\nk\r\n$200\r\n\(String(repeating: "a", count: 200))\r\n$1\r\nz\r\n", as: .redis))
+            == "MSET k " + String(repeating: "a", count: 72) + "…")
     }
 
     @Test("an unmatched HTTP request gets a 502 with a text body, framed back as one response")

@@ -14,7 +14,15 @@
 #           `replay drive --speed 0 --concurrency 1` of the same recording
 #           (each connection gets its own session): the server's peak RSS
 #           (VmHWM) and the client's seconds.
-# Goal: peak RSS < 256 MB for both. $TMPDIR of the replays (where the
+#   match   request matching over a Redis recording of the same size:
+#           scripts/bench.d/redis_values.py (8 connections, each SET k v,
+#           GET k, DEL k over keys of its own, 64 KiB values, every value
+#           different) through `tapedeck record` in front of redis-server,
+#           then the same client against `replay serve --match request
+#           --speed 0` of that recording, every reply checked: the server's
+#           peak RSS, its seconds from start to listening (reading and
+#           indexing), and the client's seconds.
+# Goal: peak RSS < 256 MB for all three. $TMPDIR of the replays (where the
 # sessions' bytes wait) is the same disk folder.
 
 declare -A memory_result=()
@@ -59,6 +67,58 @@ measure_replay_memory() {
   stop_group "$serve_pid" INT
 }
 
+# Runs the request-matching row with binary $2, as row $1, over $3.
+measure_matching_memory() {
+  local row="$1" binary="$2" recording="$3" port start
+  echo "==> $row: replay serve --match request of the $size_gb GB Redis recording" >&2
+  port=$(free_port)
+  start=$(date +%s.%N)
+  TMPDIR="$memory_dir" spawn "$row-match" "$binary" replay serve "$recording" --listen "127.0.0.1:$port" \
+    --match request --speed 0 --log-level warning
+  local serve_pid="$started_pid"
+  wait_listening "127.0.0.1:$port" "$serve_pid" "$row-match" 900 || return 2
+  memory_result[$row,index_s]=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+  if ! python3 scripts/bench.d/redis_values.py 127.0.0.1 "$port" --total-bytes "$redis_value_bytes" >"$work/$row-match-client.json"; then
+    cat "$work/$row-match-client.json" >&2
+    echo "bench-replay: the $row mock answered a request wrongly" >&2
+    return 2
+  fi
+  memory_result[$row,match_mb]=$(peak_rss_mb "$serve_pid")
+  memory_result[$row,match_s]=$(json_field "j['seconds']" <"$work/$row-match-client.json")
+  memory_result[$row,match_exchanges]=$(json_field "j['exchanges']" <"$work/$row-match-client.json")
+  stop_group "$serve_pid" INT
+}
+
+# Records the Redis traffic of the matching row, then measures it.
+bench_matching_memory() {
+  local redis_port record_port redis_pid record_pid
+  # Half the recording each way: values go out in SET and come back in GET.
+  redis_value_bytes=$(awk -v g="$size_gb" 'BEGIN {printf "%.0f", g * 2^29}')
+  redis_port=$(free_port)
+  spawn memory-redis redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no
+  redis_pid="$started_pid"
+  wait_listening "127.0.0.1:$redis_port" "$redis_pid" memory-redis || return 2
+  echo "==> recording $size_gb GB of Redis SET/GET/DEL of 64 KiB values through tapedeck record" >&2
+  record_port=$(free_port)
+  spawn memory-record-redis "$tapedeck" record --listen "127.0.0.1:$record_port" --upstream "127.0.0.1:$redis_port" \
+    -w "$memory_dir/redis.pcap" --quiet --log-level warning
+  record_pid="$started_pid"
+  wait_listening "127.0.0.1:$record_port" "$record_pid" memory-record-redis || return 2
+  if ! python3 scripts/bench.d/redis_values.py 127.0.0.1 "$record_port" --total-bytes "$redis_value_bytes" >"$work/memory-redis-clients.json"; then
+    cat "$work/memory-redis-clients.json" >&2
+    echo "bench-replay: the Redis clients failed against redis-server" >&2
+    return 2
+  fi
+  stop_group "$record_pid"
+  stop_group "$redis_pid"
+  memory_result[redis_file_mb]=$(( $(stat -c %s "$memory_dir/redis.pcap") >> 20 ))
+  measure_matching_memory after "$tapedeck" "$memory_dir/redis.pcap" || return 2
+  if [ -n "$memory_before" ]; then
+    measure_matching_memory before "$memory_before" "$memory_dir/redis.pcap" || return 2
+  fi
+  rm -f "$memory_dir/redis.pcap" "$memory_dir/redis.pcap.json"
+}
+
 bench_replay_memory() {
   memory_dir=$(mktemp -d /var/tmp/tapedeck-bench-replay-memory.XXXXXX)
   also_remove+=("$memory_dir")
@@ -86,6 +146,8 @@ bench_replay_memory() {
     measure_replay_memory before "$memory_before" "$echo_port" || return 2
   fi
   stop_group "$echo_pid"
+  rm -f "$memory_dir/many.pcap" "$memory_dir/many.pcap.json"
+  bench_matching_memory || return 2
   rm -rf "$memory_dir"
 }
 
@@ -102,11 +164,21 @@ print_replay_memory() {
       "${memory_result[$row,drive_mb]}" "${memory_result[$row,drive_s]}" "${memory_result[$row,serve_mb]:--}" \
       "${memory_result[$row,serve_s]:--}" "${memory_result[$row,drive_mismatches]:--}/${memory_result[$row,serve_mismatches]:--}" | cut -c1-200
   done
+  echo
+  echo "request matching over a ${memory_result[redis_file_mb]:-?} MB Redis recording (replay serve --match request --speed 0)"
+  printf "%-30s %12s %12s %12s %10s\n" binary "serve RSS" "indexing" "answering" "exchanges"
+  printf "%-30s %12s %12s %12s\n" "" MB s s
+  for row in after before; do
+    [ -n "${memory_result[$row,match_mb]:-}" ] || continue
+    printf "%-30s %12s %12s %12s %10s\n" "$([ "$row" = after ] && echo "$tapedeck" || echo "$memory_before")" \
+      "${memory_result[$row,match_mb]}" "${memory_result[$row,index_s]}" "${memory_result[$row,match_s]}" \
+      "${memory_result[$row,match_exchanges]}" | cut -c1-200
+  done
   if [ "${memory_result[after,drive_sessions]:-}" != "${memory_result[sessions]:-}" ]; then
     echo "FAIL replay drive played every session: ${memory_result[after,drive_sessions]:-0} of ${memory_result[sessions]:-?}"
     status=1
   fi
-  for side in drive serve; do
+  for side in drive serve match; do
     local value="${memory_result[after,${side}_mb]:-}"
     if [ -n "$value" ] && [ "$value" -lt "$MEMORY_GOAL_MB" ]; then
       echo "PASS replay $side peak RSS (MB): $value < $MEMORY_GOAL_MB"

@@ -12,7 +12,14 @@ public enum RequestDescription {
             text = "\(message.method ?? "?") \(message.target ?? "")"
         case .redis(let message):
             guard let command = message.command else { return "(reply)" }
-            text = command.parts.isEmpty ? "(empty command)" : ([command.name] + command.arguments.map(word)).joined(separator: " ")
+            guard !command.parts.isEmpty else { return "(empty command)" }
+            // Words past the limit would be cut off: a 64 KiB value is not written out.
+            var words = command.name
+            for argument in command.arguments {
+                guard words.utf8.count <= limit else { break }
+                words += " " + word(argument, upTo: limit)
+            }
+            text = words
         case .postgres:
             text = postgres(requests.compactMap(\.postgres))
         case .turn, .truncated:
@@ -37,11 +44,13 @@ public enum RequestDescription {
         }
     }
 
-    /// A Redis argument: as is when plain, quoted with escapes otherwise.
-    private static func word(_ bytes: ByteBuffer) -> String {
-        let raw = Array(bytes.readableBytesView)
-        let plain = !raw.isEmpty && raw.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") }
-        return plain ? String(decoding: raw, as: UTF8.self) : "\"\(printable(raw))\""
+    /// A Redis argument: as is when plain, quoted with escapes otherwise;
+    /// only its first `limit` bytes are written (the rest would be cut off).
+    private static func word(_ bytes: ByteBuffer, upTo limit: Int) -> String {
+        let view = bytes.readableBytesView
+        let plain = !view.isEmpty && view.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") }
+        let shown = Array(view.prefix(limit))
+        return plain ? String(decoding: shown, as: UTF8.self) : "\"\(printable(shown))\""
     }
 
     private static func printable(_ bytes: [UInt8]) -> String {
