@@ -29,7 +29,7 @@ import Testing
 
     /// The answer as the exchange framed once and kept has it.
     static func plain(_ recorded: RecordedExchange) -> [String] {
-        plain(RecordedAnswer(session: recorded.session, ordinal: recorded.ordinal, description: recorded.description, bytes: recorded.responseBytes, outline: AnswerOutline(recorded, place: nil)))
+        plain(RecordedAnswer(exchange: IndexedExchange(recorded, source: 0, answerPlace: nil, masking: .none), bytes: recorded.responseBytes))
     }
 
     @Test(arguments: ["http.pcap", "http-proxy.pcap", "redis.pcap", "redis-tcp.pcap", "redis-unix.pcap"])

@@ -7,7 +7,7 @@ against a recording of itself checks a mock's answers. Prints one JSON line:
 exchanges, value bytes each way, seconds, mismatches (the first few
 described). Exits 1 when a reply differs.
 
-usage: redis_values.py HOST PORT [--total-bytes N] [--value-bytes N] [--parallel N]
+usage: redis_values.py HOST PORT [--total-bytes N] [--value-bytes N] [--parallel N] [--session-rounds N]
 """
 import argparse, json, os, random, socket, sys, threading, time
 
@@ -61,6 +61,7 @@ def main():
     parser.add_argument("--total-bytes", type=int, default=1 << 30)
     parser.add_argument("--value-bytes", type=int, default=64 << 10)
     parser.add_argument("--parallel", type=int, default=8)
+    parser.add_argument("--session-rounds", type=int, default=0)
     args = parser.parse_args()
     rounds = max(1, args.total_bytes // args.value_bytes)
     block = random.Random(7).randbytes(args.value_bytes)
@@ -76,7 +77,13 @@ def main():
 
     def run(number):
         connection = Connection(args.host, args.port)
+        done = 0
         for index in range(number, rounds, args.parallel):
+            if args.session_rounds and done == args.session_rounds:
+                connection.sock.close()
+                connection = Connection(args.host, args.port)
+                done = 0
+            done += 1
             key = b"k:%d:%d" % (number, index)
             value = (key + b"=").ljust(32, b".") + block[32:]
             expected = [b"+OK\r\n", b"$%d\r\n%s\r\n" % (len(value), value), b":1\r\n"]

@@ -15,9 +15,10 @@
 #           (each connection gets its own session): the server's peak RSS
 #           (VmHWM) and the client's seconds.
 #   match   request matching over a Redis recording of the same size:
-#           scripts/bench.d/redis_values.py (8 connections, each SET k v,
-#           GET k, DEL k over keys of its own, 64 KiB values, every value
-#           different) through `tapedeck record` in front of redis-server,
+#           scripts/bench.d/redis_values.py (8 connections at a time, each
+#           SET k v, GET k, DEL k over keys of its own, 64 KiB values, every
+#           value different, a new connection every 32 rounds: sessions of
+#           4 MiB each way) through `tapedeck record` in front of redis-server,
 #           then the same client against `replay serve --match request
 #           --speed 0` of that recording, every reply checked: the server's
 #           peak RSS, its seconds from start to listening (reading and
@@ -78,7 +79,7 @@ measure_matching_memory() {
   local serve_pid="$started_pid"
   wait_listening "127.0.0.1:$port" "$serve_pid" "$row-match" 900 || return 2
   memory_result[$row,index_s]=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
-  if ! python3 scripts/bench.d/redis_values.py 127.0.0.1 "$port" --total-bytes "$redis_value_bytes" >"$work/$row-match-client.json"; then
+  if ! python3 scripts/bench.d/redis_values.py 127.0.0.1 "$port" --total-bytes "$redis_value_bytes" --session-rounds 32 >"$work/$row-match-client.json"; then
     cat "$work/$row-match-client.json" >&2
     echo "bench-replay: the $row mock answered a request wrongly" >&2
     return 2
@@ -104,7 +105,7 @@ bench_matching_memory() {
     -w "$memory_dir/redis.pcap" --quiet --log-level warning
   record_pid="$started_pid"
   wait_listening "127.0.0.1:$record_port" "$record_pid" memory-record-redis || return 2
-  if ! python3 scripts/bench.d/redis_values.py 127.0.0.1 "$record_port" --total-bytes "$redis_value_bytes" >"$work/memory-redis-clients.json"; then
+  if ! python3 scripts/bench.d/redis_values.py 127.0.0.1 "$record_port" --total-bytes "$redis_value_bytes" --session-rounds 32 >"$work/memory-redis-clients.json"; then
     cat "$work/memory-redis-clients.json" >&2
     echo "bench-replay: the Redis clients failed against redis-server" >&2
     return 2

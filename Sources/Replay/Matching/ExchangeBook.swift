@@ -107,7 +107,7 @@ final class ExchangeBook: Sendable {
         let entry = index.exchanges[position]
         let outline = entry.answer
         let bytes = try outline.place.map { try source.bytes(at: entry.source, .serverToClient, from: $0, count: outline.length) } ?? ByteBuffer()
-        return RecordedAnswer(session: entry.session, ordinal: entry.ordinal, description: entry.description, bytes: bytes, outline: outline)
+        return RecordedAnswer(exchange: entry, bytes: bytes)
     }
 
     /// The answer to one live request, marked used.

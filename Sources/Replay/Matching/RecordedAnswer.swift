@@ -63,13 +63,17 @@ struct PostgresLoginAnswer: Sendable {
     }
 }
 
-/// A recorded answer read back for a live request: its bytes and its outline.
+/// A recorded answer read back for a live request: the exchange as the
+/// index keeps it, and the answer's bytes.
 struct RecordedAnswer: Sendable {
-    /// The session's index in the recording, and the exchange's place in it.
-    var session: Int
-    var ordinal: Int
+    let exchange: IndexedExchange
+    let bytes: ByteBuffer
+
+    /// The session's index in the recording.
+    var session: Int { exchange.session }
+    /// The exchange's place in its session.
+    var ordinal: Int { exchange.ordinal }
     /// The recorded request, as logs and reports name it.
-    var description: String
-    var bytes: ByteBuffer
-    var outline: AnswerOutline
+    var description: String { exchange.description }
+    var outline: AnswerOutline { exchange.answer }
 }
