@@ -11,10 +11,12 @@ final class ProxySession {
     /// host name; it is final once the session opens.
     var session: Session
     let sink: SessionSink?
-    private let tally: LiveSessionTally
+    let tally: LiveSessionTally
     private let statistics: ProxyStatistics
     private let onEnd: (UInt64) -> Void
     private var openChannels = 2
+    /// Closes of NIO legs the session left for the splice path: not its end.
+    private var closesToIgnore = 0
     /// False until the upstream leg is connected: a client whose upstream
     /// never answered is not a session.
     private var isOpen = false
@@ -95,9 +97,20 @@ final class ProxySession {
         sink?.record(SessionEvent(time: .now(), direction: direction, kind: kind), session: session.id)
     }
 
+    /// Its two NIO legs are about to close because the session moves to
+    /// the splice path: their closes do not count.
+    func legsLeaving() {
+        closesToIgnore += 2
+    }
+
     /// Called once per leg when it closes; the session ends with the second.
+    /// A spliced session calls it twice when it ends.
     func channelClosed() {
         guard isOpen else { return }
+        if closesToIgnore > 0 {
+            closesToIgnore -= 1
+            return
+        }
         openChannels -= 1
         guard openChannels == 0 else { return }
         sink?.close(session: session.id, at: .now())
