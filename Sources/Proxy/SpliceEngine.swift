@@ -147,10 +147,6 @@ final class SpliceWorker: Sendable {
         for command in commands {
             switch command {
             case .add(let token, let session):
-                guard session.takePipes(from: &loop.spare) else {
-                    session.handBack(spare: &loop.spare)
-                    continue
-                }
                 guard csplice_epoll_add(epoll, session.client, token) == 0, csplice_epoll_add(epoll, session.upstream, token) == 0 else {
                     unregister(session)
                     session.handBack(spare: &loop.spare)

@@ -16,6 +16,9 @@ import Recording
 ///   both.
 /// - Back-pressure: a direction reads its source only while its pipe has
 ///   room, so a session holds at most two pipes' worth of bytes.
+/// - Pipes: a direction holds one only while bytes are in it; an empty one
+///   goes back to the worker's spares, so an idle session holds none (two
+///   descriptors a session, as on the NIO path).
 /// - Handing back: `handBack()` stops it with both sockets open and returns
 ///   what the pipes still hold, each direction's bytes in order, for the NIO
 ///   path to write first.
@@ -47,6 +50,7 @@ final class SplicedSession: @unchecked Sendable {
         let direction: Direction
         let source: CInt
         let destination: CInt
+        /// Held while `queued` is above 0, or for one pump.
         var pipe: SplicePipe?
         /// Bytes in the pipe.
         var queued = 0
@@ -61,7 +65,8 @@ final class SplicedSession: @unchecked Sendable {
         case reset(CInt)
         /// Anything else: both are closed.
         case failed
-        /// `splice` said end of input while the socket still holds bytes: the NIO path takes over.
+        /// `splice` said end of input while the socket still holds bytes,
+        /// or no pipe could be made (out of descriptors): the NIO path takes over.
         case cannotSplice
     }
 
@@ -96,22 +101,6 @@ final class SplicedSession: @unchecked Sendable {
         self.onHandBack = onHandBack
     }
 
-    /// Takes a pipe for each direction (from `spare`, else new ones); false
-    /// when none can be made (out of descriptors): the session is not spliced.
-    func takePipes(from spare: inout [SplicePipe]) -> Bool {
-        for index in flows.indices {
-            guard let pipe = spare.popLast() ?? SplicePipe.make() else {
-                for index in flows.indices {
-                    if let pipe = flows[index].pipe { spare.append(pipe) }
-                    flows[index].pipe = nil
-                }
-                return false
-            }
-            flows[index].pipe = pipe
-        }
-        return true
-    }
-
     /// Moves every byte that can move now, both ways, until nothing does.
     /// `errorReported`: the poll said a socket has an error or hung up.
     func pump(errorReported: Bool = false, spare: inout [SplicePipe]) -> Outcome {
@@ -122,8 +111,11 @@ final class SplicedSession: @unchecked Sendable {
             while moved {
                 moved = false
                 for index in flows.indices {
-                    if try move(&flows[index]) { moved = true }
+                    if try move(&flows[index], spare: &spare) { moved = true }
                 }
+            }
+            for index in flows.indices where flows[index].queued == 0 {
+                recycle(&flows[index], into: &spare)
             }
         } catch {
             switch error {
@@ -190,8 +182,13 @@ final class SplicedSession: @unchecked Sendable {
     /// One step of one direction: fill the pipe from the source, empty it
     /// into the destination, shut the destination's output at the source's
     /// end. True when anything moved.
-    private func move(_ flow: inout Flow) throws(Failure) -> Bool {
-        guard !flow.isDone, let pipe = flow.pipe else { return false }
+    private func move(_ flow: inout Flow, spare: inout [SplicePipe]) throws(Failure) -> Bool {
+        guard !flow.isDone else { return false }
+        if flow.pipe == nil {
+            guard let pipe = spare.popLast() ?? SplicePipe.make() else { throw .cannotSplice }
+            flow.pipe = pipe
+        }
+        guard let pipe = flow.pipe else { return false }
         var moved = false
         if !flow.sourceEnded, flow.queued < pipe.capacity {
             let read = csplice_move(flow.source, pipe.input, pipe.capacity - flow.queued)
