@@ -93,6 +93,11 @@ public final class ProxyServer: Sendable {
             throw ProxyError(.upstream, (error as? SocketError)?.message ?? "\(error)")
         }
         state.withLockedValue { $0.serverChannels = bound }
+        #if os(Linux)
+        if configuration.splice, configuration.tls == nil {
+            _ = SpliceEngine.shared
+        }
+        #endif
     }
 
     /// Accepts on every listener `prepare` bound (once: later calls do nothing).

@@ -13,7 +13,7 @@ import NIOCore
 ///
 /// Threading: every method may be called from any thread.
 final class SpliceEngine: Sendable {
-    /// One per process, started on first use.
+    /// One per process, started on first use (a proxy that splices starts it with its listeners).
     static let shared = SpliceEngine(threads: min(2, max(1, System.coreCount)))
 
     private let workers: [SpliceWorker]
@@ -122,7 +122,15 @@ final class SpliceWorker: Sendable {
         var tokens = [UInt64](repeating: 0, count: 64)
         var flags = [UInt32](repeating: 0, count: 64)
         while true {
-            let count = csplice_epoll_wait(epoll, &tokens, &flags, 64, -1)
+            // Spare pipes are closed after a second with nothing to do.
+            let holdsSpares = loop.withLockedValue { !$0.spare.isEmpty }
+            let count = csplice_epoll_wait(epoll, &tokens, &flags, 64, holdsSpares ? Self.spareLifetimeMilliseconds : -1)
+            if count == 0 {
+                loop.withLockedValue { loop in
+                    for pipe in loop.spare { pipe.close() }
+                    loop.spare = []
+                }
+            }
             guard count > 0 else { continue }
             loop.withLockedValue { loop in
                 for index in 0..<Int(count) {
@@ -136,6 +144,8 @@ final class SpliceWorker: Sendable {
             }
         }
     }
+
+    private static let spareLifetimeMilliseconds: CInt = 1000
 
     private func drainInbox(_ loop: inout Loop) {
         var counter: UInt64 = 0

@@ -144,7 +144,7 @@ final class SplicedSession: @unchecked Sendable {
         isOver = true
         var held: [[UInt8]] = []
         for index in flows.indices {
-            held.append(flows[index].pipe?.drain(flows[index].queued) ?? [])
+            held.append(flows[index].pipe?.drain() ?? [])
             flows[index].queued = 0
             recycle(&flows[index], into: &spare)
         }
@@ -272,22 +272,20 @@ struct SplicePipe {
         return SplicePipe(output: fds[0], input: fds[1], capacity: Int(capacity))
     }
 
-    /// Reads out the `count` bytes the pipe holds.
-    func drain(_ count: Int) -> [UInt8] {
-        guard count > 0 else { return [] }
-        var bytes = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let read = bytes.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress! + filled, count - filled) }
+    /// Reads out every byte the pipe holds (it is left empty).
+    func drain() -> [UInt8] {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let read = buffer.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress, $0.count) }
             if read > 0 {
-                filled += read
+                bytes += buffer[0..<read]
             } else if read < 0, errno == EINTR {
                 continue
             } else {
-                break
+                return bytes
             }
         }
-        return Array(bytes[0..<filled])
     }
 
     func close() {
