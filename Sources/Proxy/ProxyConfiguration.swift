@@ -31,6 +31,11 @@ public struct ProxyConfiguration: Sendable {
     #else
     public var splice = false
     #endif
+    /// A session starts on NIO and moves to the splice path once it has
+    /// moved this many bytes (both ways together), as HAProxy's
+    /// `splice-auto` splices only what streams: short sessions never pay
+    /// for the move. 0: from its first byte.
+    public var spliceAfterBytes = 256 << 10
 
     public init(listeners: [Endpoint], upstream: Endpoint, faults: FaultSettings = FaultSettings()) {
         self.listeners = listeners

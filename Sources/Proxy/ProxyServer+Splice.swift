@@ -145,6 +145,19 @@ extension ProxyServer {
         }
     }
 
+    /// Moves the session to the splice path once it has moved
+    /// `spliceAfterBytes` (when it qualifies then; if it cannot leave NIO
+    /// at that moment, after as many again).
+    func spliceWhenBulk(_ id: UInt64, _ session: ProxySession, client: Channel, upstream: Channel) {
+        guard configuration.splice, configuration.tls == nil, session.sink == nil, faults.isEmpty else { return }
+        session.whenBulk(after: configuration.spliceAfterBytes) { [self] in
+            // Not from inside the read that crossed the line.
+            client.eventLoop.assumeIsolated().execute {
+                self.leaveNIO(id, session, client: client, upstream: upstream, attempts: 8, retrying: true)
+            }
+        }
+    }
+
     /// Every open session on NIO tries the splice path (the faults were
     /// all removed).
     func spliceOpenSessions() {
@@ -157,19 +170,23 @@ extension ProxyServer {
         }
         for (id, session, channels) in open {
             channels[0].eventLoop.execute { [self] in
-                leaveNIO(id, session.value, client: channels[0], upstream: channels[1], attempts: 8)
+                leaveNIO(id, session.value, client: channels[0], upstream: channels[1], attempts: 8, retrying: false)
             }
         }
     }
 
     /// Stops both channels' reads, waits until what they queued is
     /// written, and splices when nothing came meanwhile; else tries again
-    /// (`attempts` times), and gives up with reads back on.
-    private func leaveNIO(_ id: UInt64, _ session: ProxySession, client: Channel, upstream: Channel, attempts: Int) {
+    /// (`attempts` times), and gives up with reads back on (`retrying`:
+    /// and tries again after `spliceAfterBytes` more).
+    private func leaveNIO(_ id: UInt64, _ session: ProxySession, client: Channel, upstream: Channel, attempts: Int, retrying: Bool) {
         let channels = [client, upstream]
         guard attempts > 0, let glues = Self.plainGlues(channels), session.sink == nil, faults.isEmpty else {
             for channel in channels where channel.isActive {
                 channel.setOption(.autoRead, value: true).whenComplete { _ in }
+            }
+            if retrying, channels.allSatisfy(\.isActive) {
+                spliceWhenBulk(id, session, client: client, upstream: upstream)
             }
             return
         }
@@ -183,7 +200,7 @@ extension ProxyServer {
                   state.withLockedValue({ $0.sessions[id]?.count == 2 }),
                   splice(id, session, client: client, upstream: upstream, opening: false)
             else {
-                leaveNIO(id, session, client: client, upstream: upstream, attempts: attempts - 1)
+                leaveNIO(id, session, client: client, upstream: upstream, attempts: attempts - 1, retrying: retrying)
                 return
             }
         }
@@ -213,5 +230,7 @@ extension ProxyServer {
     }
 
     func spliceOpenSessions() {}
+
+    func spliceWhenBulk(_ id: UInt64, _ session: ProxySession, client: Channel, upstream: Channel) {}
 }
 #endif

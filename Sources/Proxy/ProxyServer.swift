@@ -342,7 +342,8 @@ public final class ProxyServer: Sendable {
                     session.session.server = connected
                 }
                 session.session.tls = opened.tls
-                if opened.tls == nil, gate.holdsNothing, splice(id, session, client: client, upstream: upstreamChannel, opening: true) {
+                if opened.tls == nil, configuration.spliceAfterBytes == 0, gate.holdsNothing,
+                   splice(id, session, client: client, upstream: upstreamChannel, opening: true) {
                     logger.debug("session opened, spliced", metadata: ["client.address": "\(clientEndpoint)"])
                     return
                 }
@@ -368,6 +369,9 @@ public final class ProxyServer: Sendable {
                     state.open[id] = NIOLoopBound(session, eventLoop: client.eventLoop)
                 }
                 session.open()
+                if opened.tls == nil {
+                    spliceWhenBulk(id, session, client: client, upstream: upstreamChannel)
+                }
                 logger.debug("session opened", metadata: ["client.address": "\(clientEndpoint)"])
                 gate.open()
                 opened.watcher?.value.release()

@@ -17,6 +17,9 @@ final class ProxySession {
     private var openChannels = 2
     /// Closes of NIO legs the session left for the splice path: not its end.
     private var closesToIgnore = 0
+    /// Called once the session has read `bulkBytes` more on the NIO path (then cleared).
+    private var onBulk: (() -> Void)?
+    private var bytesBeforeBulk = 0
     /// False until the upstream leg is connected: a client whose upstream
     /// never answered is not a session.
     private var isOpen = false
@@ -86,7 +89,20 @@ final class ProxySession {
         }
     }
 
+    /// Calls `action` once the session has read `bytes` more (both ways) on the NIO path.
+    func whenBulk(after bytes: Int, _ action: @escaping () -> Void) {
+        bytesBeforeBulk = bytes
+        onBulk = action
+    }
+
     func received(_ buffer: ByteBuffer, _ direction: Direction) {
+        if let bulk = onBulk {
+            bytesBeforeBulk -= buffer.readableBytes
+            if bytesBeforeBulk <= 0 {
+                onBulk = nil
+                bulk()
+            }
+        }
         let counter = direction == .clientToServer ? statistics.bytesClientToServer : statistics.bytesServerToClient
         counter.wrappingIncrement(by: buffer.readableBytes, ordering: .relaxed)
         tally.count(buffer.readableBytes, direction)
@@ -113,6 +129,7 @@ final class ProxySession {
         }
         openChannels -= 1
         guard openChannels == 0 else { return }
+        onBulk = nil
         sink?.close(session: session.id, at: .now())
         statistics.liveSessions.wrappingDecrement(ordering: .relaxed)
         onEnd(session.id)

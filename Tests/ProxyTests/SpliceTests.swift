@@ -7,6 +7,7 @@ import NIOCore
 import NIOPosix
 @testable import Proxy
 import Recording
+import SampleServer
 import TapedeckTestSupport
 import Testing
 
@@ -27,7 +28,24 @@ import Glibc
         transport == .tcp ? .ip(.loopbackV4, port: 0) : .unix(path: directory.file("up.sock"))
     }
 
-    /// 64 MiB each way, both peers sending at once, while latency is set
+    /// A started proxy to `upstream`; `spliceAfterBytes` 0 splices every session from its start.
+    private static func proxy(to upstream: Endpoint, spliceAfterBytes: Int = 0, faults: FaultSettings = FaultSettings()) async throws -> ProxyServer {
+        var configuration = ProxyConfiguration(listeners: [.ip(.loopbackV4, port: 0)], upstream: upstream, faults: faults)
+        configuration.spliceAfterBytes = spliceAfterBytes
+        let proxy = ProxyServer(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "splice-test"))
+        try await proxy.start()
+        return proxy
+    }
+
+    /// When a session moves to the splice path: from its start, or (the default) after 256 KiB on NIO.
+    enum Start: String, CaseIterable, CustomTestStringConvertible {
+        case atOnce, afterBulk
+        var testDescription: String { rawValue }
+        var spliceAfterBytes: Int { self == .atOnce ? 0 : ProxyConfiguration(listeners: [], upstream: .unix(path: "/")).spliceAfterBytes }
+    }
+
+    /// 64 MiB each way, both peers sending at once (starting on NIO and
+    /// moving to the splice path after 256 KiB), while latency is set
     /// on the proxy and removed again ten times through `setFaults` (the
     /// control API's path); each side's SHA-256 of what it received is the
     /// other side's of what it sent. To make each switch land mid-stream,
@@ -39,12 +57,7 @@ import Glibc
         defer { directory.remove() }
         let upstream = try TestListener(Self.upstreamEndpoint(transport, directory))
         defer { upstream.close() }
-        let proxy = ProxyServer(
-            configuration: ProxyConfiguration(listeners: [.ip(.loopbackV4, port: 0)], upstream: upstream.endpoint, faults: FaultSettings(canChange: true)),
-            group: MultiThreadedEventLoopGroup.singleton,
-            logger: Logger(label: "splice-test")
-        )
-        try await proxy.start()
+        let proxy = try await Self.proxy(to: upstream.endpoint, spliceAfterBytes: Start.afterBulk.spliceAfterBytes, faults: FaultSettings(canChange: true))
         let endpoint = proxy.listeningEndpoints[0]
         let latency = [
             try Fault(.latency(latency: .milliseconds(1)), stream: .upstream),
@@ -88,16 +101,18 @@ import Glibc
     }
 
     /// The client sends, shuts its write side, and still receives the
-    /// whole 2 MB answer through the splice path.
-    @Test(arguments: Transport.allCases)
-    func clientHalfClosesFirst(_ transport: Transport) async throws {
+    /// whole 2 MB answer through the splice path (spliced from the start);
+    /// by default the session starts on NIO and, half-closed before it
+    /// could move, stays there (a half-closed session does not leave NIO).
+    @Test(arguments: Transport.allCases, Start.allCases)
+    func clientHalfClosesFirst(_ transport: Transport, _ start: Start) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let server = try await BulkServer.start(on: Self.upstreamEndpoint(transport, directory))
-        let harness = try await ProxyHarness(listeners: [.ip(.loopbackV4, port: 0)], upstream: server.endpoint, directory: directory)
+        let proxy = try await Self.proxy(to: server.endpoint, spliceAfterBytes: start.spliceAfterBytes)
         let request = BulkServer.Request(responseBytes: 2 << 20, seed: 7, mode: .respondAfterEnd)
         let body = randomBytes(300_000, seed: 3)
-        let endpoint = harness.endpoints[0]
+        let endpoint = proxy.listeningEndpoints[0]
         let received = try await BlockingSocket.onThread {
             let socket = try BlockingSocket(connectingTo: endpoint)
             try socket.send(request.header + body)
@@ -107,11 +122,13 @@ import Glibc
         #expect(received == BulkServer.payload(seed: 7, count: 2 << 20))
         let report = try #require(try await server.reports(count: 1).first)
         #expect(report.received == request.header + body)
-        #expect(harness.proxy.statistics.splicesStarted.load(ordering: .relaxed) == 1)
-        #expect(harness.proxy.statistics.bytesSpliced.load(ordering: .relaxed) == request.header.count + body.count + (2 << 20))
-        try await harness.stop()
+        if start == .atOnce {
+            #expect(proxy.statistics.splicesStarted.load(ordering: .relaxed) == 1)
+            #expect(proxy.statistics.bytesSpliced.load(ordering: .relaxed) == request.header.count + body.count + (2 << 20))
+        }
+        await proxy.shutdown(grace: .seconds(2))
         await server.stop()
-        #expect(harness.proxy.statistics.liveSessions.load(ordering: .relaxed) == 0)
+        #expect(proxy.statistics.liveSessions.load(ordering: .relaxed) == 0)
     }
 
     /// The server answers and half-closes first; the client keeps sending
@@ -121,10 +138,10 @@ import Glibc
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let server = try await BulkServer.start(on: Self.upstreamEndpoint(transport, directory))
-        let harness = try await ProxyHarness(listeners: [.ip(.loopbackV4, port: 0)], upstream: server.endpoint, directory: directory)
+        let proxy = try await Self.proxy(to: server.endpoint)
         let request = BulkServer.Request(responseBytes: 100_000, seed: 9, mode: .respondAtOnce)
         let late = randomBytes(1 << 20, seed: 4)
-        let endpoint = harness.endpoints[0]
+        let endpoint = proxy.listeningEndpoints[0]
         let (received, afterEnd) = try await BlockingSocket.onThread {
             let socket = try BlockingSocket(connectingTo: endpoint)
             try socket.send(request.header)
@@ -137,17 +154,16 @@ import Glibc
         #expect(afterEnd.isEmpty)
         let report = try #require(try await server.reports(count: 1).first)
         #expect(report.received == request.header + late)
-        #expect(harness.proxy.statistics.splicesStarted.load(ordering: .relaxed) == 1)
-        try await harness.stop()
+        #expect(proxy.statistics.splicesStarted.load(ordering: .relaxed) == 1)
+        await proxy.shutdown(grace: .seconds(2))
         await server.stop()
     }
 
     /// A client's reset reaches the upstream as a reset.
     @Test func clientResetReachesUpstream() async throws {
         let server = try await BulkServer.start()
-        let harness = try await ProxyHarness(listeners: [.ip(.loopbackV4, port: 0)], upstream: server.endpoint)
-        defer { harness.remove() }
-        let endpoint = harness.endpoints[0]
+        let proxy = try await Self.proxy(to: server.endpoint)
+        let endpoint = proxy.listeningEndpoints[0]
         let request = BulkServer.Request(responseBytes: 0, seed: 1, mode: .silent)
         try await BlockingSocket.onThread {
             let socket = try BlockingSocket(connectingTo: endpoint)
@@ -159,17 +175,16 @@ import Glibc
         #expect(report.endedWithError, "the upstream saw \(report.error ?? "a clean close")")
         #expect(report.error?.contains("reset") ?? false || report.error?.contains("104") ?? false, "\(report.error ?? "-")")
         #expect(report.received == request.header + Array("some bytes".utf8))
-        #expect(harness.proxy.statistics.splicesStarted.load(ordering: .relaxed) == 1)
-        try await harness.stop()
+        #expect(proxy.statistics.splicesStarted.load(ordering: .relaxed) == 1)
+        await proxy.shutdown(grace: .seconds(2))
         await server.stop()
     }
 
     /// An upstream's reset reaches the client as ECONNRESET.
     @Test func upstreamResetReachesClient() async throws {
         let server = try await BulkServer.start()
-        let harness = try await ProxyHarness(listeners: [.ip(.loopbackV4, port: 0)], upstream: server.endpoint)
-        defer { harness.remove() }
-        let endpoint = harness.endpoints[0]
+        let proxy = try await Self.proxy(to: server.endpoint)
+        let endpoint = proxy.listeningEndpoints[0]
         let request = BulkServer.Request(responseBytes: 1000, seed: 1, mode: .respondThenReset)
         let outcome = try await BlockingSocket.onThread { () -> String in
             let socket = try BlockingSocket(connectingTo: endpoint, timeout: .seconds(5))
@@ -182,9 +197,23 @@ import Glibc
             }
         }
         #expect(outcome.contains("reset by peer"), "\(outcome)")
-        #expect(harness.proxy.statistics.splicesStarted.load(ordering: .relaxed) == 1)
-        try await harness.stop()
+        #expect(proxy.statistics.splicesStarted.load(ordering: .relaxed) == 1)
+        await proxy.shutdown(grace: .seconds(2))
         await server.stop()
+    }
+
+    /// A short session (an echo of 16 bytes) never leaves NIO by default:
+    /// connection churn pays nothing for the splice path.
+    @Test func shortSessionsStayOnNIO() async throws {
+        let echo = try await EchoServer.start()
+        let proxy = try await Self.proxy(to: echo.endpoint, spliceAfterBytes: Start.afterBulk.spliceAfterBytes)
+        for _ in 0..<20 {
+            let reply = try await BlockingClient.exchange(proxy.listeningEndpoints[0], send: Array("sixteen bytes!!!".utf8), halfClose: true)
+            #expect(reply == Array("sixteen bytes!!!".utf8))
+        }
+        #expect(proxy.statistics.splicesStarted.load(ordering: .relaxed) == 0)
+        await proxy.shutdown(grace: .seconds(2))
+        await echo.stop()
     }
 
     /// `--no-splice`: the same session stays on NIO.
@@ -192,6 +221,7 @@ import Glibc
         let server = try await BulkServer.start()
         var configuration = ProxyConfiguration(listeners: [.ip(.loopbackV4, port: 0)], upstream: server.endpoint)
         configuration.splice = false
+        configuration.spliceAfterBytes = 0
         let proxy = ProxyServer(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "splice-test"))
         try await proxy.start()
         let request = BulkServer.Request(responseBytes: 100_000, seed: 5, mode: .respondAfterEnd)
@@ -259,9 +289,9 @@ final class Checkpoints: Sendable {
     }
 
     func waitForBothReaders(at checkpoint: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(10)
         while !reached.allSatisfy({ $0.load(ordering: .sequentiallyConsistent) >= checkpoint }) {
-            guard ContinuousClock.now < deadline else { throw BlockingClient.Failure(description: "the readers never reached checkpoint \(checkpoint)") }
+            guard ContinuousClock.now < deadline else { throw BlockingClient.Failure(description: "the readers never reached checkpoint \(checkpoint): \(reached.map { $0.load(ordering: .relaxed) })") }
             try await Task.sleep(for: .milliseconds(1))
         }
     }
