@@ -159,6 +159,50 @@ import Glibc
         await server.stop()
     }
 
+    /// A session half-closed on the splice path comes back to NIO (a fault
+    /// set live) and finishes there: the side that ended stays ended, the
+    /// other side's 8 MiB arrive whole, through the fault.
+    @Test(arguments: Transport.allCases, [true, false])
+    func halfClosedSessionComesBackToNIO(_ transport: Transport, clientEndsFirst: Bool) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let upstream = try TestListener(Self.upstreamEndpoint(transport, directory))
+        defer { upstream.close() }
+        let proxy = try await Self.proxy(to: upstream.endpoint, faults: FaultSettings(canChange: true))
+        let endpoint = proxy.listeningEndpoints[0]
+        async let accepted = BlockingSocket.onThread { try upstream.acceptOne() }
+        let client = try await BlockingSocket.onThread { try BlockingClient.connect(endpoint, timeout: .seconds(20)) }
+        let server = try await accepted
+        defer {
+            Glibc.close(client)
+            Glibc.close(server)
+        }
+        let (ending, going) = clientEndsFirst ? (client, server) : (server, client)
+        let first = randomBytes(100_000, seed: 11)
+        let rest = randomBytes(8 << 20, seed: 12)
+        // One side sends a little and ends; the other reads it to the end.
+        try await BlockingSocket.onThread {
+            try BlockingClient.writeAll(ending, first)
+            shutdown(ending, Int32(SHUT_WR))
+        }
+        let firstReceived = try await BlockingSocket.onThread { try BlockingClient.readToEnd(going) }
+        #expect(firstReceived == first)
+        await proxy.setFaults([try Fault(.latency(latency: .milliseconds(1)), stream: clientEndsFirst ? .downstream : .upstream)])
+        try await eventually("the session back on NIO") { proxy.statistics.splicesHandedBack.load(ordering: .relaxed) == 1 }
+        // The other side answers, through the fault, and ends too.
+        async let sent: Void = BlockingSocket.onThread {
+            try BlockingClient.writeAll(going, rest)
+            shutdown(going, Int32(SHUT_WR))
+        }
+        let restReceived = try await BlockingSocket.onThread { try BlockingClient.readToEnd(ending) }
+        try await sent
+        #expect(restReceived.count == rest.count)
+        #expect(restReceived == rest)
+        #expect(proxy.statistics.splicesStarted.load(ordering: .relaxed) == 1)
+        try await eventually("the session's end") { proxy.statistics.liveSessions.load(ordering: .relaxed) == 0 }
+        await proxy.shutdown(grace: .seconds(2))
+    }
+
     /// A client's reset reaches the upstream as a reset.
     @Test func clientResetReachesUpstream() async throws {
         let server = try await BulkServer.start()
