@@ -7,12 +7,14 @@ import Recording
 import Glibc
 
 /// The splice path: a session that no fault, recording or TLS needs to see
-/// moves its bytes with `splice(2)` on a `SpliceEngine` thread, and its NIO
+/// moves its bytes with `splice(2)` on a `SpliceEngine` thread once it has
+/// moved `spliceAfterBytes` on NIO (or from its start, with 0), and its NIO
 /// channels are closed (the sockets live on in duplicates). A fault set
 /// live brings it back onto new NIO channels over the same sockets, what
 /// the pipes held written first; removing every fault sends it to the
 /// splice path again once its queued writes have drained. Half-close state
-/// lives in the sockets themselves, so it crosses over either way.
+/// lives in the sockets themselves, so a spliced session that half-closed
+/// comes back to NIO as it is; one half-closed on NIO stays there.
 extension ProxyServer {
     /// Moves a session onto the splice path, on its event loop, when it
     /// qualifies; false when it stays on NIO (nothing changed then).
