@@ -50,6 +50,8 @@ let package = Package(
             name: "CCompression",
             providers: [.apt(["zlib1g-dev", "libzstd-dev"])]
         ),
+        // The Linux calls of the proxy's splice path that Glibc's overlay leaves out.
+        .target(name: "CSplice"),
         .target(
             name: "PcapFile",
             dependencies: ["CLibPCAP", "CCompression"]
@@ -119,6 +121,7 @@ let package = Package(
                 "Recording",
                 "Sockets",
                 "PcapFile",
+                "CSplice",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -40,6 +40,7 @@ public actor ProxyRegistry {
     private var entries: [Entry] = []
     private let group: EventLoopGroup
     private let seed: UInt64
+    private let splice: Bool
     private let logger: Logger
     private let metrics = ProxyMetrics()
     /// The only folder recordings started through the API are written to.
@@ -51,9 +52,12 @@ public actor ProxyRegistry {
     ///   - recordingsDirectory: where `POST /proxies/{name}/recording` writes
     ///     (created, mode 0700, when first needed); `recordings` in the
     ///     working directory by default.
-    public init(group: EventLoopGroup, seed: UInt64, recordingsDirectory: String? = nil, logger: Logger) {
+    ///   - splice: sessions no toxic, recording or TLS needs to see are
+    ///     spliced (`ProxyConfiguration.splice`); false keeps every one on NIO.
+    public init(group: EventLoopGroup, seed: UInt64, recordingsDirectory: String? = nil, splice: Bool = true, logger: Logger) {
         self.group = group
         self.seed = seed
+        self.splice = splice
         let directory = recordingsDirectory ?? "recordings"
         self.recordingsDirectory = directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory
         self.logger = logger
@@ -377,6 +381,7 @@ public actor ProxyRegistry {
             faults: FaultSettings(faults: entry.toxics, seed: seed, canChange: true)
         )
         configuration.tls = entry.tls
+        configuration.splice = configuration.splice && splice
         var logger = self.logger
         logger[metadataKey: "proxy.name"] = "\(entry.name)"
         let server = ProxyServer(configuration: configuration, group: group, sink: entry.recording?.sink, logger: logger)

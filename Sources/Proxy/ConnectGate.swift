@@ -34,6 +34,11 @@ final class ConnectGate {
         return !held.contains { if case .inactive = $0 { true } else { false } }
     }
 
+    /// Nothing came from the client while the gate was shut.
+    var holdsNothing: Bool {
+        held.isEmpty
+    }
+
     /// The upstream could not be reached: reset the client — once its
     /// channel is active, as an RST needs a registered socket.
     func reset() {

@@ -41,6 +41,16 @@ final class GlueHandler {
     private var afterScheduled: [() -> Void] = []
     /// This channel is being reset or failed: a handoff is not taken.
     private var isAborting = false
+    /// Chunks this channel has read: the move to the splice path checks
+    /// that none came while it waited for the writes to drain.
+    private(set) var chunksRead = 0
+    private var inputEnded = false
+
+    /// Nothing but bytes has happened on this channel: its input is open,
+    /// no handoff is pending, it is not failing. Its session may leave NIO.
+    var isPlain: Bool {
+        context != nil && !inputEnded && !isAborting && scheduled.isEmpty && afterScheduled.isEmpty
+    }
 
     private init(tap: CaptureTap?) {
         self.tap = tap
@@ -214,6 +224,7 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        chunksRead &+= 1
         tap?.observeRead(unwrapInboundIn(data))
         partner?.partnerWrite(data)
     }
@@ -250,6 +261,7 @@ extension GlueHandler: ChannelDuplexHandler {
             return
         }
         if case ChannelEvent.inputClosed = event {
+            inputEnded = true
             partner?.partnerEndOfInput()
         }
         context.fireUserInboundEventTriggered(event)

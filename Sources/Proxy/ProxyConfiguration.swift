@@ -23,6 +23,19 @@ public struct ProxyConfiguration: Sendable {
     public var faults: FaultSettings
     /// TLS on either leg (nil: bytes pass as they come, TLS or not).
     public var tls: ProxyTLS?
+    /// Sessions neither recorded nor faulted (nor TLS) move their bytes
+    /// socket to socket with `splice(2)`, outside NIO, and come back to NIO
+    /// when a fault is set live (Linux only; elsewhere it does nothing).
+    #if os(Linux)
+    public var splice = true
+    #else
+    public var splice = false
+    #endif
+    /// A session starts on NIO and moves to the splice path once it has
+    /// moved this many bytes (both ways together), as HAProxy's
+    /// `splice-auto` splices only what streams: short sessions never pay
+    /// for the move. 0: from its first byte.
+    public var spliceAfterBytes = 256 << 10
 
     public init(listeners: [Endpoint], upstream: Endpoint, faults: FaultSettings = FaultSettings()) {
         self.listeners = listeners

@@ -28,14 +28,14 @@ public final class ProxyServer: Sendable {
     private let group: EventLoopGroup
     /// The sink new sessions report to; each session reads it once, when accepted.
     private let currentSink: NIOLockedValueBox<SessionSink?>
-    private let logger: Logger
-    private let state = NIOLockedValueBox(State())
+    let logger: Logger
+    let state = NIOLockedValueBox(State())
     private let currentFaults: NIOLockedValueBox<[Fault]>
     /// The upstream's address (a literal's, made once) or addresses (a
     /// host name's, resolved at start and again when none answers).
     let connector: UpstreamConnector
 
-    private struct State {
+    struct State {
         /// One entry a listener: its channel on every event loop (one for a Unix path).
         var serverChannels: [[Channel]] = []
         /// Every accepted client until its session ends: the client's channel,
@@ -47,6 +47,10 @@ public final class ProxyServer: Sendable {
         var drained: [EventLoopPromise<Void>] = []
         /// `startAccepting` has run on the listeners bound now.
         var accepting = false
+        /// Every session on the splice path (its `sessions` entry holds no channel then).
+        var spliced: [UInt64: SpliceHandle] = [:]
+        /// Every open session, to move it between the NIO and splice paths.
+        var open: [UInt64: NIOLoopBound<ProxySession>] = [:]
     }
 
     public init(configuration: ProxyConfiguration, group: EventLoopGroup, sink: SessionSink? = nil, logger: Logger) {
@@ -89,6 +93,11 @@ public final class ProxyServer: Sendable {
             throw ProxyError(.upstream, (error as? SocketError)?.message ?? "\(error)")
         }
         state.withLockedValue { $0.serverChannels = bound }
+        #if os(Linux)
+        if configuration.splice, configuration.tls == nil {
+            _ = SpliceEngine.shared
+        }
+        #endif
     }
 
     /// Accepts on every listener `prepare` bound (once: later calls do nothing).
@@ -162,7 +171,10 @@ public final class ProxyServer: Sendable {
     /// recorded as such; bytes still queued for a peer that stopped reading
     /// are dropped).
     public func closeAllSessions() async {
-        let sessions = state.withLockedValue { Array($0.sessions.values) }
+        let (sessions, spliced) = state.withLockedValue { (Array($0.sessions.values), Array($0.spliced.values)) }
+        for handle in spliced {
+            handle.close()
+        }
         for channels in sessions {
             channels.first?.pipeline.fireUserInboundEventTriggered(ProxyShutdown())
             for channel in channels {
@@ -203,9 +215,17 @@ public final class ProxyServer: Sendable {
     /// `FaultSettings.canChange` or with faults.
     public func setFaults(_ faults: [Fault]) async {
         currentFaults.withLockedValue { $0 = faults }
-        let channels = state.withLockedValue { $0.sessions.values.flatMap { $0 } }
+        let (channels, spliced) = state.withLockedValue { ($0.sessions.values.flatMap { $0 }, Array($0.spliced.values)) }
+        if !faults.isEmpty {
+            for handle in spliced {
+                handle.handBack()
+            }
+        }
         for channel in channels {
             try? await channel.updateFaults(faults).get()
+        }
+        if faults.isEmpty {
+            spliceOpenSessions()
         }
     }
 
@@ -317,7 +337,16 @@ public final class ProxyServer: Sendable {
                 sessionEnded(id)
             case .success(let opened):
                 let upstreamChannel = opened.channel
-                let address = opened.address
+                if case .host = upstream, let connected = Endpoint(opened.address) {
+                    // Recordings hold the address actually connected to.
+                    session.session.server = connected
+                }
+                session.session.tls = opened.tls
+                if opened.tls == nil, configuration.spliceAfterBytes == 0, gate.holdsNothing,
+                   splice(id, session, client: client, upstream: upstreamChannel, opening: true) {
+                    logger.debug("session opened, spliced", metadata: ["client.address": "\(clientEndpoint)"])
+                    return
+                }
                 do {
                     legs.upstream = upstreamChannel
                     let pipeline = upstreamChannel.pipeline.syncOperations
@@ -335,13 +364,14 @@ public final class ProxyServer: Sendable {
                     sessionEnded(id)
                     return
                 }
-                if case .host = upstream, let connected = Endpoint(address) {
-                    // Recordings hold the address actually connected to.
-                    session.session.server = connected
+                state.withLockedValue { state in
+                    state.sessions[id]?.append(upstreamChannel)
+                    state.open[id] = NIOLoopBound(session, eventLoop: client.eventLoop)
                 }
-                session.session.tls = opened.tls
-                state.withLockedValue { $0.sessions[id]?.append(upstreamChannel) }
                 session.open()
+                if opened.tls == nil {
+                    spliceWhenBulk(id, session, client: client, upstream: upstreamChannel)
+                }
                 logger.debug("session opened", metadata: ["client.address": "\(clientEndpoint)"])
                 gate.open()
                 opened.watcher?.value.release()
@@ -365,7 +395,7 @@ public final class ProxyServer: Sendable {
     /// A fault that ends the connection closes (or resets) both legs; what
     /// the faults do goes to the session (its manifest entry, and
     /// `statistics.faultsFired`).
-    private func faultHandler(_ stream: FaultStream, session: ProxySession, legs: SessionLegs) -> FaultHandler? {
+    func faultHandler(_ stream: FaultStream, session: ProxySession, legs: SessionLegs) -> FaultHandler? {
         let faults = self.faults
         guard configuration.faults.canChange || !faults.isEmpty else { return nil }
         return FaultHandler(
@@ -376,10 +406,12 @@ public final class ProxyServer: Sendable {
         )
     }
 
-    private func sessionEnded(_ id: UInt64) {
+    func sessionEnded(_ id: UInt64) {
         let waiters = state.withLockedValue { state -> [EventLoopPromise<Void>] in
             state.sessions[id] = nil
             state.tallies[id] = nil
+            state.spliced[id] = nil
+            state.open[id] = nil
             guard state.sessions.isEmpty else { return [] }
             defer { state.drained = [] }
             return state.drained

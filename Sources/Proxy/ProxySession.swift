@@ -11,10 +11,15 @@ final class ProxySession {
     /// host name; it is final once the session opens.
     var session: Session
     let sink: SessionSink?
-    private let tally: LiveSessionTally
+    let tally: LiveSessionTally
     private let statistics: ProxyStatistics
     private let onEnd: (UInt64) -> Void
     private var openChannels = 2
+    /// Closes of NIO legs the session left for the splice path: not its end.
+    private var closesToIgnore = 0
+    /// Called once the session has read `bulkBytes` more on the NIO path (then cleared).
+    private var onBulk: (() -> Void)?
+    private var bytesBeforeBulk = 0
     /// False until the upstream leg is connected: a client whose upstream
     /// never answered is not a session.
     private var isOpen = false
@@ -84,7 +89,20 @@ final class ProxySession {
         }
     }
 
+    /// Calls `action` once the session has read `bytes` more (both ways) on the NIO path.
+    func whenBulk(after bytes: Int, _ action: @escaping () -> Void) {
+        bytesBeforeBulk = bytes
+        onBulk = action
+    }
+
     func received(_ buffer: ByteBuffer, _ direction: Direction) {
+        if let bulk = onBulk {
+            bytesBeforeBulk -= buffer.readableBytes
+            if bytesBeforeBulk <= 0 {
+                onBulk = nil
+                bulk()
+            }
+        }
         let counter = direction == .clientToServer ? statistics.bytesClientToServer : statistics.bytesServerToClient
         counter.wrappingIncrement(by: buffer.readableBytes, ordering: .relaxed)
         tally.count(buffer.readableBytes, direction)
@@ -95,11 +113,23 @@ final class ProxySession {
         sink?.record(SessionEvent(time: .now(), direction: direction, kind: kind), session: session.id)
     }
 
+    /// Its two NIO legs are about to close because the session moves to
+    /// the splice path: their closes do not count.
+    func legsLeaving() {
+        closesToIgnore += 2
+    }
+
     /// Called once per leg when it closes; the session ends with the second.
+    /// A spliced session calls it twice when it ends.
     func channelClosed() {
         guard isOpen else { return }
+        if closesToIgnore > 0 {
+            closesToIgnore -= 1
+            return
+        }
         openChannels -= 1
         guard openChannels == 0 else { return }
+        onBulk = nil
         sink?.close(session: session.id, at: .now())
         statistics.liveSessions.wrappingDecrement(ordering: .relaxed)
         onEnd(session.id)

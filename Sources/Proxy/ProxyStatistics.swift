@@ -17,6 +17,13 @@ public final class ProxyStatistics: Sendable {
     /// TLS to a TLS listener among them); each such session is recorded
     /// with the reason.
     public let tlsFailures = ManagedAtomic<Int>(0)
+    /// Of the bytes each way, those moved with `splice(2)` (counted in
+    /// `bytesClientToServer` and `bytesServerToClient` too).
+    public let bytesSpliced = ManagedAtomic<Int>(0)
+    /// Times a session moved onto the splice path (at its start or later).
+    public let splicesStarted = ManagedAtomic<Int>(0)
+    /// Times a spliced session moved back to the NIO path (a fault set live).
+    public let splicesHandedBack = ManagedAtomic<Int>(0)
 
     public init() {}
 

@@ -14,9 +14,12 @@ struct ProxyCommand: AsyncParsableCommand {
 
     @OptionGroup var proxy: ProxyOptions
 
+    @Flag(name: .customLong("no-splice"), help: "Move every session's bytes through NIO. By default (Linux), a session no fault and no TLS needs to see moves its bytes socket to socket with splice(2), outside user space.")
+    var noSplice = false
+
     func run() async throws {
         try await reportingFailures {
-            try await ProxyRunner(options: proxy, recording: nil).run()
+            try await ProxyRunner(options: proxy, recording: nil, splice: !noSplice).run()
         }
     }
 }

@@ -51,6 +51,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Fixes every random choice of the toxics (toxicity, jitter, drops). Random by default.", transform: parseUnsigned)
     var seed: UInt64?
 
+    @Flag(name: .customLong("no-splice"), help: "Move every session's bytes through NIO. By default (Linux), a session with no toxic, no recording and no TLS moves its bytes with splice(2), and comes back to NIO when a toxic is added.")
+    var noSplice = false
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -76,7 +79,7 @@ struct ServerCommand: AsyncParsableCommand {
         let seed = self.seed ?? UInt64.random(in: .min ... .max)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let access = APIAccess(hostNames: Set(apiHost), token: try token())
-        let registry = ProxyRegistry(group: group, seed: seed, recordingsDirectory: recordingsDir, logger: logger)
+        let registry = ProxyRegistry(group: group, seed: seed, recordingsDirectory: recordingsDir, splice: !noSplice, logger: logger)
         do {
             if let config {
                 try await populate(registry, from: config)

@@ -18,11 +18,15 @@ import ServiceLifecycle
 struct ProxyRunner {
     let options: ProxyOptions
     let recording: RecorderConfiguration?
+    /// Sessions no fault needs to see are spliced (`tapedeck record`'s
+    /// never are: every session is recorded).
+    var splice = true
 
     func run() async throws {
         let logger = options.logging.makeLogger(label: "tapedeck")
         let seed = options.faults.seed ?? UInt64.random(in: .min ... .max)
-        let configuration = try options.configuration(seed: seed)
+        var configuration = try options.configuration(seed: seed)
+        configuration.splice = configuration.splice && splice && recording == nil
         if !configuration.faults.faults.isEmpty {
             logger.info("faults", metadata: ["faults": "\(Self.json(configuration.faults.faults))", "seed": "\(seed)"])
         }
