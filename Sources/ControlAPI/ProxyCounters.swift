@@ -10,6 +10,8 @@ struct ProxyCounters: Sendable, Equatable {
     var upstreamFailures = 0
     var faultsFired = 0
     var tlsFailures = 0
+    /// Of the bytes forwarded both ways, those moved with `splice(2)`.
+    var bytesSpliced = 0
     /// Bytes written to the proxy's recordings, finished and current.
     var recordedBytes = 0
     /// Payload the proxy's recordings lost because writing failed (a full disk).
@@ -28,6 +30,7 @@ struct ProxyCounters: Sendable, Equatable {
         upstreamFailures = snapshot.upstreamFailures
         faultsFired = snapshot.faultsFired
         tlsFailures = snapshot.tlsFailures
+        bytesSpliced = snapshot.bytesSpliced
     }
 
     static func + (lhs: Self, rhs: Self) -> Self {
@@ -39,6 +42,7 @@ struct ProxyCounters: Sendable, Equatable {
         sum.upstreamFailures = lhs.upstreamFailures + rhs.upstreamFailures
         sum.faultsFired = lhs.faultsFired + rhs.faultsFired
         sum.tlsFailures = lhs.tlsFailures + rhs.tlsFailures
+        sum.bytesSpliced = lhs.bytesSpliced + rhs.bytesSpliced
         sum.recordedBytes = lhs.recordedBytes + rhs.recordedBytes
         sum.unrecordedBytes = lhs.unrecordedBytes + rhs.unrecordedBytes
         sum.recording = lhs.recording || rhs.recording

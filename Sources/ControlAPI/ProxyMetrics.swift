@@ -18,6 +18,7 @@ final class ProxyMetrics {
         "tapedeck_proxy_bytes_total": ("Bytes forwarded; direction upstream is client to server.", false),
         "tapedeck_proxy_faults_fired_total": ("Toxics that acted on a connection, each counted once per connection.", false),
         "tapedeck_proxy_upstream_failures_total": ("Upstream connections that failed.", false),
+        "tapedeck_proxy_spliced_bytes_total": ("Of the bytes forwarded both ways, those moved socket to socket with splice(2).", false),
         "tapedeck_proxy_tls_failures_total": ("TLS handshakes that failed, with the client or the upstream.", false),
         "tapedeck_proxy_recording": ("1 while the proxy records its sessions.", true),
         "tapedeck_proxy_recorded_bytes_total": ("Bytes written to the proxy's recordings (pcap headers included).", false),
@@ -56,6 +57,7 @@ final class ProxyMetrics {
         let faultsFired: CoreMetrics.Counter
         let upstreamFailures: CoreMetrics.Counter
         let tlsFailures: CoreMetrics.Counter
+        let splicedBytes: CoreMetrics.Counter
         let recording: CoreMetrics.Gauge
         let recordedBytes: CoreMetrics.Counter
         let unrecordedBytes: CoreMetrics.Counter
@@ -70,6 +72,7 @@ final class ProxyMetrics {
             faultsFired = CoreMetrics.Counter(label: "tapedeck_proxy_faults_fired_total", dimensions: label, factory: factory)
             upstreamFailures = CoreMetrics.Counter(label: "tapedeck_proxy_upstream_failures_total", dimensions: label, factory: factory)
             tlsFailures = CoreMetrics.Counter(label: "tapedeck_proxy_tls_failures_total", dimensions: label, factory: factory)
+            splicedBytes = CoreMetrics.Counter(label: "tapedeck_proxy_spliced_bytes_total", dimensions: label, factory: factory)
             recording = CoreMetrics.Gauge(label: "tapedeck_proxy_recording", dimensions: label, factory: factory)
             recordedBytes = CoreMetrics.Counter(label: "tapedeck_proxy_recorded_bytes_total", dimensions: label, factory: factory)
             unrecordedBytes = CoreMetrics.Counter(label: "tapedeck_proxy_unrecorded_bytes_total", dimensions: label, factory: factory)
@@ -89,13 +92,14 @@ final class ProxyMetrics {
             advance(faultsFired, from: reported.faultsFired, to: counters.faultsFired)
             advance(upstreamFailures, from: reported.upstreamFailures, to: counters.upstreamFailures)
             advance(tlsFailures, from: reported.tlsFailures, to: counters.tlsFailures)
+            advance(splicedBytes, from: reported.bytesSpliced, to: counters.bytesSpliced)
             advance(recordedBytes, from: reported.recordedBytes, to: counters.recordedBytes)
             advance(unrecordedBytes, from: reported.unrecordedBytes, to: counters.unrecordedBytes)
             reported = counters
         }
 
         func destroy() {
-            for counter in [total, upstreamBytes, downstreamBytes, faultsFired, upstreamFailures, tlsFailures, recordedBytes, unrecordedBytes] {
+            for counter in [total, upstreamBytes, downstreamBytes, faultsFired, upstreamFailures, tlsFailures, splicedBytes, recordedBytes, unrecordedBytes] {
                 counter.destroy()
             }
             live.destroy()

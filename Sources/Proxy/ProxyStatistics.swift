@@ -35,6 +35,7 @@ public final class ProxyStatistics: Sendable {
         public var upstreamFailures: Int
         public var faultsFired: Int
         public var tlsFailures: Int
+        public var bytesSpliced: Int
     }
 
     public var snapshot: Snapshot {
@@ -45,7 +46,8 @@ public final class ProxyStatistics: Sendable {
             bytesServerToClient: bytesServerToClient.load(ordering: .relaxed),
             upstreamFailures: upstreamFailures.load(ordering: .relaxed),
             faultsFired: faultsFired.load(ordering: .relaxed),
-            tlsFailures: tlsFailures.load(ordering: .relaxed)
+            tlsFailures: tlsFailures.load(ordering: .relaxed),
+            bytesSpliced: bytesSpliced.load(ordering: .relaxed)
         )
     }
 }
