@@ -77,8 +77,9 @@ final class ExchangeBook: Sendable {
             let script = try sessions.script(at: position)
             let framed = RecordedConversations.exchanges(of: script, protocol: protocolKind, turnIdle: turnIdle, keyOptions: keyOptions)
             let starts = framed.exchanges.map { $0.exchange.responses.first?.streamOffset ?? Int.max }
-            let places = script.steps.places(of: starts.sorted(), .serverToClient)
-            let placeOf = Dictionary(zip(starts.sorted(), places), uniquingKeysWith: { first, _ in first })
+            let ascending = starts.sorted()
+            let places = script.steps.places(of: ascending, .serverToClient)
+            let placeOf = Dictionary(zip(ascending, places), uniquingKeysWith: { first, _ in first })
             entries += framed.exchanges.enumerated().map { ordinal, exchange in
                 IndexedExchange(exchange, source: position, answerPlace: placeOf[starts[ordinal]] ?? nil, masking: matching.masking)
             }
