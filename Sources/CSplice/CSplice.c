@@ -41,7 +41,10 @@ int csplice_epoll_wait(int epoll, uint64_t *tokens, uint32_t *flags, int capacit
     int count = epoll_wait(epoll, events, capacity, timeout);
     for (int i = 0; i < count; i++) {
         tokens[i] = events[i].data.u64;
-        flags[i] = (events[i].events & (EPOLLERR | EPOLLHUP)) ? CSPLICE_EVENT_ERROR : 0;
+        uint32_t happened = events[i].events;
+        flags[i] = ((happened & (EPOLLERR | EPOLLHUP)) ? CSPLICE_EVENT_ERROR : 0)
+            | ((happened & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) ? CSPLICE_EVENT_READ : 0)
+            | ((happened & (EPOLLRDHUP | EPOLLHUP)) ? CSPLICE_EVENT_END : 0);
     }
     return count;
 }

@@ -18,7 +18,7 @@ final class ProxyMetrics {
         "tapedeck_proxy_bytes_total": ("Bytes forwarded; direction upstream is client to server.", false),
         "tapedeck_proxy_faults_fired_total": ("Toxics that acted on a connection, each counted once per connection.", false),
         "tapedeck_proxy_upstream_failures_total": ("Upstream connections that failed.", false),
-        "tapedeck_proxy_spliced_bytes_total": ("Of the bytes forwarded both ways, those moved socket to socket with splice(2).", false),
+        "tapedeck_proxy_spliced_bytes_total": ("Of the bytes forwarded both ways, those moved outside NIO on the splice path (splice(2), or read and write for small reads).", false),
         "tapedeck_proxy_tls_failures_total": ("TLS handshakes that failed, with the client or the upstream.", false),
         "tapedeck_proxy_recording": ("1 while the proxy records its sessions.", true),
         "tapedeck_proxy_recorded_bytes_total": ("Bytes written to the proxy's recordings (pcap headers included).", false),

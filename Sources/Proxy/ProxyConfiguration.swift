@@ -36,6 +36,12 @@ public struct ProxyConfiguration: Sendable {
     /// `splice-auto` splices only what streams: short sessions never pay
     /// for the move. 0: from its first byte.
     public var spliceAfterBytes = 256 << 10
+    /// A session that has made this many reads on NIO (both ways together)
+    /// moves to the splice path too, however little it moved: a
+    /// long-lived conversation (a pooled database or cache connection)
+    /// costs less there, where its small reads are copied with two system
+    /// calls a hop and no pipeline. A one-request connection never does.
+    public var spliceAfterReads = 64
 
     public init(listeners: [Endpoint], upstream: Endpoint, faults: FaultSettings = FaultSettings()) {
         self.listeners = listeners

@@ -148,11 +148,12 @@ extension ProxyServer {
     }
 
     /// Moves the session to the splice path once it has moved
-    /// `spliceAfterBytes` (when it qualifies then; if it cannot leave NIO
-    /// at that moment, after as many again).
+    /// `spliceAfterBytes` or made `spliceAfterReads` reads (when it
+    /// qualifies then; if it cannot leave NIO at that moment, after as
+    /// many again).
     func spliceWhenBulk(_ id: UInt64, _ session: ProxySession, client: Channel, upstream: Channel) {
         guard configuration.splice, configuration.tls == nil, session.sink == nil, faults.isEmpty else { return }
-        session.whenBulk(after: configuration.spliceAfterBytes) { [self] in
+        session.whenBulk(after: configuration.spliceAfterBytes, orReads: configuration.spliceAfterReads) { [self] in
             // Not from inside the read that crossed the line.
             client.eventLoop.assumeIsolated().execute {
                 self.leaveNIO(id, session, client: client, upstream: upstream, attempts: 8, retrying: true)

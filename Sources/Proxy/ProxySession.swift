@@ -20,6 +20,7 @@ final class ProxySession {
     /// Called once the session has read `bulkBytes` more on the NIO path (then cleared).
     private var onBulk: (() -> Void)?
     private var bytesBeforeBulk = 0
+    private var readsBeforeBulk = 0
     /// False until the upstream leg is connected: a client whose upstream
     /// never answered is not a session.
     private var isOpen = false
@@ -89,16 +90,19 @@ final class ProxySession {
         }
     }
 
-    /// Calls `action` once the session has read `bytes` more (both ways) on the NIO path.
-    func whenBulk(after bytes: Int, _ action: @escaping () -> Void) {
+    /// Calls `action` once the session has read `bytes` more (both ways)
+    /// on the NIO path, or made `reads` more reads.
+    func whenBulk(after bytes: Int, orReads reads: Int, _ action: @escaping () -> Void) {
         bytesBeforeBulk = bytes
+        readsBeforeBulk = reads
         onBulk = action
     }
 
     func received(_ buffer: ByteBuffer, _ direction: Direction) {
         if let bulk = onBulk {
             bytesBeforeBulk -= buffer.readableBytes
-            if bytesBeforeBulk <= 0 {
+            readsBeforeBulk -= 1
+            if bytesBeforeBulk <= 0 || readsBeforeBulk <= 0 {
                 onBulk = nil
                 bulk()
             }

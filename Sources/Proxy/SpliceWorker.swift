@@ -24,6 +24,9 @@ final class SpliceWorker: Sendable {
         var sessions: [UInt64: SplicedSession] = [:]
         var spare: [SplicePipe] = []
     }
+    /// Where small reads are copied through (`SplicedSession.pump`); the
+    /// thread's own, like `loop`, and as long-lived as the worker.
+    nonisolated(unsafe) private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
 
     private init(epoll: CInt, wakeUp: CInt) {
         self.epoll = epoll
@@ -88,11 +91,19 @@ final class SpliceWorker: Sendable {
             guard count > 0 else { continue }
             loop.withLockedValue { loop in
                 for index in 0..<Int(count) {
+                    // A socket's poll token is its session's token and its side.
+                    let token = tokens[index] >> 1
                     if tokens[index] == 0 {
                         drainInbox(&loop)
-                    } else if let session = loop.sessions[tokens[index]] {
-                        let outcome = session.pump(errorReported: flags[index] & CSPLICE_EVENT_ERROR != 0, spare: &loop.spare)
-                        settle(tokens[index], session, outcome, &loop)
+                    } else if let session = loop.sessions[token] {
+                        let outcome = session.pump(
+                            readable: flags[index] & CSPLICE_EVENT_READ != 0 ? SplicedSession.Side(rawValue: Int(tokens[index] & 1)) : nil,
+                            ended: flags[index] & CSPLICE_EVENT_END != 0,
+                            errorReported: flags[index] & CSPLICE_EVENT_ERROR != 0,
+                            spare: &loop.spare,
+                            scratch: scratch
+                        )
+                        settle(token, session, outcome, &loop)
                     }
                 }
             }
@@ -111,13 +122,15 @@ final class SpliceWorker: Sendable {
         for command in commands {
             switch command {
             case .add(let token, let session):
-                guard csplice_epoll_add(epoll, session.client, token) == 0, csplice_epoll_add(epoll, session.upstream, token) == 0 else {
+                guard csplice_epoll_add(epoll, session.client, token << 1 | UInt64(SplicedSession.Side.client.rawValue)) == 0,
+                      csplice_epoll_add(epoll, session.upstream, token << 1 | UInt64(SplicedSession.Side.upstream.rawValue)) == 0
+                else {
                     unregister(session)
                     session.handBack(spare: &loop.spare)
                     continue
                 }
                 loop.sessions[token] = session
-                settle(token, session, session.pump(spare: &loop.spare), &loop)
+                settle(token, session, session.pump(spare: &loop.spare, scratch: scratch), &loop)
             case .handBack(let token):
                 guard let session = loop.sessions.removeValue(forKey: token) else { continue }
                 unregister(session)

@@ -19,9 +19,21 @@ import Recording
 /// - Pipes: a direction holds one only while bytes are in it; an empty one
 ///   goes back to the worker's spares, so an idle session holds none (two
 ///   descriptors a session, as on the NIO path).
+/// - Small reads: a direction whose reads are small (requests and answers,
+///   not a stream) moves them with `read(2)` into its worker's buffer and
+///   `write(2)`, two calls a hop as on NIO, where `splice(2)` would take
+///   three (it cannot tell a drained socket from a full pipe without one
+///   more call); a read that fills the buffer turns the direction to
+///   splicing, one of under 16 KiB back. What a copy could not write waits
+///   in the direction's `pending` bytes (at most one buffer's worth), and
+///   the source is not read until they are written.
+/// - Readiness: the worker says which socket an event is for; a direction
+///   reads its source only after the poll said it may (edge-triggered) and
+///   until a read finds it drained, so an event costs no read of the other
+///   direction's idle socket.
 /// - Handing back: `handBack()` stops it with both sockets open and returns
-///   what the pipes still hold, each direction's bytes in order, for the NIO
-///   path to write first.
+///   what the pipes and pending bytes still hold, each direction's bytes in
+///   order, for the NIO path to write first.
 ///
 /// Threading: made anywhere, then used by one `SpliceWorker` thread only.
 final class SplicedSession: @unchecked Sendable {
@@ -54,6 +66,15 @@ final class SplicedSession: @unchecked Sendable {
         var pipe: SplicePipe?
         /// Bytes in the pipe.
         var queued = 0
+        /// Read by copying and not yet written (empty whenever `queued` is not 0).
+        var pending: [UInt8] = []
+        /// The poll said the source may hold bytes (or its end), and no read found it drained since.
+        var mayRead = true
+        /// The poll said the source's end has come: a short read does not
+        /// mean drained then, the end is still to be read.
+        var endAnnounced = false
+        /// Reads are small: copy them rather than splice.
+        var copying = true
         var sourceEnded = false
         var destinationShut = false
 
@@ -101,17 +122,37 @@ final class SplicedSession: @unchecked Sendable {
         self.onHandBack = onHandBack
     }
 
+    /// Which socket a poll event was for.
+    enum Side: Int {
+        case client = 0
+        case upstream = 1
+    }
+
     /// Moves every byte that can move now, both ways, until nothing does.
+    /// `readable`: the poll said this socket may be read (nil: no event, try both).
+    /// `ended`: the poll said that socket's peer ended its input.
     /// `errorReported`: the poll said a socket has an error or hung up.
-    func pump(errorReported: Bool = false, spare: inout [SplicePipe]) -> Outcome {
+    /// `scratch`: the worker's buffer for copied reads.
+    func pump(readable: Side? = nil, ended: Bool = false, errorReported: Bool = false, spare: inout [SplicePipe], scratch: UnsafeMutableRawBufferPointer) -> Outcome {
         guard !isOver else { return .ended }
+        // A direction's index is its source's side.
+        if let readable {
+            flows[readable.rawValue].mayRead = true
+            if ended { flows[readable.rawValue].endAnnounced = true }
+        }
         do throws(Failure) {
-            if errorReported { try checkPendingErrors() }
+            if errorReported {
+                for index in flows.indices {
+                    flows[index].mayRead = true
+                    flows[index].endAnnounced = true
+                }
+                try checkPendingErrors()
+            }
             var moved = true
             while moved {
                 moved = false
                 for index in flows.indices {
-                    if try move(&flows[index], spare: &spare) { moved = true }
+                    if try move(&flows[index], spare: &spare, scratch: scratch) { moved = true }
                 }
             }
             for index in flows.indices where flows[index].queued == 0 {
@@ -144,7 +185,8 @@ final class SplicedSession: @unchecked Sendable {
         isOver = true
         var held: [[UInt8]] = []
         for index in flows.indices {
-            held.append(flows[index].pipe?.drain() ?? [])
+            held.append(flows[index].pending + (flows[index].pipe?.drain() ?? []))
+            flows[index].pending = []
             flows[index].queued = 0
             recycle(&flows[index], into: &spare)
         }
@@ -179,28 +221,102 @@ final class SplicedSession: @unchecked Sendable {
         }
     }
 
-    /// One step of one direction: fill the pipe from the source, empty it
-    /// into the destination, shut the destination's output at the source's
-    /// end. True when anything moved.
-    private func move(_ flow: inout Flow, spare: inout [SplicePipe]) throws(Failure) -> Bool {
+    /// One step of one direction: read the source (copying or into the
+    /// pipe), write what it holds to the destination, shut the
+    /// destination's output at the source's end. True when anything moved.
+    private func move(_ flow: inout Flow, spare: inout [SplicePipe], scratch: UnsafeMutableRawBufferPointer) throws(Failure) -> Bool {
         guard !flow.isDone else { return false }
+        var moved = false
+        if !flow.pending.isEmpty {
+            let written = flow.pending.withUnsafeBytes { write(flow.destination, $0.baseAddress, $0.count) }
+            if written > 0 {
+                flow.pending.removeFirst(written)
+                moved = true
+            } else if written < 0, errno != EAGAIN, errno != EINTR {
+                throw Self.failure(errno, flow.destination)
+            }
+        }
+        // Nothing is read past bytes still pending: they go first.
+        if flow.pending.isEmpty {
+            if flow.copying, flow.queued == 0 {
+                if flow.mayRead, !flow.sourceEnded {
+                    moved = try copy(&flow, scratch: scratch) || moved
+                }
+            } else {
+                moved = try splice(&flow, spare: &spare) || moved
+            }
+        }
+        if flow.sourceEnded, flow.queued == 0, flow.pending.isEmpty {
+            // A peer already gone fails here; its reset, if any, shows on the next read.
+            _ = shutdown(flow.destination, CInt(SHUT_WR))
+            flow.destinationShut = true
+            moved = true
+        }
+        return moved
+    }
+
+    /// Reads once into `scratch` and writes it on; what the destination
+    /// cannot take yet waits in `pending`. A read that fills the buffer
+    /// turns the direction to splicing.
+    private func copy(_ flow: inout Flow, scratch: UnsafeMutableRawBufferPointer) throws(Failure) -> Bool {
+        let read = Glibc.read(flow.source, scratch.baseAddress, scratch.count)
+        if read == 0 {
+            flow.sourceEnded = true
+            return true
+        }
+        guard read > 0 else {
+            if errno == EAGAIN {
+                flow.mayRead = false
+            } else if errno != EINTR {
+                throw Self.failure(errno, flow.source)
+            }
+            return false
+        }
+        count(read, flow.direction)
+        if read < scratch.count {
+            // A stream socket's short read leaves it drained; the poll says
+            // when more comes, but not again of an end it already announced.
+            flow.mayRead = flow.endAnnounced
+        } else {
+            flow.copying = false
+        }
+        var written = write(flow.destination, scratch.baseAddress, read)
+        if written < 0 {
+            guard errno == EAGAIN || errno == EINTR else { throw Self.failure(errno, flow.destination) }
+            written = 0
+        }
+        if written < read {
+            flow.pending = Array(UnsafeRawBufferPointer(rebasing: scratch[written..<read]))
+        }
+        return true
+    }
+
+    /// Fills the pipe from the source until the source is drained or the
+    /// pipe full, and empties it into the destination. A small read turns
+    /// the direction back to copying once the pipe is empty.
+    private func splice(_ flow: inout Flow, spare: inout [SplicePipe]) throws(Failure) -> Bool {
+        let mayRead = flow.mayRead && !flow.sourceEnded
+        guard mayRead || flow.queued > 0 else { return false }
         if flow.pipe == nil {
             guard let pipe = spare.popLast() ?? SplicePipe.make() else { throw .cannotSplice }
             flow.pipe = pipe
         }
         guard let pipe = flow.pipe else { return false }
         var moved = false
-        if !flow.sourceEnded, flow.queued < pipe.capacity {
+        if mayRead, flow.queued < pipe.capacity {
             let read = csplice_move(flow.source, pipe.input, pipe.capacity - flow.queued)
             if read > 0 {
                 flow.queued += read
                 count(read, flow.direction)
+                flow.copying = read < Self.smallRead
                 moved = true
             } else if read == 0 {
                 guard Self.atEndOfInput(flow.source) else { throw .cannotSplice }
                 flow.sourceEnded = true
                 moved = true
-            } else if errno != EAGAIN, errno != EINTR {
+            } else if errno == EAGAIN {
+                flow.mayRead = false
+            } else if errno != EINTR {
                 throw Self.failure(errno, flow.source)
             }
         }
@@ -213,14 +329,11 @@ final class SplicedSession: @unchecked Sendable {
                 throw Self.failure(errno, flow.destination)
             }
         }
-        if flow.sourceEnded, flow.queued == 0 {
-            // A peer already gone fails here; its reset, if any, shows on the next read.
-            _ = shutdown(flow.destination, CInt(SHUT_WR))
-            flow.destinationShut = true
-            moved = true
-        }
         return moved
     }
+
+    /// A splice read under this turns a direction back to copying.
+    static let smallRead = 16 << 10
 
     /// `splice` returns 0 at the end of input, and (rarely: urgent data)
     /// when it cannot move what the socket holds; a peek tells them apart.

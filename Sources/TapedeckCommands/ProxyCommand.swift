@@ -14,12 +14,15 @@ struct ProxyCommand: AsyncParsableCommand {
 
     @OptionGroup var proxy: ProxyOptions
 
-    @Flag(name: .customLong("no-splice"), help: "Move every session's bytes through NIO. By default (Linux), a session no fault and no TLS needs to see moves its bytes socket to socket with splice(2), outside user space.")
+    @Flag(name: .customLong("no-splice"), help: "Move every session's bytes through NIO. By default (Linux), a session that no fault and no TLS needs to see leaves NIO once it has moved --splice-after bytes or made 64 reads: a stream then moves socket to socket with splice(2), small reads with one read and one write a hop.")
     var noSplice = false
+
+    @Option(name: .customLong("splice-after"), parsing: .unconditional, help: ArgumentHelp("Splice a session once it has moved this much on NIO, both ways together, or made 64 reads (default 256KiB; 0: from its first byte). Short sessions never pay for the move.", valueName: "size"), transform: SizeArgument.option("--splice-after"))
+    var spliceAfter = SizeArgument(bytes: 256 << 10, description: "256KiB")
 
     func run() async throws {
         try await reportingFailures {
-            try await ProxyRunner(options: proxy, recording: nil, splice: !noSplice).run()
+            try await ProxyRunner(options: proxy, recording: nil, splice: !noSplice, spliceAfterBytes: Int(spliceAfter.bytes)).run()
         }
     }
 }

@@ -246,6 +246,69 @@ import Glibc
         await server.stop()
     }
 
+    /// A long conversation of small messages leaves NIO after
+    /// `spliceAfterReads` reads, however few bytes it moved, and goes on
+    /// exact on the splice path as its reads change size: small round trips
+    /// (copied), a 4 MiB burst both ways at once (spliced), a slow reader
+    /// behind 2 MiB of small writes (the proxy holds what the client cannot
+    /// take yet, and stops reading the upstream meanwhile), small round
+    /// trips again; then the client half-closes and the session ends.
+    @Test(.timeLimit(.minutes(1)), arguments: Transport.allCases)
+    func conversationMovesToTheSplicePath(_ transport: Transport) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let echo = try await EchoServer.start(on: Self.upstreamEndpoint(transport, directory))
+        let proxy = try await Self.proxy(to: echo.endpoint, spliceAfterBytes: Start.afterBulk.spliceAfterBytes)
+        let socket = try BlockingSocket(connectingTo: proxy.listeningEndpoints[0], timeout: .seconds(20))
+        var sent = 0
+
+        func roundTrips(_ count: Int, seed: UInt64) async throws {
+            for index in 0..<count {
+                let message = randomBytes(1 + (index * 37) % 1500, seed: seed + UInt64(index))
+                let echoed = try await BlockingSocket.onThread {
+                    try socket.send(message)
+                    return try socket.read(exactly: message.count)
+                }
+                #expect(echoed == message, "round trip \(index) came back different")
+                sent += message.count
+            }
+        }
+
+        try await roundTrips(200, seed: 1000)
+        #expect(proxy.statistics.splicesStarted.load(ordering: .relaxed) == 1, "200 round trips did not move the session")
+        #expect(sent < Start.afterBulk.spliceAfterBytes, "the session moved for its bytes, not its reads")
+
+        let burst = randomBytes(4 << 20, seed: 77)
+        async let burstBack = BlockingSocket.onThread { try socket.read(exactly: burst.count) }
+        try await BlockingSocket.onThread { try socket.send(burst) }
+        #expect(try await burstBack == burst)
+        sent += burst.count
+
+        let pieces = (0..<2048).map { randomBytes(1024, seed: 5000 + UInt64($0)) }
+        async let slowBack = BlockingSocket.onThread { () -> [UInt8] in
+            Thread.sleep(forTimeInterval: 0.3)
+            return try socket.read(exactly: 2 << 20)
+        }
+        try await BlockingSocket.onThread {
+            for piece in pieces { try socket.send(piece) }
+        }
+        #expect(try await slowBack == pieces.flatMap { $0 })
+        sent += 2 << 20
+
+        try await roundTrips(100, seed: 9000)
+        socket.shutdownWrite()
+        #expect(try await BlockingSocket.onThread { try socket.readToEnd() }.isEmpty)
+
+        let statistics = proxy.statistics
+        #expect(statistics.splicesHandedBack.load(ordering: .relaxed) == 0)
+        #expect(statistics.bytesClientToServer.load(ordering: .relaxed) == sent)
+        #expect(statistics.bytesServerToClient.load(ordering: .relaxed) == sent)
+        #expect(statistics.bytesSpliced.load(ordering: .relaxed) > 2 * (sent - 256 << 10), "most bytes should have moved outside NIO")
+        try await eventually("the session's end") { statistics.liveSessions.load(ordering: .relaxed) == 0 }
+        await proxy.shutdown(grace: .seconds(2))
+        await echo.stop()
+    }
+
     /// A short session (an echo of 16 bytes) never leaves NIO by default:
     /// connection churn pays nothing for the splice path.
     @Test func shortSessionsStayOnNIO() async throws {

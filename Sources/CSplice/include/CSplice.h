@@ -11,8 +11,13 @@
  * returns -1 with errno set on failure, as the call it wraps does. On other
  * systems every call fails with ENOSYS. */
 
-/* An event on a registered descriptor: readable, writable, or either end gone. */
+/* What an event on a registered descriptor said: an error or hang-up
+ * (CSPLICE_EVENT_ERROR), whether it may be read (input, the peer's end,
+ * or an error to read: CSPLICE_EVENT_READ), and whether the peer's end of
+ * input has come (CSPLICE_EVENT_END: read until a read says so). */
 #define CSPLICE_EVENT_ERROR 1u
+#define CSPLICE_EVENT_READ 2u
+#define CSPLICE_EVENT_END 4u
 
 /* A non-blocking, close-on-exec pipe, asked to hold `capacity` bytes (the
  * system may refuse; the pipe keeps its default size then); returns the
@@ -30,7 +35,7 @@ int csplice_epoll_add(int epoll, int fd, uint64_t token);
 int csplice_epoll_remove(int epoll, int fd);
 
 /* Waits (timeout in milliseconds, -1 for ever) and fills up to `capacity`
- * tokens, and for each CSPLICE_EVENT_ERROR or 0 in `flags`. */
+ * tokens, and for each its CSPLICE_EVENT_* bits in `flags`. */
 int csplice_epoll_wait(int epoll, uint64_t *tokens, uint32_t *flags, int capacity, int timeout);
 
 /* A non-blocking, close-on-exec eventfd. */

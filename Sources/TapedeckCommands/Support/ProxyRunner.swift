@@ -21,12 +21,15 @@ struct ProxyRunner {
     /// Sessions no fault needs to see are spliced (`tapedeck record`'s
     /// never are: every session is recorded).
     var splice = true
+    /// How much a session moves on NIO before it is spliced.
+    var spliceAfterBytes: Int?
 
     func run() async throws {
         let logger = options.logging.makeLogger(label: "tapedeck")
         let seed = options.faults.seed ?? UInt64.random(in: .min ... .max)
         var configuration = try options.configuration(seed: seed)
         configuration.splice = configuration.splice && splice && recording == nil
+        if let spliceAfterBytes { configuration.spliceAfterBytes = spliceAfterBytes }
         if !configuration.faults.faults.isEmpty {
             logger.info("faults", metadata: ["faults": "\(Self.json(configuration.faults.faults))", "seed": "\(seed)"])
         }
