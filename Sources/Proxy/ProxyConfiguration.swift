@@ -42,6 +42,10 @@ public struct ProxyConfiguration: Sendable {
     /// costs less there, where its small reads are copied with two system
     /// calls a hop and no pipeline. A one-request connection never does.
     public var spliceAfterReads = 64
+    /// A session on NIO that reads nothing for this long (between one and
+    /// two of it) moves to the splice path as well: an idle pooled
+    /// connection then holds its two sockets and little else. nil: never.
+    public var parkIdleAfter: Duration? = .seconds(1)
 
     public init(listeners: [Endpoint], upstream: Endpoint, faults: FaultSettings = FaultSettings()) {
         self.listeners = listeners

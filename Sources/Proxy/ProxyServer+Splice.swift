@@ -178,6 +178,37 @@ extension ProxyServer {
         }
     }
 
+    /// Moves every session on NIO that read nothing since the last sweep
+    /// to the splice path (`parkIdleAfter` apart): an idle pooled
+    /// connection then holds no NIO channel, handler or read buffer, only
+    /// its two sockets on a splice worker.
+    func parkIdleSessions() {
+        guard configuration.splice, configuration.tls == nil, faults.isEmpty else { return }
+        let open = state.withLockedValue { state in
+            state.open.compactMap { id, session -> (UInt64, NIOLoopBound<ProxySession>, [Channel])? in
+                guard let channels = state.sessions[id], channels.count == 2 else { return nil }
+                return (id, session, channels)
+            }
+        }
+        var byLoop: [ObjectIdentifier: (EventLoop, [(UInt64, NIOLoopBound<ProxySession>, [Channel])])] = [:]
+        for entry in open {
+            let loop = entry.2[0].eventLoop
+            byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append(entry)
+        }
+        for (loop, sessions) in byLoop.values {
+            loop.execute { [self] in
+                var parked = 0
+                for (id, session, channels) in sessions where session.value.isQuietSinceLastLook() {
+                    leaveNIO(id, session.value, client: channels[0], upstream: channels[1], attempts: 8, retrying: false)
+                    parked += 1
+                }
+                if parked > 0 {
+                    logger.debug("idle sessions leave NIO", metadata: ["sessions": "\(parked)"])
+                }
+            }
+        }
+    }
+
     /// Stops both channels' reads, waits until what they queued is
     /// written, and splices when nothing came meanwhile; else tries again
     /// (`attempts` times), and gives up with reads back on (`retrying`:

@@ -51,6 +51,8 @@ public final class ProxyServer: Sendable {
         var spliced: [UInt64: SpliceHandle] = [:]
         /// Every open session, to move it between the NIO and splice paths.
         var open: [UInt64: NIOLoopBound<ProxySession>] = [:]
+        /// Moves idle sessions to the splice path while the proxy accepts.
+        var parking: RepeatedTask?
     }
 
     public init(configuration: ProxyConfiguration, group: EventLoopGroup, sink: SessionSink? = nil, logger: Logger) {
@@ -106,6 +108,15 @@ public final class ProxyServer: Sendable {
             defer { state.accepting = true }
             return state.accepting ? [] : state.serverChannels
         }
+        #if os(Linux)
+        if !listeners.isEmpty, configuration.splice, configuration.tls == nil, let every = configuration.parkIdleAfter {
+            let task = group.next().scheduleRepeatedTask(initialDelay: TimeAmount(every), delay: TimeAmount(every)) { [weak self] task in
+                guard let self else { return task.cancel() }
+                self.parkIdleSessions()
+            }
+            state.withLockedValue { $0.parking = task }
+        }
+        #endif
         for channels in listeners {
             let accepting = channels.map { $0.setOption(.autoRead, value: true) }
             guard let first = channels.first else { continue }
@@ -131,6 +142,8 @@ public final class ProxyServer: Sendable {
             defer {
                 state.serverChannels = []
                 state.accepting = false
+                state.parking?.cancel()
+                state.parking = nil
             }
             return state.serverChannels.flatMap { $0 }
         }

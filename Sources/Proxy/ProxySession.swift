@@ -21,6 +21,9 @@ final class ProxySession {
     private var onBulk: (() -> Void)?
     private var bytesBeforeBulk = 0
     private var readsBeforeBulk = 0
+    /// Reads on the NIO path, and their count when `isQuietSinceLastLook` last asked.
+    private var reads = 0
+    private var readsAtLastLook = -1
     /// False until the upstream leg is connected: a client whose upstream
     /// never answered is not a session.
     private var isOpen = false
@@ -98,7 +101,15 @@ final class ProxySession {
         onBulk = action
     }
 
+    /// True when the session read nothing on NIO since the last time this
+    /// was asked (never the first time).
+    func isQuietSinceLastLook() -> Bool {
+        defer { readsAtLastLook = reads }
+        return reads == readsAtLastLook
+    }
+
     func received(_ buffer: ByteBuffer, _ direction: Direction) {
+        reads &+= 1
         if let bulk = onBulk {
             bytesBeforeBulk -= buffer.readableBytes
             readsBeforeBulk -= 1
@@ -121,6 +132,8 @@ final class ProxySession {
     /// the splice path: their closes do not count.
     func legsLeaving() {
         closesToIgnore += 2
+        // It holds the closing channels, which would live on in it.
+        onBulk = nil
     }
 
     /// Called once per leg when it closes; the session ends with the second.

@@ -309,6 +309,50 @@ import Glibc
         await echo.stop()
     }
 
+    /// A session that goes quiet leaves NIO at the next sweep, however
+    /// little it moved, and holds no NIO channel there; it answers exactly
+    /// when it speaks again, comes back to NIO for a fault set live, and
+    /// leaves again once the fault is gone.
+    @Test(.timeLimit(.minutes(1)))
+    func idleSessionLeavesNIO() async throws {
+        let echo = try await EchoServer.start()
+        var configuration = ProxyConfiguration(listeners: [.ip(.loopbackV4, port: 0)], upstream: echo.endpoint, faults: FaultSettings(canChange: true))
+        configuration.parkIdleAfter = .milliseconds(200)
+        let proxy = ProxyServer(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "splice-test"))
+        try await proxy.start()
+        let socket = try BlockingSocket(connectingTo: proxy.listeningEndpoints[0])
+        let statistics = proxy.statistics
+
+        func exchange(_ text: String) async throws -> [UInt8] {
+            let message = Array(text.utf8)
+            return try await BlockingSocket.onThread {
+                try socket.send(message)
+                return try socket.read(exactly: message.count)
+            }
+        }
+
+        #expect(try await exchange("before") == Array("before".utf8))
+        #expect(statistics.splicesStarted.load(ordering: .relaxed) == 0)
+        try await eventually("the quiet session's move") { statistics.splicesStarted.load(ordering: .relaxed) == 1 }
+        #expect(proxy.state.withLockedValue { $0.sessions.values.allSatisfy(\.isEmpty) }, "a spliced session keeps no channel")
+        #expect(try await exchange("parked") == Array("parked".utf8))
+        #expect(statistics.bytesSpliced.load(ordering: .relaxed) == 2 * "parked".utf8.count)
+
+        await proxy.setFaults([try Fault(.latency(latency: .milliseconds(100)), stream: .downstream)])
+        try await eventually("the hand-back") { statistics.splicesHandedBack.load(ordering: .relaxed) == 1 }
+        let start = ContinuousClock.now
+        #expect(try await exchange("slowed") == Array("slowed".utf8))
+        #expect(start.duration(to: .now) >= .milliseconds(100), "the fault set live did not reach the session")
+
+        await proxy.setFaults([])
+        try await eventually("the move back") { statistics.splicesStarted.load(ordering: .relaxed) == 2 }
+        #expect(try await exchange("after") == Array("after".utf8))
+        #expect(statistics.bytesClientToServer.load(ordering: .relaxed) == "beforeparkedslowedafter".utf8.count)
+        #expect(statistics.bytesServerToClient.load(ordering: .relaxed) == "beforeparkedslowedafter".utf8.count)
+        await proxy.shutdown(grace: .seconds(2))
+        await echo.stop()
+    }
+
     /// A short session (an echo of 16 bytes) never leaves NIO by default:
     /// connection churn pays nothing for the splice path.
     @Test func shortSessionsStayOnNIO() async throws {
