@@ -161,17 +161,23 @@ extension ProxyServer {
         }
     }
 
-    /// Every open session on NIO tries the splice path (the faults were
-    /// all removed).
-    func spliceOpenSessions() {
-        guard configuration.splice, configuration.tls == nil else { return }
-        let open = state.withLockedValue { state in
-            state.open.compactMap { id, session -> (UInt64, NIOLoopBound<ProxySession>, [Channel])? in
+    typealias SessionOnNIO = (id: UInt64, session: NIOLoopBound<ProxySession>, channels: [Channel])
+
+    /// Every open session with both its legs on NIO now.
+    private func sessionsOnNIO() -> [SessionOnNIO] {
+        state.withLockedValue { state in
+            state.open.compactMap { id, session -> SessionOnNIO? in
                 guard let channels = state.sessions[id], channels.count == 2 else { return nil }
                 return (id, session, channels)
             }
         }
-        for (id, session, channels) in open {
+    }
+
+    /// Every open session on NIO tries the splice path (the faults were
+    /// all removed).
+    func spliceOpenSessions() {
+        guard configuration.splice, configuration.tls == nil else { return }
+        for (id, session, channels) in sessionsOnNIO() {
             channels[0].eventLoop.execute { [self] in
                 leaveNIO(id, session.value, client: channels[0], upstream: channels[1], attempts: 8, retrying: false)
             }
@@ -184,15 +190,9 @@ extension ProxyServer {
     /// its two sockets on a splice worker.
     func parkIdleSessions() {
         guard configuration.splice, configuration.tls == nil, faults.isEmpty else { return }
-        let open = state.withLockedValue { state in
-            state.open.compactMap { id, session -> (UInt64, NIOLoopBound<ProxySession>, [Channel])? in
-                guard let channels = state.sessions[id], channels.count == 2 else { return nil }
-                return (id, session, channels)
-            }
-        }
-        var byLoop: [ObjectIdentifier: (EventLoop, [(UInt64, NIOLoopBound<ProxySession>, [Channel])])] = [:]
-        for entry in open {
-            let loop = entry.2[0].eventLoop
+        var byLoop: [ObjectIdentifier: (EventLoop, [SessionOnNIO])] = [:]
+        for entry in sessionsOnNIO() {
+            let loop = entry.channels[0].eventLoop
             byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append(entry)
         }
         for (loop, sessions) in byLoop.values {

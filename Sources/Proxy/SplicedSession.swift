@@ -333,7 +333,7 @@ final class SplicedSession: @unchecked Sendable {
     }
 
     /// A splice read under this turns a direction back to copying.
-    static let smallRead = 16 << 10
+    private static let smallRead = 16 << 10
 
     /// `splice` returns 0 at the end of input, and (rarely: urgent data)
     /// when it cannot move what the socket holds; a peek tells them apart.

@@ -18,11 +18,11 @@ struct ProxyCommand: AsyncParsableCommand {
     var noSplice = false
 
     @Option(name: .customLong("splice-after"), parsing: .unconditional, help: ArgumentHelp("Splice a session once it has moved this much on NIO, both ways together, or made 64 reads (default 256KiB; 0: from its first byte). Short sessions never pay for the move.", valueName: "size"), transform: SizeArgument.option("--splice-after"))
-    var spliceAfter = SizeArgument(bytes: 256 << 10, description: "256KiB")
+    var spliceAfter: SizeArgument?
 
     func run() async throws {
         try await reportingFailures {
-            try await ProxyRunner(options: proxy, recording: nil, splice: !noSplice, spliceAfterBytes: Int(spliceAfter.bytes)).run()
+            try await ProxyRunner(options: proxy, recording: nil, splice: !noSplice, spliceAfterBytes: spliceAfter.map { Int($0.bytes) }).run()
         }
     }
 }

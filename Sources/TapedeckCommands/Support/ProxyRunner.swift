@@ -21,7 +21,7 @@ struct ProxyRunner {
     /// Sessions no fault needs to see are spliced (`tapedeck record`'s
     /// never are: every session is recorded).
     var splice = true
-    /// How much a session moves on NIO before it is spliced.
+    /// How much a session moves on NIO before it is spliced (nil: the proxy's default).
     var spliceAfterBytes: Int?
 
     func run() async throws {
