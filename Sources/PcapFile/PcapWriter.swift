@@ -13,9 +13,9 @@ import Darwin
 /// Threading: a writer is owned by one thread or task at a time; it is
 /// `Sendable` only so that its owner may hand it over.
 ///
-/// Durability: records are gathered in a staging buffer and handed to the
-/// kernel with one `writev(2)` per batch, so every write ends on a record
-/// boundary (libpcap's own `pcap_dump` makes two `fwrite`s per record, and
+/// Durability: records are gathered — small pieces copied into a staging
+/// buffer, large payloads referenced where the caller keeps them — and handed
+/// to the kernel with `writev(2)`, so every write ends on a record boundary (libpcap's own `pcap_dump` makes two `fwrite`s per record, and
 /// stdio's buffer flushes fall anywhere). A process killed between writes
 /// leaves a file every reader opens, missing at most what was written since
 /// the last `flush()`; a kill that lands inside a large write can still cut
@@ -29,9 +29,15 @@ public final class PcapWriter: @unchecked Sendable {
     public static let maximumSnapshotLength = 262_144
     /// The most record bytes gathered before they are written out.
     public static let defaultStagingCapacity = 1 << 20
-    /// Frames this large are not copied: they go to the kernel from the
-    /// caller's buffer, in the same `writev` as the records staged before them.
-    static let directFrameSize = 16 << 10
+    /// Frames (and payloads) this large are not copied: they go to the
+    /// kernel from the caller's buffer, in the same `writev` as the records
+    /// gathered before them.
+    public static let directFrameSize = 16 << 10
+    /// Referenced bytes gathered before they are written out, and pieces:
+    /// writes stay large without holding the caller's buffers for long.
+    static let referencedLimit = 1 << 20
+    /// (1,024 is also IOV_MAX, the most one `writev` takes.)
+    static let pieceLimit = 1024
     static let recordHeaderSize = 16
     static let fileHeaderSize: Int64 = 24
 
@@ -48,6 +54,12 @@ public final class PcapWriter: @unchecked Sendable {
     private var dumper: OpaquePointer?
     private var descriptor: Int32 = -1
     private var staging: Staging
+    /// What the next write hands the kernel, in file order: ranges of
+    /// `staging` and bytes the caller keeps alive until then.
+    private var pieces: [Piece] = []
+    private var referencedBytes = 0
+    /// Where each gathered record ends, counted from the first gathered byte.
+    private var recordEnds: [Int] = []
     /// Bytes in the file: its header and the whole records written so far.
     private var fileSize: Int64 = 0
     /// Where the file header starts in the output (0 but for standard
@@ -150,39 +162,75 @@ public final class PcapWriter: @unchecked Sendable {
     /// failed write cut off are not).
     public var framesWritten: Int { frameCount }
 
-    /// The file's size including the records still staged in memory; after
-    /// `close()`, its final size.
-    public var byteOffset: Int64 { fileSize + Int64(staging.count) }
+    /// The file's size including the records still gathered in memory;
+    /// after `close()`, its final size.
+    public var byteOffset: Int64 { fileSize + Int64(gatheredBytes) }
+
+    private var gatheredBytes: Int { recordEnds.last ?? 0 }
+
+    /// True while gathered records point into buffers of the caller's
+    /// (`appendRecord`'s `tail`): they must stay alive until `flush()`.
+    public var holdsReferences: Bool { referencedBytes > 0 }
 
     /// Appends one record. `frame` longer than the snapshot length is rejected:
-    /// readers refuse such records.
+    /// readers refuse such records. `frame` is copied, or written before
+    /// this returns.
     public func write(timestamp: Timestamp, frame: UnsafeRawBufferPointer) throws {
-        try checkWritable()
-        guard frame.count <= snapshotLength else {
-            throw PcapError(code: .write, path: name, message: "frame of \(frame.count) bytes exceeds the snapshot length \(snapshotLength)")
-        }
-        let header = RecordHeader(timestamp: timestamp, length: frame.count)
-        if frame.count >= Self.directFrameSize {
-            try header.withBytes { try writeStaged(then: ($0, frame)) }
-        } else {
-            if !staging.fits(Self.recordHeaderSize + frame.count) {
-                try writeStaged()
-            }
-            header.withBytes { staging.append($0) }
-            staging.append(frame)
-        }
-        frameCount += 1
+        try appendRecord(timestamp: timestamp, head: UnsafeRawBufferPointer(start: nil, count: 0), tail: frame)
+        if holdsReferences { try writeGathered() }
     }
 
     public func write(timestamp: Timestamp, frame: [UInt8]) throws {
         try frame.withUnsafeBytes { try write(timestamp: timestamp, frame: $0) }
     }
 
-    /// Hands every staged record to the kernel, in one `writev`.
+    /// Appends one record whose frame is `head` then `tail`. `head` is
+    /// copied; a `tail` of `directFrameSize` bytes or more is not: it is
+    /// written from where it lies, so it must stay alive and unchanged
+    /// until `flush()` (or `close()`) returns. Records are written out on
+    /// their own once enough has gathered.
+    public func appendRecord(timestamp: Timestamp, head: UnsafeRawBufferPointer, tail: UnsafeRawBufferPointer) throws {
+        try checkWritable()
+        let length = head.count + tail.count
+        guard length <= snapshotLength else {
+            throw PcapError(code: .write, path: name, message: "frame of \(length) bytes exceeds the snapshot length \(snapshotLength)")
+        }
+        let referenced = tail.count >= Self.directFrameSize
+        let copied = Self.recordHeaderSize + head.count + (referenced ? 0 : tail.count)
+        if !staging.fits(copied) || pieces.count + 2 > Self.pieceLimit {
+            try writeGathered()
+        }
+        let start = staging.count
+        RecordHeader(timestamp: timestamp, length: length).withBytes { staging.append($0) }
+        staging.append(head)
+        if !referenced { staging.append(tail) }
+        addStaged(start..<staging.count)
+        if referenced {
+            pieces.append(.referenced(tail))
+            referencedBytes += tail.count
+        }
+        recordEnds.append(gatheredBytes + Self.recordHeaderSize + length)
+        frameCount += 1
+        if referencedBytes >= Self.referencedLimit {
+            try writeGathered()
+        }
+    }
+
+    /// A staged range, joined to the piece before it when that one ends where it starts.
+    private func addStaged(_ range: Range<Int>) {
+        if case .staged(let previous) = pieces.last, previous.upperBound == range.lowerBound {
+            pieces[pieces.count - 1] = .staged(previous.lowerBound..<range.upperBound)
+        } else {
+            pieces.append(.staged(range))
+        }
+    }
+
+    /// Hands every gathered record to the kernel; after it, no buffer of
+    /// the caller's is referenced.
     public func flush() throws {
         try checkWritable()
-        if staging.count > 0 {
-            try writeStaged()
+        if !recordEnds.isEmpty {
+            try writeGathered()
         }
     }
 
@@ -216,30 +264,36 @@ public final class PcapWriter: @unchecked Sendable {
         }
     }
 
-    /// Writes the staged records, then `direct` (one more record: its header
-    /// and its frame, from the caller's buffer) when given, with `writev`,
-    /// going on after short writes. On failure the file is cut back to its
-    /// last whole record.
-    private func writeStaged(then direct: (header: UnsafeRawBufferPointer, frame: UnsafeRawBufferPointer)? = nil) throws {
-        let directRecord = direct.map { $0.header.count + $0.frame.count } ?? 0
-        let total = staging.count + directRecord
-        try withUnsafeTemporaryAllocation(of: iovec.self, capacity: 3) { vectors in
-            var count = 0
-            func add(_ piece: UnsafeRawBufferPointer?) {
-                guard let piece, let base = piece.baseAddress, !piece.isEmpty else { return }
-                vectors[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: base), iov_len: piece.count)
-                count += 1
+    /// Writes every gathered record with `writev` (as many calls as the
+    /// pieces need), going on after short writes. On failure the file is cut
+    /// back to its last whole record.
+    private func writeGathered() throws {
+        let total = gatheredBytes
+        defer {
+            pieces.removeAll(keepingCapacity: true)
+            recordEnds.removeAll(keepingCapacity: true)
+            referencedBytes = 0
+            staging.removeAll()
+        }
+        guard total > 0 else { return }
+        let staged = staging.bytes
+        try withUnsafeTemporaryAllocation(of: iovec.self, capacity: pieces.count) { vectors in
+            for (index, piece) in pieces.enumerated() {
+                switch piece {
+                case .staged(let range):
+                    vectors[index] = iovec(iov_base: staged.baseAddress! + range.lowerBound, iov_len: range.count)
+                case .referenced(let bytes):
+                    vectors[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress!), iov_len: bytes.count)
+                }
             }
-            add(UnsafeRawBufferPointer(staging.bytes))
-            add(direct?.header)
-            add(direct?.frame)
             var done = 0
             var first = 0
             while done < total {
-                let written = writev(descriptor, vectors.baseAddress! + first, Int32(count - first))
+                let count = min(pieces.count - first, Self.pieceLimit)
+                let written = writev(descriptor, vectors.baseAddress! + first, Int32(count))
                 if written < 0 && errno == EINTR { continue }
                 guard written > 0 else {
-                    throw cutBack(written: done, directRecord: directRecord, errorNumber: written == 0 ? EIO : errno)
+                    throw cutBack(written: done, errorNumber: written == 0 ? EIO : errno)
                 }
                 done += written
                 var left = written
@@ -253,21 +307,15 @@ public final class PcapWriter: @unchecked Sendable {
             }
         }
         fileSize += Int64(total)
-        staging.removeAll()
     }
 
-    /// After a failed write of which `written` bytes reached the file (the
-    /// staged records, then a direct record of `directRecord` bytes):
-    /// truncates the file to the end of the last whole record, forgets the
-    /// records after it, and keeps the failure.
-    private func cutBack(written: Int, directRecord: Int, errorNumber: Int32) -> PcapError {
-        var ends = staging.recordEnds()
-        let stagedRecords = ends.count
-        if directRecord > 0 { ends.append(staging.count + directRecord) }
-        let whole = ends.prefix { $0 <= written }
+    /// After a failed write of which `written` bytes of the gathered
+    /// records reached the file: truncates the file to the end of the last
+    /// whole record, forgets the records after it, and keeps the failure.
+    private func cutBack(written: Int, errorNumber: Int32) -> PcapError {
+        let whole = recordEnds.prefix { $0 <= written }
         let kept = whole.last ?? 0
-        // A direct record is counted only once written, so only staged ones are taken back.
-        frameCount -= stagedRecords - min(whole.count, stagedRecords)
+        frameCount -= recordEnds.count - whole.count
         var reason = Self.reason(errorNumber)
         let message: String
         if truncatable {
@@ -283,7 +331,6 @@ public final class PcapWriter: @unchecked Sendable {
             fileSize += Int64(kept)
             message = "cannot write: \(reason) (after \(fileSize) bytes of whole records)"
         }
-        staging.removeAll()
         let error = PcapError(code: .write, path: name, message: message, errorNumber: errorNumber)
         failure = error
         return error
@@ -311,7 +358,15 @@ struct RecordHeader {
     }
 }
 
-/// Whole records waiting to be written, back to back, in a buffer that
+/// A piece of what the next `writev` hands the kernel.
+private enum Piece {
+    /// Bytes of the staging buffer (resolved when written: it may grow).
+    case staged(Range<Int>)
+    /// Bytes the caller keeps alive until the write.
+    case referenced(UnsafeRawBufferPointer)
+}
+
+/// Records' copied bytes waiting to be written, back to back, in a buffer that
 /// grows (doubling) up to `limit` bytes, so a writer of a small file (one
 /// session's, in per-session mode) holds little memory.
 struct Staging {
@@ -345,17 +400,6 @@ struct Staging {
 
     mutating func removeAll() {
         count = 0
-    }
-
-    /// Where each staged record ends, from its header's captured length.
-    func recordEnds() -> [Int] {
-        var ends: [Int] = []
-        var position = 0
-        while position + PcapWriter.recordHeaderSize <= count {
-            position += PcapWriter.recordHeaderSize + Int(UnsafeRawBufferPointer(storage).loadUnaligned(fromByteOffset: position + 8, as: UInt32.self))
-            ends.append(position)
-        }
-        return ends
     }
 
     func deallocate() {

@@ -12,15 +12,25 @@ import PcapFile
 /// A `.gap` advances the sequence number without a segment, so Wireshark
 /// shows the loss where it happened ("previous segment not captured").
 ///
-/// Frames are built in a reusable `FrameScratch` buffer and handed to `emit`
-/// one at a time; the buffer is valid only during the call. Synthesizers that
-/// one owner drives share one scratch buffer, so a session costs a few dozen
-/// bytes of state, not a frame's worth.
+/// A frame is handed on in two parts: its headers (Ethernet, IP, TCP, the
+/// checksum computed over the payload where it lies) and its payload, never
+/// copied here. `records(for:)` gathers an event's frames into `FrameRecords`
+/// — what the recorder does on the event loop that read the bytes; `emit`
+/// hands whole frames one at a time, built in a reusable `FrameScratch`
+/// (valid only during the call). Synthesizers that one owner drives share one
+/// scratch buffer, so a session costs a few dozen bytes of state, not a
+/// frame's worth.
 package struct FrameSynthesizer {
     /// The largest payload of one segment: an IPv4 packet of 65,535 bytes.
     public static let maximumSegmentPayload = 65_495
+    /// The longest headers of a frame: Ethernet, IPv6, TCP.
+    public static let maximumHeaderLength = 14 + 40 + 20
 
+    /// A whole frame, valid only during the call.
     public typealias Emit = (Timestamp, UnsafeRawBufferPointer) throws -> Void
+    /// A frame as its headers and its payload (empty for a bare segment),
+    /// both valid only during the call.
+    public typealias EmitParts = (Timestamp, _ headers: UnsafeRawBufferPointer, _ payload: UnsafeRawBufferPointer) throws -> Void
 
     public let session: Session
     public let flow: FlowAddresses
@@ -58,6 +68,11 @@ package struct FrameSynthesizer {
 
     /// SYN, SYN+ACK, ACK at the session's opening time.
     public mutating func handshake(emit: Emit) rethrows {
+        let scratch = scratch
+        try handshake(parts: { time, headers, payload in try scratch.join(headers, payload) { try emit(time, $0) } })
+    }
+
+    public mutating func handshake(parts emit: EmitParts) rethrows {
         let time = session.opened
         try segment(.clientToServer, flags: .syn, payload: nil, at: time, emit: emit)
         clientOffset = 1
@@ -67,10 +82,15 @@ package struct FrameSynthesizer {
     }
 
     public mutating func append(_ event: SessionEvent, emit: Emit) rethrows {
+        let scratch = scratch
+        try append(event, parts: { time, headers, payload in try scratch.join(headers, payload) { try emit(time, $0) } })
+    }
+
+    public mutating func append(_ event: SessionEvent, parts emit: EmitParts) rethrows {
         switch event.kind {
         case .data(let buffer):
             try buffer.withUnsafeReadableBytes { bytes in
-                try data(bytes, direction: event.direction, at: event.time, emit: emit)
+                try data(bytes, direction: event.direction, at: event.time, parts: emit)
             }
         case .halfClose:
             try halfClose(event.direction, at: event.time, emit: emit)
@@ -83,6 +103,11 @@ package struct FrameSynthesizer {
 
     /// Bytes one side sent, split into segments that fit an IP packet.
     public mutating func data(_ bytes: UnsafeRawBufferPointer, direction: Direction, at time: Timestamp, emit: Emit) rethrows {
+        let scratch = scratch
+        try data(bytes, direction: direction, at: time, parts: { time, headers, payload in try scratch.join(headers, payload) { try emit(time, $0) } })
+    }
+
+    public mutating func data(_ bytes: UnsafeRawBufferPointer, direction: Direction, at time: Timestamp, parts emit: EmitParts) rethrows {
         var start = 0
         while start < bytes.count {
             let end = min(bytes.count, start + Self.maximumSegmentPayload)
@@ -93,9 +118,29 @@ package struct FrameSynthesizer {
         }
     }
 
+    /// The frames of `event` (none for a gap, which only moves the sequence
+    /// number on), gathered for the recorder's writer: headers copied, large
+    /// payloads kept as slices of the event's buffer.
+    public mutating func records(for event: SessionEvent) -> FrameRecords? {
+        if case .gap = event.kind {
+            append(event, parts: { _, _, _ in })
+            return nil
+        }
+        var builder = FrameRecords.Builder(event: event)
+        append(event, parts: { time, headers, payload in builder.add(time, headers, payload) })
+        return builder.records
+    }
+
+    /// The handshake's frames, gathered like `records(for:)`'s.
+    public mutating func handshakeRecords() -> FrameRecords {
+        var builder = FrameRecords.Builder(segments: 3)
+        handshake(parts: { time, headers, payload in builder.add(time, headers, payload) })
+        return builder.records
+    }
+
     /// The side sending in `direction` shut down its write half: FIN+ACK, and
     /// the peer's ACK when this FIN completes the close.
-    public mutating func halfClose(_ direction: Direction, at time: Timestamp, emit: Emit) rethrows {
+    private mutating func halfClose(_ direction: Direction, at time: Timestamp, emit: EmitParts) rethrows {
         guard !finished(direction) else { return }
         try segment(direction, flags: [.fin, .ack], payload: nil, at: time, emit: emit)
         advance(direction, by: 1)
@@ -108,7 +153,7 @@ package struct FrameSynthesizer {
     /// The side sending in `direction` reset the connection: RST+ACK, once
     /// per direction. Both directions may carry one: when Tapedeck resets
     /// both legs of a session, each peer got its own RST (see `CaptureTap`).
-    public mutating func reset(_ direction: Direction, at time: Timestamp, emit: Emit) rethrows {
+    private mutating func reset(_ direction: Direction, at time: Timestamp, emit: EmitParts) rethrows {
         let alreadyReset = direction == .clientToServer ? clientReset : serverReset
         guard !alreadyReset else { return }
         try segment(direction, flags: [.rst, .ack], payload: nil, at: time, emit: emit)
@@ -131,7 +176,7 @@ package struct FrameSynthesizer {
             : serverISN &+ UInt32(truncatingIfNeeded: serverOffset)
     }
 
-    private mutating func segment(_ direction: Direction, flags: TCPFlags, payload: UnsafeRawBufferPointer?, at time: Timestamp, emit: Emit) rethrows {
+    private mutating func segment(_ direction: Direction, flags: TCPFlags, payload: UnsafeRawBufferPointer?, at time: Timestamp, emit: EmitParts) rethrows {
         let fromClient = direction == .clientToServer
         let sourceAddress = fromClient ? flow.clientAddress : flow.serverAddress
         let destinationAddress = fromClient ? flow.serverAddress : flow.clientAddress
@@ -141,15 +186,15 @@ package struct FrameSynthesizer {
         let acknowledgement = flags.contains(.ack) ? sequenceNumber(direction.reversed) : 0
         let ipID: UInt16
         if fromClient { clientIPID &+= 1; ipID = clientIPID } else { serverIPID &+= 1; ipID = serverIPID }
-        let payloadCount = payload?.count ?? 0
+        let payload = payload ?? UnsafeRawBufferPointer(start: nil, count: 0)
         let ipv6 = flow.isIPv6
         let ipHeaderLength = ipv6 ? 40 : 20
-        let tcpLength = 20 + payloadCount
-        let frameLength = 14 + ipHeaderLength + tcpLength
+        let tcpLength = 20 + payload.count
+        let headerLength = 14 + ipHeaderLength + 20
         let sourceMAC = fromClient ? clientMAC : serverMAC
         let destinationMAC = fromClient ? serverMAC : clientMAC
 
-        try scratch.bytes.withUnsafeMutableBytes { buffer in
+        try withUnsafeTemporaryAllocation(byteCount: Self.maximumHeaderLength, alignment: 8) { buffer in
             var writer = FrameWriter(buffer: buffer)
             writer.put48(destinationMAC)
             writer.put48(sourceMAC)
@@ -187,13 +232,11 @@ package struct FrameSynthesizer {
             writer.put16(65535)
             writer.put16(0)
             writer.put16(0)
-            if let payload, payloadCount > 0 {
-                UnsafeMutableRawBufferPointer(rebasing: buffer[writer.offset..<writer.offset + payloadCount]).copyMemory(from: payload)
-            }
             var checksum = Self.pseudoHeaderChecksum(buffer: buffer, ipStart: ipStart, ipv6: ipv6, tcpLength: tcpLength)
-            checksum.add(UnsafeRawBufferPointer(rebasing: buffer[tcpStart..<tcpStart + tcpLength]))
+            checksum.add(UnsafeRawBufferPointer(rebasing: buffer[tcpStart..<tcpStart + 20]))
+            checksum.add(payload)
             writer.store16(checksum.value, at: tcpStart + 16)
-            try emit(time, UnsafeRawBufferPointer(rebasing: buffer[0..<frameLength]))
+            try emit(time, UnsafeRawBufferPointer(rebasing: buffer[0..<headerLength]), payload)
         }
     }
 
@@ -207,12 +250,23 @@ package struct FrameSynthesizer {
     }
 }
 
-/// The buffer frames are built in: one per owner of synthesizers (a
-/// recording file), never used by two threads at once.
+/// The buffer whole frames are joined in for `Emit`: one per owner of
+/// synthesizers (a recording file), never used by two threads at once.
 package final class FrameScratch {
-    fileprivate var bytes = [UInt8](repeating: 0, count: 14 + 40 + 20 + FrameSynthesizer.maximumSegmentPayload)
+    private var bytes = [UInt8](repeating: 0, count: FrameSynthesizer.maximumHeaderLength + FrameSynthesizer.maximumSegmentPayload)
 
     public init() {}
+
+    /// `headers` then `payload`, one frame, for `body`.
+    func join<Result>(_ headers: UnsafeRawBufferPointer, _ payload: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try bytes.withUnsafeMutableBytes { buffer in
+            UnsafeMutableRawBufferPointer(rebasing: buffer[0..<headers.count]).copyMemory(from: headers)
+            if !payload.isEmpty {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[headers.count..<headers.count + payload.count]).copyMemory(from: payload)
+            }
+            return try body(UnsafeRawBufferPointer(rebasing: buffer[0..<headers.count + payload.count]))
+        }
+    }
 }
 
 /// TCP header flags.

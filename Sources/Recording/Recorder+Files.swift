@@ -11,32 +11,25 @@ import PcapFile
 extension Recorder {
     func write(_ item: Item) {
         guard !files.stopped else {
-            if case .event(let id, let event) = item {
+            if case .event(let id, let event, _) = item {
                 countUnrecordedAfterStop(event, session: id)
             }
             return
         }
         switch item {
-        case .open(let session):
+        case .open(let session, let flow, let handshake):
             files.live[session.id] = session
             guard let writer = writer(for: session) else { return }
-            attempt(on: writer) { try writer.open(session) }
-        case .event(let id, let event):
-            guard let session = files.live[id] else { return }
-            for ready in redacted(event, session: id) {
-                append(ready, to: session)
-            }
+            attempt(on: writer) { try writer.open(session, flow: flow, handshake: handshake) }
+        case .event(let id, let event, let records):
+            guard files.live[id] != nil, let writer = writer(for: id) else { return }
+            attempt(on: writer, losing: event, of: id) { try writer.append(event, records: records, session: id) }
         case .faults(let id, let faults):
-            guard let session = files.live[id] else { return }
-            writer(for: session)?.setFaults(faults, session: id)
+            guard files.live[id] != nil else { return }
+            writer(for: id)?.setFaults(faults, session: id)
         case .close(let id, let time):
-            guard let session = files.live[id] else { return }
-            // Events a match could still have taken are decided now, and written.
-            if var redaction = redactions.removeValue(forKey: id) {
-                for ready in redaction.finish() { append(ready, to: session) }
-            }
-            files.live[id] = nil
-            guard !files.stopped, let writer = writer(for: session) else { return }
+            guard let session = files.live.removeValue(forKey: id) else { return }
+            guard let writer = writer(for: session) else { return }
             writer.close(session: id, at: time)
             if case .perSession = configuration.output {
                 files.perSession[id] = nil
@@ -46,22 +39,12 @@ extension Recorder {
         }
     }
 
-    /// Writes one (redacted) event of `session`; once recording has
-    /// stopped, its bytes are counted as unrecorded instead.
-    private func append(_ event: SessionEvent, to session: Session) {
-        guard !files.stopped else {
-            countUnrecordedAfterStop(event, session: session.id)
-            return
+    /// Writes what the writers' records still point to (the end of a
+    /// batch, whose buffers are about to go).
+    func writeOutReferences() {
+        for writer in [files.current].compactMap({ $0 }) + files.perSession.values where !writer.isFinished {
+            attempt(on: writer) { try writer.writeOutReferences() }
         }
-        guard let writer = writer(for: session) else { return }
-        attempt(on: writer, losing: event, of: session.id) { try writer.append(event, session: session.id) }
-    }
-
-    /// The events of session `id` that may be written now: `event` itself,
-    /// or — redacting — those no match still to come can change.
-    private func redacted(_ event: SessionEvent, session id: UInt64) -> [SessionEvent] {
-        guard let redactor else { return [event] }
-        return redactions[id, default: SessionRedaction(redactor: redactor)].pass(event)
     }
 
     /// The bytes of `event`, sent after recording stopped, that no file
@@ -88,6 +71,16 @@ extension Recorder {
             writeFailed(writer, continuing: writer.continuations)
         } catch {
             logger.error("recording failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The file an open session's frames go to.
+    private func writer(for id: UInt64) -> RecordingFileWriter? {
+        switch configuration.output {
+        case .file, .standardOutput:
+            return files.current
+        case .perSession:
+            return files.perSession[id]
         }
     }
 
@@ -280,7 +273,6 @@ extension Recorder {
         files.stopped = true
         stopReasonBox.withLockedValue { $0 = failure }
         stopTakingEvents()
-        dropRedactions()
         if let current = files.current { finishFile(current) }
         for writer in files.perSession.values { finishFile(writer) }
         files.perSession.removeAll()
@@ -293,11 +285,10 @@ extension Recorder {
 
     func closeAll() {
         // Sessions still open: what their redaction held back is decided and written.
-        for id in redactions.keys.sorted() {
-            guard var redaction = redactions.removeValue(forKey: id), let session = files.live[id] else { continue }
-            for ready in redaction.finish() { append(ready, to: session) }
+        for (id, event, records) in heldBackEvents() {
+            write(.event(id, event, records))
         }
-        redactions.removeAll()
+        writeOutReferences()
         for writer in [files.current].compactMap({ $0 }) + files.perSession.values {
             finishFile(writer)
             if let failure = writer.failure, !files.stopped, !readerLeft(writer) {
@@ -309,15 +300,6 @@ extension Recorder {
         files.perSession.removeAll()
         recordedBytes.store(files.finishedBytes, ordering: .relaxed)
         rewriteFailedManifests()
-    }
-
-    /// Recording stopped: what sessions' redaction still held back never
-    /// reaches a file (counted as unrecorded, but for a reader that left).
-    private func dropRedactions() {
-        for id in redactions.keys.sorted() {
-            guard var redaction = redactions.removeValue(forKey: id) else { continue }
-            for event in redaction.finish() { countUnrecordedAfterStop(event, session: id) }
-        }
     }
 
     /// With `-w -`, a write that fails with EPIPE means standard output's
@@ -332,7 +314,6 @@ extension Recorder {
         files.outputClosed = true
         files.stopped = true
         stopTakingEvents(countingUnrecorded: false)
-        dropRedactions()
         if !writer.isFinished { finishFile(writer) }
         files.current = nil
         currentFileBox.withLockedValue { $0 = "" }

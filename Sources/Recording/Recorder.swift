@@ -5,10 +5,13 @@ import NIOConcurrencyHelpers
 import NIOCore
 import PcapFile
 
-/// Records a proxy's sessions off the event loops.
+/// Records a proxy's sessions.
 ///
-/// Events enter a bounded queue (`record` never blocks); one writer thread
-/// drains it into `RecordingFileWriter`s, flushes at least every
+/// Each event's frames are built on the event loop that read its bytes —
+/// redaction first, then headers and checksums, the payload left where it
+/// was read (`SessionFramer`) — and enter a bounded queue (`record` never
+/// blocks). One writer thread drains it into `RecordingFileWriter`s, each
+/// batch in large `writev`s that point into the buffers read, flushes at least every
 /// `flushInterval`, rotates files by size or age, keeps a ring of files, and
 /// hands every finished file to the post-rotate command. When the queue is
 /// full, `backpressure` holds the sessions' reads until it drains; `drop`
@@ -60,14 +63,16 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     let currentFileBox = NIOLockedValueBox("")
     let stopReasonBox = NIOLockedValueBox<PcapError?>(nil)
 
+    /// The open sessions' framing state, used on their event loops.
+    private let framers = NIOLockedValueBox<[UInt64: SessionFramer]>([:])
+
     // Owned by the writer thread.
     var files = FileSet()
-    /// Sessions' events waiting for a match of a `--redact` pattern to be decided.
-    var redactions: [UInt64: SessionRedaction] = [:]
 
     enum Item {
-        case open(Session)
-        case event(UInt64, SessionEvent)
+        case open(Session, FlowAddresses, FrameRecords)
+        /// An event and its frames (none for a gap).
+        case event(UInt64, SessionEvent, FrameRecords?)
         case faults(UInt64, [SessionFault])
         case close(UInt64, Timestamp)
     }
@@ -145,12 +150,43 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     // MARK: SessionSink (any thread)
 
     public func open(_ session: Session) {
-        enqueue(.open(session))
+        let framer = SessionFramer(session: session, addressing: configuration.addressing, redactor: redactor)
+        let handshake = framer.lock.withLock { framer.synthesizer.handshakeRecords() }
+        framers.withLockedValue { $0[session.id] = framer }
+        enqueue(.open(session, framer.synthesizer.flow, handshake))
     }
 
     public func record(_ event: SessionEvent, session id: UInt64) {
+        guard let framer = framers.withLockedValue({ $0[id] }) else { return }
+        framer.lock.withLock {
+            if framer.redaction == nil {
+                queueFramed(event, of: framer, session: id)
+            } else {
+                for ready in framer.redaction!.pass(event) { queueFramed(ready, of: framer, session: id) }
+            }
+        }
+    }
+
+    public func close(session id: UInt64, at time: Timestamp) {
+        guard let framer = framers.withLockedValue({ $0.removeValue(forKey: id) }) else {
+            enqueue(.close(id, time))
+            return
+        }
+        framer.lock.withLock {
+            // Events a match could still have taken are decided now, and written.
+            for ready in framer.redaction?.finish() ?? [] { queueFramed(ready, of: framer, session: id) }
+            enqueue(.close(id, time))
+        }
+    }
+
+    /// Builds `event`'s frames and queues them, on the caller's thread
+    /// under the framer's lock (so a session's events queue in order).
+    /// When `drop` finds the queue full, a gap is queued instead: it moves
+    /// the sequence numbers on as the bytes did.
+    private func queueFramed(_ event: SessionEvent, of framer: SessionFramer, session id: UInt64) {
+        let records = framer.synthesizer.records(for: event)
         guard case .data(let buffer) = event.kind else {
-            enqueue(.event(id, event))
+            enqueue(.event(id, event, records))
             return
         }
         let size = buffer.readableBytes
@@ -164,9 +200,9 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         // One read larger than the whole queue still fits an empty queue.
         if configuration.backlogPolicy == .drop, queuedBytes > 0, queuedBytes + size > configuration.queueCapacity {
             droppedBytes.wrappingIncrement(by: size, ordering: .relaxed)
-            queue.append(.event(id, SessionEvent(time: event.time, direction: event.direction, kind: .gap(bytes: size))))
+            queue.append(.event(id, SessionEvent(time: event.time, direction: event.direction, kind: .gap(bytes: size)), nil))
         } else {
-            queue.append(.event(id, event))
+            queue.append(.event(id, event, records))
             queuedBytes += size
             if configuration.backlogPolicy == .backpressure, queuedBytes >= configuration.queueCapacity {
                 backlogFull.store(true, ordering: .relaxed)
@@ -175,8 +211,22 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         wakeWriterIfNeeded()
     }
 
-    public func close(session id: UInt64, at time: Timestamp) {
-        enqueue(.close(id, time))
+    /// On the writer thread, as the recorder finishes: sessions still open
+    /// hand over what their redaction held back, decided now.
+    func heldBackEvents() -> [(UInt64, SessionEvent, FrameRecords?)] {
+        let open = framers.withLockedValue { framers in
+            defer { framers.removeAll() }
+            return framers.sorted { $0.key < $1.key }
+        }
+        var events: [(UInt64, SessionEvent, FrameRecords?)] = []
+        for (id, framer) in open {
+            framer.lock.withLock {
+                for ready in framer.redaction?.finish() ?? [] {
+                    events.append((id, ready, framer.synthesizer.records(for: ready)))
+                }
+            }
+        }
+        return events
     }
 
     public func faults(_ faults: [SessionFault], session id: UInt64) {
@@ -229,7 +279,7 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         condition.lock()
         stoppedByFailure = true
         countsAfterStop = countingUnrecorded
-        for case .event(let id, let event) in queue where countingUnrecorded {
+        for case .event(let id, let event, _) in queue where countingUnrecorded {
             if case .data(let buffer) = event.kind {
                 countUnrecorded(buffer.readableBytes, direction: event.direction, session: id)
             }
@@ -293,6 +343,8 @@ public final class Recorder: SessionSink, @unchecked Sendable {
             for item in batch {
                 write(item)
             }
+            // The batch's buffers go with it: what points into them is written now.
+            writeOutReferences()
             if ContinuousClock.now >= nextFlush || done {
                 flushAll()
                 nextFlush = ContinuousClock.now + flushPeriod

@@ -2,7 +2,10 @@ import Foundation
 import PcapFile
 
 /// Writes sessions into one recording: a pcap file of synthesized TCP flows
-/// (`FrameSynthesizer`) and, when finished, its manifest.
+/// and, when finished, its manifest. A session's frames are built here
+/// (`open(_:initialSequenceNumbers:)`, `append(_:session:)`), or come built
+/// by whoever read the bytes (`open(_:flow:handshake:)`,
+/// `append(_:records:session:)`: the recorder builds them on the event loops).
 ///
 /// When a write fails (disk full, I/O error), the pcap is cut back to its
 /// last whole record (`failure` says why) and every later write throws;
@@ -22,7 +25,6 @@ package final class RecordingFileWriter {
     public var manifestPath: String?
 
     private let pcap: PcapWriter
-    private let scratch = FrameScratch()
     private var live: [UInt64: LiveSession] = [:]
     /// Sessions that have ended, for the manifest (past a few thousand, in
     /// a spill file beside the recording).
@@ -38,11 +40,14 @@ package final class RecordingFileWriter {
 
     /// A class, so that an event costs one dictionary lookup.
     private final class LiveSession {
-        var synthesizer: FrameSynthesizer
+        /// Nil when the session's frames come built.
+        var synthesizer: FrameSynthesizer?
+        let flow: FlowAddresses
         var tally: SessionTally
 
-        init(synthesizer: FrameSynthesizer, tally: SessionTally) {
+        init(synthesizer: FrameSynthesizer?, flow: FlowAddresses, tally: SessionTally) {
             self.synthesizer = synthesizer
+            self.flow = flow
             self.tally = tally
         }
     }
@@ -76,15 +81,23 @@ package final class RecordingFileWriter {
 
     /// Starts a session: its handshake frames at `session.opened`.
     public func open(_ session: Session, initialSequenceNumbers: (client: UInt32, server: UInt32)? = nil) throws {
-        var synthesizer = FrameSynthesizer(session: session, addressing: addressing, initialSequenceNumbers: initialSequenceNumbers, scratch: scratch)
-        try synthesizer.handshake(emit: writeFrame)
-        live[session.id] = LiveSession(synthesizer: synthesizer, tally: SessionTally(session: session))
+        var synthesizer = FrameSynthesizer(session: session, addressing: addressing, initialSequenceNumbers: initialSequenceNumbers)
+        try synthesizer.handshake(parts: writeFrame)
+        try writeOutReferences()
+        live[session.id] = LiveSession(synthesizer: synthesizer, flow: synthesizer.flow, tally: SessionTally(session: session))
+    }
+
+    /// Starts a session whose frames come built: `handshake` from its
+    /// synthesizer, whose addresses are `flow`.
+    public func open(_ session: Session, flow: FlowAddresses, handshake: FrameRecords) throws {
+        live[session.id] = LiveSession(synthesizer: nil, flow: flow, tally: SessionTally(session: session))
+        try write(handshake)
     }
 
     /// The live sessions, to be continued in the next file of a rotated set.
     public var continuations: [SessionContinuation] {
         live.values.sorted { $0.tally.session.id < $1.tally.session.id }.map {
-            SessionContinuation(synthesizer: $0.synthesizer, faults: $0.tally.session.faults)
+            SessionContinuation(session: $0.tally.session, flow: $0.flow, synthesizer: $0.synthesizer, faults: $0.tally.session.faults)
         }
     }
 
@@ -94,12 +107,10 @@ package final class RecordingFileWriter {
     /// previous one, each session is one unbroken flow.
     public func `continue`(_ continuations: [SessionContinuation]) {
         for continuation in continuations {
-            var synthesizer = continuation.synthesizer
-            synthesizer.scratch = scratch
-            var session = synthesizer.session
+            var session = continuation.session
             session.startedMidFlow = true
             session.faults = continuation.faults
-            live[session.id] = LiveSession(synthesizer: synthesizer, tally: SessionTally(session: session))
+            live[session.id] = LiveSession(synthesizer: continuation.synthesizer, flow: continuation.flow, tally: SessionTally(session: session))
         }
     }
 
@@ -107,8 +118,25 @@ package final class RecordingFileWriter {
     /// sessions are ignored.
     public func append(_ event: SessionEvent, session id: UInt64) throws {
         guard let entry = live[id] else { return }
-        try entry.synthesizer.append(event, emit: writeFrame)
+        try entry.synthesizer?.append(event, parts: writeFrame)
+        try writeOutReferences()
         entry.tally.record(event)
+    }
+
+    /// Records one event of a session opened with its frames built:
+    /// `records` are its frames (nil: none, as for a gap). Large payloads
+    /// are written from where `records` hold them, by `writeOutReferences()`
+    /// at the latest: keep `records` until then.
+    public func append(_ event: SessionEvent, records: FrameRecords?, session id: UInt64) throws {
+        guard let entry = live[id] else { return }
+        if let records { try write(records) }
+        entry.tally.record(event)
+    }
+
+    /// Writes out the records whose payloads are still referenced where the
+    /// event loops read them; after it, the records given may go.
+    public func writeOutReferences() throws {
+        if pcap.holdsReferences { try pcap.flush() }
     }
 
     /// The faults that have acted on session `id` so far (the whole list),
@@ -121,7 +149,7 @@ package final class RecordingFileWriter {
     /// events imply).
     public func close(session id: UInt64, at time: Timestamp, end: SessionEnd? = nil) {
         guard let entry = live.removeValue(forKey: id) else { return }
-        finished.append(FinishedSummaries.Entry(id: id, summary: entry.tally.summary(end: end, closedAt: time, wire: entry.synthesizer.flow)))
+        finished.append(FinishedSummaries.Entry(id: id, summary: entry.tally.summary(end: end, closedAt: time, wire: entry.flow)))
     }
 
     /// Counts `bytes` that `direction` of session `id` sent but this file
@@ -229,19 +257,24 @@ package final class RecordingFileWriter {
         return held
     }
 
+    private func write(_ records: FrameRecords) throws {
+        try records.forEach(writeFrame)
+    }
+
     /// Timestamps never go backwards within a file (readers and tcpreplay expect that).
-    private func writeFrame(_ time: Timestamp, _ frame: UnsafeRawBufferPointer) throws {
+    private func writeFrame(_ time: Timestamp, _ head: UnsafeRawBufferPointer, _ tail: UnsafeRawBufferPointer) throws {
         lastTimestamp = max(lastTimestamp, time)
-        try pcap.write(timestamp: lastTimestamp, frame: frame)
+        try pcap.appendRecord(timestamp: lastTimestamp, head: head, tail: tail)
     }
 }
 
 /// A session's flow state handed from one file of a rotated set to the next.
 package struct SessionContinuation {
-    fileprivate var synthesizer: FrameSynthesizer
+    public let session: Session
+    fileprivate let flow: FlowAddresses
+    /// Nil when the session's frames come built.
+    fileprivate let synthesizer: FrameSynthesizer?
     /// The faults that acted on it so far: a rotated file's manifest lists
     /// them too.
-    fileprivate var faults: [SessionFault]
-
-    public var session: Session { synthesizer.session }
+    fileprivate let faults: [SessionFault]
 }

@@ -1,0 +1,19 @@
+import NIOConcurrencyHelpers
+
+/// One open session's recording state, used on the event loop that reads
+/// its bytes: the frames' sequence numbers and addresses, and what its
+/// redaction holds back until a match is decided. The lock keeps a
+/// session's events in order on their way to the queue, and lets the
+/// writer take what redaction still holds when the recorder finishes.
+final class SessionFramer: @unchecked Sendable {
+    let lock = NIOLock()
+    /// Under `lock`.
+    var synthesizer: FrameSynthesizer
+    /// Under `lock`; nil without `--redact`.
+    var redaction: SessionRedaction?
+
+    init(session: Session, addressing: SyntheticAddressing, redactor: Redactor?) {
+        synthesizer = FrameSynthesizer(session: session, addressing: addressing)
+        redaction = redactor.map { SessionRedaction(redactor: $0) }
+    }
+}
