@@ -44,6 +44,47 @@ struct DiskFullTests {
         #expect(read == layout.records)
     }
 
+    /// Records whose payloads the writer only points to, gathered many at a
+    /// time, fail the same way: cut back to the last whole record.
+    @Test func gatheredRecordsAreCutBackToTheLastWholeOne() throws {
+        let disk = try SmallDisk(bytes: 256 << 10)
+        defer { disk.remove() }
+        let path = disk.file("gathered.pcap")
+        let writer = try PcapWriter(path: path)
+        let payloads = (0..<10).map { [UInt8](repeating: UInt8($0), count: $0 % 3 == 0 ? 300 : 20_000) }
+        let head = [UInt8](repeating: 0xEE, count: 54)
+        var failure: PcapError?
+        var appended = 0
+        for index in 0..<1_000 where failure == nil {
+            do {
+                try head.withUnsafeBytes { head in
+                    try payloads[index % payloads.count].withUnsafeBytes { tail in
+                        try writer.appendRecord(timestamp: .now(), head: head, tail: tail)
+                    }
+                }
+                appended += 1
+                // The payloads stay alive: write only now and then, as the recorder does per batch.
+                if index % 7 == 6 { try writer.flush() }
+            } catch let error as PcapError {
+                failure = error
+            }
+        }
+        let error = try #require(failure)
+        #expect(error.errorNumber == ENOSPC)
+        #expect(writer.framesWritten < appended)
+        let layout = try PcapRecords.layout(path)
+        #expect(!layout.isTorn)
+        #expect(layout.records == writer.framesWritten)
+        #expect(Int64(layout.wholeLength) == writer.byteOffset)
+        var index = 0
+        try PcapReader(path: path).forEach { record in
+            let payload = payloads[index % payloads.count]
+            #expect(Array(record.bytes) == head + payload, "record \(index)")
+            index += 1
+        }
+        #expect(index == layout.records)
+    }
+
     @Test func recordingFileWriterManifestListsWhatTheFileHolds() throws {
         let disk = try SmallDisk(bytes: 512 << 10)
         defer { disk.remove() }

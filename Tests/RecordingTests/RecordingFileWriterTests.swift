@@ -60,6 +60,34 @@ import Testing
         #expect(followed.server == expected[0].server, "server bytes differ")
     }
 
+    /// The recorder builds frames on the event loops and the writer points
+    /// into the buffers read: the file must be the very file the writer
+    /// makes itself, byte for byte, its manifest too — at every size around
+    /// the copy and segment limits, with the records of many events
+    /// gathered before one write.
+    @Test(arguments: scripts + [
+        Script(
+            name: "sizes around the limits", client: clientIPv4, server: serverIPv4,
+            steps: [0, 1, 512, 513, 16_383, 16_384, 65_495, 65_496, 130_990, 200_000].flatMap { [.send(.clientToServer, $0), .send(.serverToClient, $0 / 2)] }
+                + [.halfClose(.serverToClient), .send(.clientToServer, 700), .reset(.clientToServer)]
+        ),
+    ])
+    func framesBuiltWhereTheBytesWereReadWriteTheSameFile(_ script: Script) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var script = script
+        script.initialSequenceNumbers = script.initialSequenceNumbers ?? (0x1234_5678, 0x9ABC_DEF0)
+        let here = directory.file("here.pcap")
+        let built = directory.file("built.pcap")
+        let expected = try write([script], to: here)
+        #expect(try write([script], to: built, framesBuilt: true).map { $0.client + $0.server } == expected.map { $0.client + $0.server })
+
+        #expect(try Data(contentsOf: URL(fileURLWithPath: built)) == (try Data(contentsOf: URL(fileURLWithPath: here))))
+        let hereManifest = try #require(try Manifest.load(forRecording: here))
+        let builtManifest = try #require(try Manifest.load(forRecording: built))
+        #expect(builtManifest.sessions == hereManifest.sessions)
+    }
+
     @Test func resetShowsAsAnRSTAndNothingElse() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -192,9 +220,13 @@ import Testing
 
     /// Writes the scripts as one recording; returns each session's bytes per side.
     /// Interleaved: step k of every session before step k+1 of any.
+    /// `framesBuilt`: as the recorder does, frames built apart (by each
+    /// session's own synthesizer) and written out only at the end.
     @discardableResult
-    func write(_ scripts: [Script], to path: String, interleaved: Bool = false) throws -> [(client: [UInt8], server: [UInt8])] {
+    func write(_ scripts: [Script], to path: String, interleaved: Bool = false, framesBuilt: Bool = false) throws -> [(client: [UInt8], server: [UInt8])] {
         let writer = try RecordingFileWriter(path: path)
+        var synthesizers: [FrameSynthesizer] = []
+        var held: [FrameRecords] = []
         var expected = Array(repeating: (client: [UInt8](), server: [UInt8]()), count: scripts.count)
         var clock = Timestamp(seconds: 1_764_000_000, nanoseconds: 0)
         func tick() -> Timestamp {
@@ -214,11 +246,25 @@ import Testing
             case .reset(let direction):
                 event = SessionEvent(time: tick(), direction: direction, kind: .reset)
             }
-            try writer.append(event, session: UInt64(index))
+            if framesBuilt {
+                let records = synthesizers[index].records(for: event)
+                held += records.map { [$0] } ?? []
+                try writer.append(event, records: records, session: UInt64(index))
+            } else {
+                try writer.append(event, session: UInt64(index))
+            }
         }
         for (index, script) in scripts.enumerated() {
             let session = Session(index: index, client: try Endpoint(parsing: script.client), server: try Endpoint(parsing: script.server), opened: tick())
-            try writer.open(session, initialSequenceNumbers: script.initialSequenceNumbers)
+            if framesBuilt {
+                var synthesizer = FrameSynthesizer(session: session, initialSequenceNumbers: script.initialSequenceNumbers)
+                let handshake = synthesizer.handshakeRecords()
+                held.append(handshake)
+                try writer.open(session, flow: synthesizer.flow, handshake: handshake)
+                synthesizers.append(synthesizer)
+            } else {
+                try writer.open(session, initialSequenceNumbers: script.initialSequenceNumbers)
+            }
             if !interleaved {
                 for step in script.steps { try run(step, session: index) }
             }
@@ -231,6 +277,8 @@ import Testing
                 }
             }
         }
+        try writer.writeOutReferences()
+        held.removeAll()
         try writer.finish()
         return expected
     }
