@@ -268,6 +268,7 @@ let package = Package(
                 "Recording",
                 "TapedeckTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Captures")]

@@ -9,9 +9,10 @@ import CPCRE2
 /// found by `RedactionStream`, which holds back only the bytes that could
 /// still complete a match, up to `spanLimit` bytes per pattern.
 ///
-/// Threading: the compiled patterns are shared; matching uses scratch memory
-/// of its own, so a redactor is used by one thread at a time (the recorder's
-/// writer).
+/// Threading: the compiled patterns may be shared by any number of threads;
+/// matching uses scratch memory of the redactor's own, so one redactor is
+/// used by one thread at a time — the recorder gives each session its own
+/// (`withOwnScratch()`), as sessions are redacted on their event loops.
 package final class Redactor: @unchecked Sendable {
     /// What replaces each masked byte.
     package static let filler = UInt8(ascii: "*")
@@ -22,22 +23,37 @@ package final class Redactor: @unchecked Sendable {
     package let patterns: [String]
     let compiled: [Pattern]
 
-    /// One compiled pattern and its scratch space.
+    /// A compiled pattern, shared by the redactors made from one another.
+    final class Code: @unchecked Sendable {
+        let pointer: OpaquePointer
+
+        init(_ pointer: OpaquePointer) {
+            self.pointer = pointer
+        }
+
+        deinit {
+            pcre2_code_free_8(pointer)
+        }
+    }
+
+    /// One compiled pattern and this redactor's scratch space for it.
     final class Pattern {
         let code: OpaquePointer
+        let codeOwner: Code
         let matchData: OpaquePointer
         /// How many bytes before a match the pattern may look at (lookbehind, `\b`).
         let lookbehind: Int
 
-        init(code: OpaquePointer, matchData: OpaquePointer, lookbehind: Int) {
-            self.code = code
+        init?(_ owner: Code, lookbehind: Int) {
+            guard let matchData = pcre2_match_data_create_from_pattern_8(owner.pointer, nil) else { return nil }
+            self.codeOwner = owner
+            self.code = owner.pointer
             self.matchData = matchData
             self.lookbehind = lookbehind
         }
 
         deinit {
             pcre2_match_data_free_8(matchData)
-            pcre2_code_free_8(code)
         }
     }
 
@@ -50,6 +66,23 @@ package final class Redactor: @unchecked Sendable {
             compiled.append(try Self.compile(pattern, option: option))
         }
         self.compiled = compiled
+    }
+
+    private init(patterns: [String], compiled: [Pattern]) {
+        self.patterns = patterns
+        self.compiled = compiled
+    }
+
+    /// The same patterns with scratch space of their own, for another
+    /// thread (or session) to match with.
+    package func withOwnScratch() -> Redactor {
+        let copies = compiled.map { pattern in
+            guard let copy = Pattern(pattern.codeOwner, lookbehind: pattern.lookbehind) else {
+                fatalError("pcre2_match_data_create_from_pattern: out of memory")
+            }
+            return copy
+        }
+        return Redactor(patterns: patterns, compiled: copies)
     }
 
     private static func compile(_ pattern: String, option: String) throws(RecordingError) -> Pattern {
@@ -73,11 +106,10 @@ package final class Redactor: @unchecked Sendable {
         }
         // Without JIT (not built in, or no memory for it) matching is slower, not different.
         _ = pcre2_jit_compile_8(code, UInt32(PCRE2_JIT_COMPLETE | PCRE2_JIT_PARTIAL_HARD))
-        guard let matchData = pcre2_match_data_create_from_pattern_8(code, nil) else {
-            pcre2_code_free_8(code)
+        guard let compiled = Pattern(Code(code), lookbehind: Int(lookbehind)) else {
             throw RecordingError(.invalidRedaction, "\(option) '\(pattern)': out of memory")
         }
-        return Pattern(code: code, matchData: matchData, lookbehind: Int(lookbehind))
+        return compiled
     }
 
     private static func message(_ code: Int32) -> String {

@@ -12,8 +12,10 @@ final class SessionFramer: @unchecked Sendable {
     /// Under `lock`; nil without `--redact`.
     var redaction: SessionRedaction?
 
+    /// `redactor`'s patterns are shared; the session matches with scratch
+    /// space of its own, as sessions are redacted on several threads at once.
     init(session: Session, addressing: SyntheticAddressing, redactor: Redactor?) {
         synthesizer = FrameSynthesizer(session: session, addressing: addressing)
-        redaction = redactor.map { SessionRedaction(redactor: $0) }
+        redaction = redactor.map { SessionRedaction(redactor: $0.withOwnScratch()) }
     }
 }

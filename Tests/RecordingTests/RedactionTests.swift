@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOCore
 import PcapFile
 @testable import Recording
@@ -173,5 +174,49 @@ import Testing
         let decoded = try JSONDecoder().decode(Manifest.self, from: data)
         #expect(decoded.redact == [#"password=\w+"#, "pin:[0-9]+"])
         #expect(Manifest(file: "r.pcap", sessions: []).redact == nil)
+    }
+
+    /// The recorder redacts each session on the thread that read it: many
+    /// sessions redacted at once, a byte at a time (every read a partial
+    /// match), must each come out masked exactly, read back from the file.
+    @Test func sessionsRedactedOnManyThreadsAtOnceAreEachMaskedExactly() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("redacted.pcap")
+        var configuration = RecorderConfiguration(output: .file(path: path))
+        configuration.redactPatterns = [#"password=\w+"#, #"token [0-9a-f]{8}"#]
+        let recorder = try Recorder(configuration: configuration, logger: Logger(label: "test"))
+        let sessions = 8
+        let start = Timestamp.now()
+        @Sendable func text(_ index: Int) -> String {
+            (0..<40).map { round in "user=\(index) password=hunter\(round)x\(index) token \(String(format: "%08x", index * 1000 + round)) ok\r\n" }.joined()
+        }
+        func masked(_ index: Int) -> String {
+            (0..<40).map { round in
+                let password = "password=hunter\(round)x\(index)"
+                return "user=\(index) \(Self.stars(password.count)) \(Self.stars(14)) ok\r\n"
+            }.joined()
+        }
+        for index in 0..<sessions {
+            recorder.open(Session(index: index, id: UInt64(index + 1), client: .ip(.loopbackV4, port: UInt16(41_000 + index)), server: .ip(.loopbackV4, port: 6379), opened: start))
+        }
+        DispatchQueue.concurrentPerform(iterations: sessions) { index in
+            for byte in text(index).utf8 {
+                recorder.record(SessionEvent(time: .now(), direction: .clientToServer, kind: .data(ByteBuffer(bytes: [byte]))), session: UInt64(index + 1))
+            }
+            recorder.close(session: UInt64(index + 1), at: .now())
+        }
+        recorder.finish()
+
+        var received: [Int: [UInt8]] = [:]
+        try StreamReassembler.read(paths: [path]) { event in
+            if case .event(let session, let sessionEvent) = event, case .data(let buffer) = sessionEvent.kind {
+                received[session, default: []] += buffer.readableBytesView
+            }
+        }
+        #expect(received.count == sessions)
+        let expected = Set((0..<sessions).map(masked))
+        let found = Set(received.values.map { String(decoding: $0, as: UTF8.self) })
+        #expect(found == expected)
     }
 }

@@ -4,9 +4,14 @@
 //
 //   Baseline               an empty sample: the harness's own allocations
 //   FrameSynthesizer       1 MiB of session bytes → Ethernet/IPv4/TCP frames
+//   FrameRecords           1 MiB of session events → frames as the recorder
+//                          builds them on the event loops (headers and
+//                          checksums; payloads left in the buffers read)
 //   PcapWriter             1 MiB of payload in frames → a pcap on tmpfs
-//   RecordingFileWriter    1 MiB of session events → frames, SHA-256, pcap
-//                          (what `tapedeck record` does per byte)
+//   RecordingFileWriter    1 MiB of session events → frames, XXH3, pcap
+//                          (built by the writer, or built before as the
+//                          recorder's event loops do: then only XXH3 and the
+//                          `writev` are left to the writer thread)
 //   StreamReassembler      a pcap holding 1 MiB of payload → session events
 //   FaultPipeline          1,000 chunks through a 5 ms latency fault on a
 //                          manual clock (results are per chunk)
@@ -116,6 +121,30 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(frameBytes)
     }
 
+    // MARK: frames built on the event loop
+
+    // What the recorder does on the event loop that read the bytes: one
+    // session's records per event, headers and checksums built, payloads
+    // left in the buffers (16 KiB events: one slice each, no copy).
+    let loopBuffers = (0..<chunksPerMebibyte).map { chunk in
+        ByteBuffer(bytes: bytes[(chunk * chunkSize)..<((chunk + 1) * chunkSize)])
+    }
+    var loopSynthesizer = FrameSynthesizer(session: session(index: 0, start: start), initialSequenceNumbers: (1, 2))
+    _ = loopSynthesizer.handshakeRecords()
+    Benchmark("FrameRecords: 1 MiB in 16 KiB events") { benchmark in
+        for (chunk, buffer) in loopBuffers.enumerated() {
+            let direction: Direction = chunk % 2 == 0 ? .clientToServer : .serverToClient
+            blackHole(loopSynthesizer.records(for: SessionEvent(time: start, direction: direction, kind: .data(buffer))))
+        }
+    }
+
+    // One small event (a Redis SET, an HTTP request): its payload is copied
+    // beside its headers, one allocation for the lot.
+    let smallEvent = SessionEvent(time: start, direction: .clientToServer, kind: .data(ByteBuffer(bytes: bytes[0..<512])))
+    Benchmark("FrameRecords: one 512-byte event") { benchmark in
+        blackHole(loopSynthesizer.records(for: smallEvent))
+    }
+
     // MARK: pcap write
 
     // The frames of 1 MiB of payload, built once; each sample writes them to
@@ -159,6 +188,29 @@ let benchmarks: @Sendable () -> Void = {
             let direction: Direction = chunk % 2 == 0 ? .clientToServer : .serverToClient
             try! writer.append(SessionEvent(time: start, direction: direction, kind: .data(buffer)), session: recorded.id)
         }
+        try! writer.flush()
+        benchmark.stopMeasurement()
+        try! writer.finish()
+    }
+
+    // The writer thread's share once the event loops built the frames:
+    // the manifest's XXH3 and byte counts, and the records handed to the
+    // kernel in `writev`s that point into the buffers read.
+    let builtPath = "\(scratch.path)/built.pcap"
+    Benchmark("RecordingFileWriter: 1 MiB of events with frames built, to tmpfs") { benchmark in
+        let writer = try! RecordingFileWriter(path: builtPath)
+        let recorded = session(index: 0, start: start)
+        var synthesizer = FrameSynthesizer(session: recorded, initialSequenceNumbers: (1, 2))
+        try! writer.open(recorded, flow: synthesizer.flow, handshake: synthesizer.handshakeRecords())
+        let events = buffers.enumerated().map { chunk, buffer in
+            let event = SessionEvent(time: start, direction: chunk % 2 == 0 ? .clientToServer : .serverToClient, kind: .data(buffer))
+            return (event, synthesizer.records(for: event))
+        }
+        benchmark.startMeasurement()
+        for (event, records) in events {
+            try! writer.append(event, records: records, session: recorded.id)
+        }
+        try! writer.writeOutReferences()
         try! writer.flush()
         benchmark.stopMeasurement()
         try! writer.finish()
