@@ -28,7 +28,7 @@ package struct ChecksumVerification: Sendable {
         var summaries = SessionSummaries(checksums: kinds)
         try RecordingReader(paths: [path]).read(truncated: { error in
             result.problems.append("the file is cut short: \(error)")
-        }) { summaries.take($0) }
+        }, lend: { summaries.take($0) }) { summaries.take($0) }
 
         var computed: [WireKey: SessionSummary] = [:]
         for summary in summaries.closed {

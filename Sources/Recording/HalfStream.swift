@@ -54,13 +54,15 @@ struct HalfStream {
     /// captured, the `missing` bytes after it were cut off. Bytes already
     /// delivered or held are dropped (first copy wins); what becomes
     /// deliverable goes to `output` (data, gaps, and the half-close once
-    /// the FIN is in sequence).
+    /// the FIN is in sequence) — or, for bytes delivered as they arrive,
+    /// to `lend` when given, uncopied and valid only during the call.
     mutating func receive<Failure: Error>(
         offset: Int64,
         payload: UnsafeRawBufferPointer,
         missing: Int,
         limits: StreamReassembler.Limits,
-        output: (SessionEvent.Kind) throws(Failure) -> Void
+        output: (SessionEvent.Kind) throws(Failure) -> Void,
+        lend: ((UnsafeRawBufferPointer) throws(Failure) -> Void)? = nil
     ) throws(Failure) {
         var end = offset + Int64(payload.count + missing)
         if let finOffset { end = min(end, finOffset) }
@@ -70,7 +72,11 @@ struct HalfStream {
             let start = deliveredOffset
             deliveredOffset = end
             if dataEnd > start {
-                try output(.data(Self.copy(payload, from: offset, range: start..<dataEnd)))
+                if let lend {
+                    try lend(UnsafeRawBufferPointer(rebasing: payload[Int(start - offset)..<Int(dataEnd - offset)]))
+                } else {
+                    try output(.data(Self.copy(payload, from: offset, range: start..<dataEnd)))
+                }
             }
             let lostStart = max(dataEnd, start)
             if end > lostStart {

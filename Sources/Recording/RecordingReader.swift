@@ -34,14 +34,23 @@ public struct RecordingReader {
 
     /// Reads every file in order as one capture (see `StreamReassembler.read(paths:)`);
     /// a file cut short part-way through a record is read up to it and
-    /// reported to `truncated`.
+    /// reported to `truncated`. With `lend`, bytes delivered as they arrive
+    /// are lent to it uncopied instead of emitted (`LentBytes`).
     public func read(
         progress: ((_ path: String, _ bytesRead: Int64) -> Void)? = nil,
         truncated: (PcapError) -> Void = { _ in },
+        lend: ((LentBytes) throws -> Void)? = nil,
         emit: (ReassemblyEvent) throws -> Void
     ) throws {
         var reversed: Set<Int> = []
-        try StreamReassembler.read(paths: paths, filter: filter, progress: progress, truncated: truncated) { event in
+        let turned = lend.map { lend in
+            { (lent: LentBytes) throws in
+                var lent = lent
+                if reversed.contains(lent.session) { lent.direction = lent.direction.reversed }
+                try lend(lent)
+            }
+        }
+        try StreamReassembler.read(paths: paths, filter: filter, progress: progress, truncated: truncated, lend: turned) { event in
             switch event {
             case .opened(var session):
                 let wire = WireKey(client: session.client, server: session.server)

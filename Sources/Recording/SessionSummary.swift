@@ -107,8 +107,7 @@ public struct SessionTally {
         lastActivity = max(lastActivity, event.time)
         switch event.kind {
         case .data(let buffer):
-            for checksum in checksums { checksum.sides[side].absorb(buffer) }
-            bytes[side] += buffer.readableBytes
+            buffer.withUnsafeReadableBytes { record($0, side: side) }
         case .halfClose:
             finished[side] = true
         case .reset:
@@ -116,6 +115,17 @@ public struct SessionTally {
         case .gap(let count):
             gapBytes[side] += count
         }
+    }
+
+    /// Bytes one side sent, lent (see `LentBytes`).
+    public mutating func record(_ lent: UnsafeRawBufferPointer, direction: Direction, at time: Timestamp) {
+        lastActivity = max(lastActivity, time)
+        record(lent, side: direction == .clientToServer ? 0 : 1)
+    }
+
+    private mutating func record(_ data: UnsafeRawBufferPointer, side: Int) {
+        for checksum in checksums { checksum.sides[side].absorb(data) }
+        bytes[side] += data.count
     }
 
     /// Bytes seen in `direction` so far.
@@ -196,6 +206,11 @@ package struct SessionSummaries {
             }
         }
         return nil
+    }
+
+    /// Takes bytes lent in place of a data event.
+    public mutating func take(_ lent: LentBytes) {
+        tallies[lent.session]?.record(lent.bytes, direction: lent.direction, at: lent.time)
     }
 
     /// The lowest index of a session still open (nil: none is): every

@@ -39,12 +39,14 @@ package final class StreamChecksum: @unchecked Sendable {
     }
 
     package func absorb(_ bytes: ByteBuffer) {
-        bytes.withUnsafeReadableBytes { raw in
-            if let xxh3 {
-                XXH3_64bits_update(xxh3, raw.baseAddress, raw.count)
-            } else {
-                sha256?.update(bufferPointer: raw)
-            }
+        bytes.withUnsafeReadableBytes { absorb($0) }
+    }
+
+    package func absorb(_ raw: UnsafeRawBufferPointer) {
+        if let xxh3 {
+            XXH3_64bits_update(xxh3, raw.baseAddress, raw.count)
+        } else {
+            sha256?.update(bufferPointer: raw)
         }
     }
 

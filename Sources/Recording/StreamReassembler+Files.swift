@@ -10,11 +10,13 @@ extension StreamReassembler {
     /// ends inside a record — after the packets before it were processed.
     ///
     /// `progress`, when given, is called every few thousand packets with the
-    /// file and how many of its bytes have been read.
+    /// file and how many of its bytes have been read. `lend`: see
+    /// `process(_:at:emit:lend:)`.
     public mutating func read(
         path: String,
         filter: String? = nil,
         progress: ((_ path: String, _ bytesRead: Int64) -> Void)? = nil,
+        lend: ((LentBytes) throws -> Void)? = nil,
         emit: (ReassemblyEvent) throws -> Void
     ) throws {
         let reader = try PcapReader(path: path, filter: filter)
@@ -25,7 +27,7 @@ extension StreamReassembler {
             throw PcapError(code: .open, path: path, message: error.description)
         }
         while let packet = try reader.next() {
-            try process(packet, decoder: decoder, emit: emit)
+            try process(packet, decoder: decoder, emit: emit, lend: lend)
             if let progress, reader.packetCount % 8192 == 0 {
                 progress(path, reader.byteOffset)
             }
@@ -49,12 +51,13 @@ extension StreamReassembler {
         limits: Limits = Limits(),
         progress: ((_ path: String, _ bytesRead: Int64) -> Void)? = nil,
         truncated: (PcapError) -> Void = { _ in },
+        lend: ((LentBytes) throws -> Void)? = nil,
         emit: (ReassemblyEvent) throws -> Void
     ) throws {
         var reassembler = StreamReassembler(limits: limits)
         for path in paths {
             do {
-                try reassembler.read(path: path, filter: filter, progress: progress, emit: emit)
+                try reassembler.read(path: path, filter: filter, progress: progress, lend: lend, emit: emit)
             } catch let error as PcapError where error.code == .truncated {
                 truncated(error)
             } catch let error as PcapError {

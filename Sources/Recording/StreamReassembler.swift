@@ -77,23 +77,29 @@ public struct StreamReassembler {
     }
 
     /// Decodes `packet` with `decoder` and processes its TCP segment, if any.
+    /// `lend`: see `process(_:at:emit:lend:)`.
     package mutating func process<Failure: Error>(
         _ packet: PcapPacket,
         decoder: LinkDecoder,
-        emit: (ReassemblyEvent) throws(Failure) -> Void
+        emit: (ReassemblyEvent) throws(Failure) -> Void,
+        lend: ((LentBytes) throws(Failure) -> Void)? = nil
     ) throws(Failure) {
         guard let segment = decoder.decode(packet) else {
             skippedFrameCount += 1
             return
         }
-        try process(segment, at: packet.timestamp, emit: emit)
+        try process(segment, at: packet.timestamp, emit: emit, lend: lend)
     }
 
-    /// Takes in the next segment of the capture, captured at `time`.
+    /// Takes in the next segment of the capture, captured at `time`. With
+    /// `lend`, bytes delivered as they arrive are lent to it uncopied
+    /// instead of emitted (`LentBytes`); bytes held out of order are
+    /// emitted as `.data` all the same.
     package mutating func process<Failure: Error>(
         _ segment: TCPSegment,
         at time: Timestamp,
-        emit: (ReassemblyEvent) throws(Failure) -> Void
+        emit: (ReassemblyEvent) throws(Failure) -> Void,
+        lend: ((LentBytes) throws(Failure) -> Void)? = nil
     ) throws(Failure) {
         forgetClosedConnections(before: time)
         let key = FlowKey(segment)
@@ -118,7 +124,7 @@ public struct StreamReassembler {
         }
         let wasClosed = connections[slot].isClosed
         let heldBefore = connections[slot].heldBytes
-        try connections[slot].process(segment, sentByA: sentByA, at: time, limits: limits, emit: emit)
+        try connections[slot].process(segment, sentByA: sentByA, at: time, limits: limits, emit: emit, lend: lend)
         heldBytes += connections[slot].heldBytes - heldBefore
         if !wasClosed && connections[slot].isClosed {
             closed.append((key, slot, connections[slot].session.index, time))

@@ -53,7 +53,8 @@ struct TCPConnection {
         sentByA: Bool,
         at time: Timestamp,
         limits: StreamReassembler.Limits,
-        emit: (ReassemblyEvent) throws(Failure) -> Void
+        emit: (ReassemblyEvent) throws(Failure) -> Void,
+        lend: ((LentBytes) throws(Failure) -> Void)? = nil
     ) throws(Failure) {
         guard !isClosed else { return }
         lastTime = time
@@ -96,7 +97,12 @@ struct TCPConnection {
                     payload: segment.payload,
                     missing: segment.missingPayloadBytes,
                     limits: limits,
-                    output: senderOutput
+                    output: senderOutput,
+                    lend: lend.map { lend in
+                        { (bytes: UnsafeRawBufferPointer) throws(Failure) in
+                            try lend(LentBytes(session: index, time: time, direction: direction, bytes: bytes))
+                        }
+                    }
                 )
             }
             if flags.contains(.fin) {

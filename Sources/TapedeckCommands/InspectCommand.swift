@@ -129,7 +129,8 @@ struct InspectCommand: ParsableCommand {
         var summaries = SessionSummaries(checksums: checksums, keepsClosed: false)
         var failed: Error?
         do {
-            try input.read { event in
+            // Bytes are only counted and hashed here: they need no copy.
+            try input.read(lend: { summaries.take($0) }) { event in
                 guard failed == nil else { return }
                 guard let summary = summaries.take(event) else { return }
                 do { try body(summary, summaries.lowestOpenIndex) } catch { failed = error }

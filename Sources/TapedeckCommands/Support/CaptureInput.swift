@@ -28,13 +28,20 @@ struct CaptureInput: ParsableArguments {
     /// endpoints: a Tapedeck recording's manifest names Unix sockets again,
     /// and says which sessions started before the capture did. A file cut
     /// short part-way through a record is read up to the cut, with a warning.
-    func read(emit: (ReassemblyEvent) throws -> Void) throws {
+    /// With `lend`, bytes delivered as they arrive are lent to it uncopied
+    /// instead of emitted (`LentBytes`).
+    func read(lend: ((LentBytes) throws -> Void)? = nil, emit: (ReassemblyEvent) throws -> Void) throws {
         let progress = ReadProgress(files: files)
         defer { progress.finish() }
+        let wanted = lend.map { lend in
+            { (lent: LentBytes) throws in
+                if wants(lent.session) { try lend(lent) }
+            }
+        }
         try RecordingReader(paths: files, filter: filter).read(progress: progress.update, truncated: { cut in
             progress.finish()
             printError("warning: \(Self.describe(cut))")
-        }) { event in
+        }, lend: wanted) { event in
             switch event {
             case .opened(let session):
                 guard wants(session.index) else { return }

@@ -47,6 +47,25 @@ import Testing
         }
     }
 
+    /// `inspect` and `--verify` take bytes delivered in order uncopied
+    /// (`LentBytes`): their summaries — counts, gaps, ends, both checksums —
+    /// must be those of the copied events, retransmissions, a capture begun
+    /// mid-flow and snapshot-length cuts included.
+    @Test(arguments: captures + [Capture(file: "redis-snaplen.pcap", linkType: .ethernet, sessions: 0)])
+    func bytesLentUncopiedSummarizeAsBytesCopied(_ capture: Capture) throws {
+        var copied = SessionSummaries(checksums: [.xxh3, .sha256])
+        try StreamReassembler.read(paths: [capture.path]) { copied.take($0) }
+        var lent = SessionSummaries(checksums: [.xxh3, .sha256])
+        var lentBytes = 0
+        try StreamReassembler.read(paths: [capture.path], lend: { bytes in
+            lentBytes += bytes.bytes.count
+            lent.take(bytes)
+        }) { lent.take($0) }
+        #expect(lentBytes > 0)
+        #expect(!copied.closed.isEmpty)
+        #expect(lent.closed == copied.closed)
+    }
+
     @Test func snapshotLengthCutBytesAreGapsOfTheRightSize() throws {
         let path = Self.capturePath("redis-snaplen.pcap")
 
