@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The records of a classic pcap file read where they lie, in a mapping of
+/// the file: no copy of a byte, where reading through libpcap copies every
+/// one from the page cache into its buffer (half of `tapedeck inspect`'s
+/// time on a large capture).
+///
+/// Only plainly whole records are read here: a record whose captured
+/// length exceeds the file's snapshot length (or libpcap's limit), or that
+/// the end of the mapping cuts, stops it, and `PcapReader` hands the rest of
+/// the file to libpcap from `offset` — libpcap then reads, or refuses, that
+/// record and everything after it as it always did (a file still growing is
+/// read to its end that way too).
+///
+/// Memory: pages behind the reader are dropped from the mapping as it goes
+/// (they stay in the page cache), so its resident size stays a few MiB
+/// whatever the file's size.
+final class MappedRecords {
+    /// One record: its header fields as libpcap gives them (nanoseconds),
+    /// and its bytes, valid until the next call.
+    struct Record {
+        var seconds: UInt32
+        var nanoseconds: UInt32
+        var capturedLength: UInt32
+        var originalLength: UInt32
+        var bytes: UnsafeRawBufferPointer
+    }
+
+    /// Pages are dropped, and the next ones mapped in, this many bytes at a time.
+    private static let window = 8 << 20
+
+    private let base: UnsafeRawPointer
+    private let length: Int
+    private let swapped: Bool
+    private let nanosecondFile: Bool
+    private let snapshotLength: UInt32
+    /// Where the next record starts.
+    private(set) var offset = 24
+    /// Below this offset, pages were dropped from the mapping.
+    private var dropped = 0
+    /// Up to this offset, page tables were filled ahead of the reader.
+    private var populated = 0
+
+    /// Maps `path` when it is a regular classic pcap file of `snapshotLength`
+    /// (libpcap has read its header); nil otherwise, or when it cannot be
+    /// mapped — then libpcap reads it all.
+    init?(path: String, snapshotLength: Int) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, status.st_size > 24 else { return nil }
+        let length = Int(status.st_size)
+        guard let mapping = mmap(nil, length, PROT_READ, MAP_PRIVATE, descriptor, 0), mapping != MAP_FAILED else { return nil }
+        let magic = mapping.loadUnaligned(as: UInt32.self)
+        switch magic {
+        case 0xa1b2_c3d4: (swapped, nanosecondFile) = (false, false)
+        case 0xa1b2_3c4d: (swapped, nanosecondFile) = (false, true)
+        case 0xd4c3_b2a1: (swapped, nanosecondFile) = (true, false)
+        case 0x4d3c_b2a1: (swapped, nanosecondFile) = (true, true)
+        default:
+            munmap(mapping, length)
+            return nil
+        }
+        _ = madvise(mapping, length, MADV_SEQUENTIAL)
+        self.base = UnsafeRawPointer(mapping)
+        self.length = length
+        self.snapshotLength = UInt32(snapshotLength)
+    }
+
+    deinit {
+        munmap(UnsafeMutableRawPointer(mutating: base), length)
+    }
+
+    /// The next plainly whole record, or nil: the rest is libpcap's to read.
+    func next() -> Record? {
+        guard offset + 16 <= length else { return nil }
+        let header = base + offset
+        func field(_ at: Int) -> UInt32 {
+            let value = header.loadUnaligned(fromByteOffset: at, as: UInt32.self)
+            return swapped ? value.byteSwapped : value
+        }
+        let captured = field(8)
+        guard captured <= snapshotLength, captured <= PcapWriter.maximumSnapshotLength, offset + 16 + Int(captured) <= length else { return nil }
+        let fraction = field(4)
+        let record = Record(
+            seconds: field(0),
+            nanoseconds: nanosecondFile ? fraction : fraction &* 1000,
+            capturedLength: captured,
+            originalLength: field(12),
+            bytes: UnsafeRawBufferPointer(start: header + 16, count: Int(captured))
+        )
+        offset += 16 + Int(captured)
+        keepWindow()
+        return record
+    }
+
+    /// Drops the pages of records already read (the caller holds at most
+    /// the last one) and fills the page tables of the next window in one
+    /// call, rather than a fault every few pages.
+    private func keepWindow() {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        if offset - dropped >= 2 * Self.window {
+            let end = (offset - Self.window) / page * page
+            _ = madvise(UnsafeMutableRawPointer(mutating: base + dropped), end - dropped, MADV_DONTNEED)
+            dropped = end
+        }
+        if offset + Self.window > populated, populated < length {
+            let start = max(populated, offset / page * page)
+            let end = min(length, start + 2 * Self.window)
+            _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, 22 /* MADV_POPULATE_READ */)
+            populated = end
+        }
+    }
+}
