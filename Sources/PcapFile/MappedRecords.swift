@@ -16,6 +16,11 @@ import Darwin
 /// record and everything after it as it always did (a file still growing is
 /// read to its end that way too).
 ///
+/// Pages are mapped as they are touched, not ahead: a reader that looks at
+/// headers only (`inspect`'s table) costs a fault per record or so, not a
+/// copy of every byte. Filling the page tables ahead (`MADV_POPULATE_READ`)
+/// cost as much as libpcap's copy on this kind of virtual machine.
+///
 /// Memory: pages behind the reader are dropped from the mapping as it goes
 /// (they stay in the page cache), so its resident size stays a few MiB
 /// whatever the file's size.
@@ -30,8 +35,8 @@ final class MappedRecords {
         var bytes: UnsafeRawBufferPointer
     }
 
-    /// Pages are dropped, and the next ones mapped in, this many bytes at a time.
-    private static let window = 8 << 20
+    /// Pages behind the reader are dropped this many bytes at a time.
+    private static let window = 2 << 20
 
     private let base: UnsafeRawPointer
     private let length: Int
@@ -42,8 +47,6 @@ final class MappedRecords {
     private(set) var offset = 24
     /// Below this offset, pages were dropped from the mapping.
     private var dropped = 0
-    /// Up to this offset, page tables were filled ahead of the reader.
-    private var populated = 0
 
     /// Maps `path` when it is a regular classic pcap file of `snapshotLength`
     /// (libpcap has read its header); nil otherwise, or when it cannot be
@@ -66,7 +69,8 @@ final class MappedRecords {
             munmap(mapping, length)
             return nil
         }
-        _ = madvise(mapping, length, MADV_SEQUENTIAL)
+        // No read-ahead into the mapping: what is not touched is not mapped.
+        _ = madvise(mapping, length, MADV_RANDOM)
         self.base = UnsafeRawPointer(mapping)
         self.length = length
         self.snapshotLength = UInt32(snapshotLength)
@@ -100,20 +104,12 @@ final class MappedRecords {
     }
 
     /// Drops the pages of records already read (the caller holds at most
-    /// the last one) and fills the page tables of the next window in one
-    /// call, rather than a fault every few pages.
+    /// the last one).
     private func keepWindow() {
+        guard offset - dropped >= 2 * Self.window else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        if offset - dropped >= 2 * Self.window {
-            let end = (offset - Self.window) / page * page
-            _ = madvise(UnsafeMutableRawPointer(mutating: base + dropped), end - dropped, MADV_DONTNEED)
-            dropped = end
-        }
-        if offset + Self.window > populated, populated < length {
-            let start = max(populated, offset / page * page)
-            let end = min(length, start + 2 * Self.window)
-            _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, 22 /* MADV_POPULATE_READ */)
-            populated = end
-        }
+        let end = (offset - Self.window) / page * page
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + dropped), end - dropped, MADV_DONTNEED)
+        dropped = end
     }
 }
