@@ -28,8 +28,9 @@ final class MappedRecords {
     /// One record: its header fields as libpcap gives them (nanoseconds),
     /// and its bytes, valid until the next call.
     struct Record {
-        var seconds: UInt32
-        var nanoseconds: UInt32
+        /// Signed, as libpcap reads them.
+        var seconds: Int64
+        var nanoseconds: Int64
         var capturedLength: UInt32
         var originalLength: UInt32
         var bytes: UnsafeRawBufferPointer
@@ -69,6 +70,14 @@ final class MappedRecords {
             munmap(mapping, length)
             return nil
         }
+        // Files older than version 2.4 may carry their two lengths swapped:
+        // libpcap sorts them out.
+        let major = mapping.loadUnaligned(fromByteOffset: 4, as: UInt16.self)
+        let minor = mapping.loadUnaligned(fromByteOffset: 6, as: UInt16.self)
+        guard (swapped ? major.byteSwapped : major) == 2, (swapped ? minor.byteSwapped : minor) >= 4 else {
+            munmap(mapping, length)
+            return nil
+        }
         // No read-ahead into the mapping: what is not touched is not mapped.
         _ = madvise(mapping, length, MADV_RANDOM)
         self.base = UnsafeRawPointer(mapping)
@@ -92,8 +101,8 @@ final class MappedRecords {
         guard captured <= snapshotLength, captured <= PcapWriter.maximumSnapshotLength, offset + 16 + Int(captured) <= length else { return nil }
         let fraction = field(4)
         let record = Record(
-            seconds: field(0),
-            nanoseconds: nanosecondFile ? fraction : fraction &* 1000,
+            seconds: Int64(Int32(bitPattern: field(0))),
+            nanoseconds: Int64(Int32(bitPattern: fraction)) * (nanosecondFile ? 1 : 1000),
             capturedLength: captured,
             originalLength: field(12),
             bytes: UnsafeRawBufferPointer(start: header + 16, count: Int(captured))

@@ -124,7 +124,7 @@ public final class PcapReader {
                 }
                 packetsRead += 1
                 return PcapPacket(
-                    timestamp: Timestamp(seconds: Int64(record.seconds), nanoseconds: Int64(record.nanoseconds)),
+                    timestamp: Timestamp(seconds: record.seconds, nanoseconds: record.nanoseconds),
                     capturedLength: Int(record.capturedLength),
                     originalLength: Int(record.originalLength),
                     bytes: record.bytes

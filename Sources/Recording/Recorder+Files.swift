@@ -285,10 +285,14 @@ extension Recorder {
 
     func closeAll() {
         // Sessions still open: what their redaction held back is decided and written.
-        for (id, event, records) in heldBackEvents() {
-            write(.event(id, event, records))
+        // Their records are the only owners of some payloads: kept until written out.
+        let heldBack = heldBackEvents()
+        withExtendedLifetime(heldBack) {
+            for (id, event, records) in heldBack {
+                write(.event(id, event, records))
+            }
+            writeOutReferences()
         }
-        writeOutReferences()
         for writer in [files.current].compactMap({ $0 }) + files.perSession.values {
             finishFile(writer)
             if let failure = writer.failure, !files.stopped, !readerLeft(writer) {

@@ -340,11 +340,15 @@ public final class Recorder: SessionSink, @unchecked Sendable {
             condition.unlock()
             for waiter in waiters { waiter.succeed() }
 
-            for item in batch {
-                write(item)
+            // The batch's buffers go with it: what points into them is
+            // written before it goes (an optimized build would release it
+            // after its last use, the loop).
+            withExtendedLifetime(batch) {
+                for item in batch {
+                    write(item)
+                }
+                writeOutReferences()
             }
-            // The batch's buffers go with it: what points into them is written now.
-            writeOutReferences()
             if ContinuousClock.now >= nextFlush || done {
                 flushAll()
                 nextFlush = ContinuousClock.now + flushPeriod
