@@ -42,7 +42,7 @@ extension Recorder {
     /// Writes what the writers' records still point to (the end of a
     /// batch, whose buffers are about to go).
     func writeOutReferences() {
-        for writer in [files.current].compactMap({ $0 }) + files.perSession.values where !writer.isFinished {
+        for writer in files.writers where !writer.isFinished {
             attempt(on: writer) { try writer.writeOutReferences() }
         }
     }
@@ -86,11 +86,11 @@ extension Recorder {
 
     /// The file a session's frames go to (created on first use in per-session mode).
     private func writer(for session: Session) -> RecordingFileWriter? {
+        if let writer = writer(for: session.id) { return writer }
         switch configuration.output {
         case .file, .standardOutput:
-            return files.current
+            return nil
         case .perSession(let directory):
-            if let writer = files.perSession[session.id] { return writer }
             let number = String(session.id)
             let name = Self.compactTime(session.opened) + "_" + String(repeating: "0", count: max(0, 6 - number.count)) + number + ".pcap"
             do {
@@ -115,7 +115,7 @@ extension Recorder {
     }
 
     func flushAll() {
-        for writer in [files.current].compactMap({ $0 }) + files.perSession.values where !writer.isFinished {
+        for writer in files.writers where !writer.isFinished {
             do {
                 try writer.flush()
             } catch where writer.failure != nil {
@@ -293,7 +293,7 @@ extension Recorder {
             }
             writeOutReferences()
         }
-        for writer in [files.current].compactMap({ $0 }) + files.perSession.values {
+        for writer in files.writers {
             finishFile(writer)
             if let failure = writer.failure, !files.stopped, !readerLeft(writer) {
                 files.stopped = true

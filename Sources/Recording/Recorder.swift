@@ -391,6 +391,9 @@ struct FileSet {
     var stopped = false
     /// True once standard output's reader went away (`-w -`, EPIPE).
     var outputClosed = false
+
+    /// Every file open: the current one and the sessions' own.
+    var writers: [RecordingFileWriter] { [current].compactMap { $0 } + perSession.values }
 }
 
 /// Names the files of a recording: the path itself, or — when rotating —
