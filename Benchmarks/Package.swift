@@ -3,7 +3,17 @@
 // package of their own so the main package does not depend on the benchmark
 // tooling. Run them with scripts/bench-internal, or:
 //   swift package --package-path Benchmarks --scratch-path Benchmarks/.build benchmark
+import Foundation
 import PackageDescription
+
+// HotPaths measures Tapedeck's `package`-access hot paths (FrameSynthesizer,
+// RecordingFileWriter), so it compiles as part of Tapedeck's package: SwiftPM
+// names a root package's module package after its directory, lowercased, with
+// every other character than a letter or digit made `_`.
+let tapedeckPackageName: String = {
+    let root = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent
+    return String(root.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+}()
 
 let package = Package(
     name: "TapedeckBenchmarks",
@@ -24,6 +34,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/HotPaths",
+            // Off, or SwiftPM's own `-package-name` for this package would win.
+            packageAccess: false,
+            swiftSettings: [.unsafeFlags(["-package-name", tapedeckPackageName])],
             plugins: [
                 .plugin(name: "BenchmarkPlugin", package: "benchmark"),
             ]

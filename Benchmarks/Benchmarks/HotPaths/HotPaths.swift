@@ -255,7 +255,7 @@ let benchmarks: @Sendable () -> Void = {
     // 100 µs of a manual clock, so about 50 chunks are held at any time and
     // each `receive` releases the one that came due.
     let latency = try! Fault(.latency(latency: .milliseconds(5)))
-    var pipeline = FaultPipeline(stream: .downstream, faults: [latency], seed: 1, connectionID: 1, at: .zero)
+    var pipeline = FaultPipeline(FaultPlan(.downstream, seed: 1, connection: 1), faults: [latency], at: .zero)
     var now = FaultInstant.zero
     Benchmark(
         "FaultPipeline: latency fault, per 16 KiB chunk",
