@@ -52,9 +52,11 @@ let package = Package(
         ),
         // The Linux calls of the proxy's splice path that Glibc's overlay leaves out.
         .target(name: "CSplice"),
+        // Read-only mappings that a file cut short under them does not crash (SIGBUS).
+        .target(name: "CMappingGuard"),
         .target(
             name: "PcapFile",
-            dependencies: ["CLibPCAP", "CCompression"]
+            dependencies: ["CLibPCAP", "CCompression", "CMappingGuard"]
         ),
         .target(name: "TapedeckErrors"),
         .target(

@@ -1,3 +1,4 @@
+import CMappingGuard
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -20,6 +21,12 @@ import Darwin
 /// headers only (`inspect`'s table) costs a fault per record or so, not a
 /// copy of every byte. Filling the page tables ahead (`MADV_POPULATE_READ`)
 /// cost as much as libpcap's copy on this kind of virtual machine.
+///
+/// A file cut short while it is read (another program writing a new
+/// capture over it) would end the process with SIGBUS at the first read past
+/// its new end; the mapping is guarded (`CMappingGuard`): that read gets
+/// zeros, and `wasCut` turns true for `PcapReader` to report before it hands
+/// out anything read since.
 ///
 /// Memory: pages behind the reader are dropped from the mapping as it goes
 /// (they stay in the page cache), so its resident size stays a few MiB
@@ -44,6 +51,8 @@ final class MappedRecords {
     private let swapped: Bool
     private let nanosecondFile: Bool
     private let snapshotLength: UInt32
+    /// This mapping's slot in the SIGBUS guard.
+    private let guardSlot: Int32
     /// Where the next record starts.
     private(set) var offset = 24
     /// Below this offset, pages were dropped from the mapping.
@@ -78,6 +87,13 @@ final class MappedRecords {
             munmap(mapping, length)
             return nil
         }
+        // Every slot taken (64 captures read at once): libpcap reads this one.
+        let slot = mapping_guard_add(mapping, length)
+        guard slot >= 0 else {
+            munmap(mapping, length)
+            return nil
+        }
+        self.guardSlot = slot
         // No read-ahead into the mapping: what is not touched is not mapped.
         _ = madvise(mapping, length, MADV_RANDOM)
         self.base = UnsafeRawPointer(mapping)
@@ -86,8 +102,14 @@ final class MappedRecords {
     }
 
     deinit {
+        mapping_guard_remove(guardSlot)
         munmap(UnsafeMutableRawPointer(mutating: base), length)
     }
+
+    /// True once a read of the mapping found the file shorter than when it
+    /// was mapped: that read, and any after it, saw zeros where the file
+    /// was cut.
+    var wasCut: Bool { mapping_guard_was_cut(guardSlot) != 0 }
 
     /// The next plainly whole record, or nil: the rest is libpcap's to read.
     func next() -> Record? {

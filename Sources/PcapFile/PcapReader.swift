@@ -96,6 +96,18 @@ public final class PcapReader {
         if let pcap { pcap_close(pcap) }
     }
 
+    /// Throws when the mapped file was cut short under the reader (written
+    /// over, truncated): what was read from it since can no longer be trusted.
+    private func failIfCut(_ mapped: MappedRecords) throws {
+        guard mapped.wasCut else { return }
+        var status = stat()
+        let now = stat(path, &status) == 0 ? "; it is \(status.st_size) bytes now" : ""
+        throw PcapError(
+            code: .read, path: name,
+            message: "the file was cut short while it was being read, at byte \(mapped.offset) or before\(now) (another program truncated or wrote over it); read it again once it is whole"
+        )
+    }
+
     /// How far into the file reading has got, in bytes (for progress).
     public var byteOffset: Int64 {
         if let source { return source.bytesRead }
@@ -114,13 +126,19 @@ public final class PcapReader {
     public func next() throws -> PcapPacket? {
         guard let pcap else { return nil }
         if let mapped {
+            // Checked before anything read since the last call is handed out:
+            // the bytes of the record the caller holds, then each header.
+            try failIfCut(mapped)
             while let record = mapped.next() {
+                try failIfCut(mapped)
                 recordsRead += 1
                 wholeRecordsEnd? += 16 + Int64(record.capturedLength)
                 if hasFilter {
                     var header = pcap_pkthdr(ts: timeval(tv_sec: Int(record.seconds), tv_usec: Int(record.nanoseconds)), caplen: record.capturedLength, len: record.originalLength)
                     guard let data = record.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { continue }
-                    if pcap_offline_filter(&program, &header, data) == 0 { continue }
+                    let passes = pcap_offline_filter(&program, &header, data) != 0
+                    try failIfCut(mapped)
+                    if !passes { continue }
                 }
                 packetsRead += 1
                 return PcapPacket(
