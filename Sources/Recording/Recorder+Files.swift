@@ -5,6 +5,10 @@ import Glibc
 #endif
 import PcapFile
 
+/// open(2) and close(2), where `Recorder.open(_:)` and `close(session:at:)` do not hide them.
+private func openToRead(_ path: String) -> Int32 { open(path, O_RDONLY | O_CLOEXEC) }
+private func closeDescriptor(_ descriptor: Int32) { _ = close(descriptor) }
+
 /// The writer thread's side of a `Recorder`: events into files, flushes,
 /// rotation, the ring, the post-rotate command, and what happens when the
 /// disk fails.
@@ -175,11 +179,24 @@ extension Recorder {
         let oldest = files.written.removeFirst()
         // A -z command may have replaced the file with a compressed copy its manifest names.
         if let renamed = (try? Manifest.load(forRecording: oldest))?.file, !renamed.contains("/") {
-            unlink(URL(fileURLWithPath: oldest).deletingLastPathComponent().appendingPathComponent(renamed).path)
+            removeReleasingLater(URL(fileURLWithPath: oldest).deletingLastPathComponent().appendingPathComponent(renamed).path)
         }
-        unlink(oldest)
+        removeReleasingLater(oldest)
         unlink(Manifest.path(forRecording: oldest))
         files.failed.removeAll { $0.path == oldest }
+    }
+
+    /// Removes `path`'s name at once and leaves freeing its pages to
+    /// `releaseQueue`: the file is held open across the unlink, and its last
+    /// close frees them there. Freeing a gigabyte of tmpfs or page cache
+    /// takes a tenth of a second or more, which the writer — and every
+    /// session waiting on it — need not wait for; the space is back a moment
+    /// after the rotation.
+    private func removeReleasingLater(_ path: String) {
+        let descriptor = openToRead(path)
+        unlink(path)
+        guard descriptor >= 0 else { return }
+        releaseQueue.async { closeDescriptor(descriptor) }
     }
 
     /// Closes `writer`'s file and writes its manifest (after a failed write:

@@ -54,6 +54,9 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     /// `-z` commands still running; the writer waits for them before it finishes.
     let postRotateCommands = DispatchGroup()
+    /// Where the ring's removed files are closed, freeing their pages off the
+    /// writer thread; the writer waits for it before it finishes.
+    let releaseQueue = DispatchQueue(label: "tapedeck-release")
 
     /// Counters for the status line and metrics.
     public let recordedBytes = ManagedAtomic<Int64>(0)
@@ -357,6 +360,7 @@ public final class Recorder: SessionSink, @unchecked Sendable {
             if done {
                 closeAll()
                 postRotateCommands.wait()
+                releaseQueue.sync {}
                 finished.signal()
                 return
             }

@@ -116,6 +116,7 @@ package final class UpstreamConnector: Sendable {
                 .connectTimeout(TimeAmount(timeout))
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator.sessionLeg)
         }
         guard eventLoop.inEventLoop else { return made() }
         let key = ObjectIdentifier(eventLoop)

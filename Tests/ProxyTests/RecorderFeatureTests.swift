@@ -137,6 +137,13 @@ import Glibc
         #expect(finishedCount >= 4)
         #expect(files.map { String($0.suffix(14)) } == [String(format: "rec_%05d.pcap", finishedCount - 2), String(format: "rec_%05d.pcap", finishedCount - 1)])
         for file in files { #expect(try Manifest.load(forRecording: file) != nil) }
+        // The removed files' pages are freed off the writer thread, by closing
+        // a descriptor held across the unlink: once the recorder has stopped,
+        // none may be held still (the space would never come back).
+        let held = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap { descriptor in
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + descriptor)
+        }.filter { $0.hasPrefix(directory.path) && $0.hasSuffix("(deleted)") }
+        #expect(held.isEmpty, "removed ring files still open: \(held)")
         try await eventually(timeout: .seconds(5), "-z to run for every file") {
             let text = (try? String(contentsOfFile: list, encoding: .utf8)) ?? ""
             return text.split(separator: "\n").count == finishedCount
