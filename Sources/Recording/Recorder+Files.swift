@@ -175,28 +175,45 @@ extension Recorder {
         }
     }
 
-    private func removeOldestFile() {
+    /// Removes the ring's oldest file and its manifest. `now` when the disk
+    /// is full: its space must be back before the next write.
+    private func removeOldestFile(now: Bool = false) {
         let oldest = files.written.removeFirst()
         // A -z command may have replaced the file with a compressed copy its manifest names.
         if let renamed = (try? Manifest.load(forRecording: oldest))?.file, !renamed.contains("/") {
-            removeReleasingLater(URL(fileURLWithPath: oldest).deletingLastPathComponent().appendingPathComponent(renamed).path)
+            remove(URL(fileURLWithPath: oldest).deletingLastPathComponent().appendingPathComponent(renamed).path, freeingNow: now)
         }
-        removeReleasingLater(oldest)
+        remove(oldest, freeingNow: now)
         unlink(Manifest.path(forRecording: oldest))
         files.failed.removeAll { $0.path == oldest }
     }
 
-    /// Removes `path`'s name at once and leaves freeing its pages to
-    /// `releaseQueue`: the file is held open across the unlink, and its last
-    /// close frees them there. Freeing a gigabyte of tmpfs or page cache
-    /// takes a tenth of a second or more, which the writer — and every
-    /// session waiting on it — need not wait for; the space is back a moment
-    /// after the rotation.
-    private func removeReleasingLater(_ path: String) {
-        let descriptor = openToRead(path)
+    /// Removes `path`: its name goes at once. Freeing its pages (a gigabyte
+    /// of tmpfs or page cache takes a tenth of a second or more) is left to
+    /// `releaseQueue` when the filesystem has room to spare — twice the
+    /// file's size and 64 MiB more — so that neither the writer nor the
+    /// sessions waiting on it wait for it: the file is held open across the
+    /// unlink and closed there. Short of room, or `now`, it is freed here,
+    /// after any frees still pending, as the next file may need the space
+    /// at once.
+    private func remove(_ path: String, freeingNow now: Bool) {
+        let descriptor = now ? -1 : openToRead(path)
+        if descriptor >= 0, Self.hasRoomToSpare(beside: descriptor) {
+            unlink(path)
+            releaseQueue.async { closeDescriptor(descriptor) }
+            return
+        }
+        if descriptor >= 0 { closeDescriptor(descriptor) }
+        releaseQueue.sync {}
         unlink(path)
-        guard descriptor >= 0 else { return }
-        releaseQueue.async { closeDescriptor(descriptor) }
+    }
+
+    private static func hasRoomToSpare(beside descriptor: Int32) -> Bool {
+        var file = stat()
+        var system = statvfs()
+        guard fstat(descriptor, &file) == 0, fstatvfs(descriptor, &system) == 0 else { return false }
+        let free = Int64(system.f_bavail) * Int64(system.f_frsize)
+        return free >= 2 * Int64(file.st_size) + (64 << 20)
     }
 
     /// Closes `writer`'s file and writes its manifest (after a failed write:
@@ -240,7 +257,7 @@ extension Recorder {
             stop(because: failure)
             return
         }
-        if !sizeLimit { removeOldestFile() }
+        if !sizeLimit { removeOldestFile(now: true) }
         if !writer.isFinished {
             finishFile(writer)
         } else if !writer.manifestWritten {
@@ -266,7 +283,7 @@ extension Recorder {
         var failure = error
         // The newest file of the ring, the one just finished, is kept.
         while configuration.ringSize != nil, files.written.count > 1 {
-            removeOldestFile()
+            removeOldestFile(now: true)
             do {
                 try openNextFile(continuing: continuations)
                 logger.warning("disk full: recording goes on in a new file after freeing the oldest of the ring", metadata: [

@@ -115,4 +115,33 @@ import Testing
         // The last session was recorded, after the disk had filled.
         #expect(recordedPorts.contains(sent[sent.count - 1].port))
     }
+
+    /// A ring of files large enough that freeing one takes a while, on a
+    /// disk that holds the ring and little more, under bulk traffic: the disk
+    /// fills at every rotation, and each time the oldest file's space must be
+    /// back before the writer goes on (freed in the background it was not,
+    /// and the recorder gave up after a cascade of full-disk errors).
+    @Test(.enabled(if: SmallDisk.canMount, "needs to mount a tmpfs (run as root)"))
+    func aRingOnAFullDiskKeepsUpWithBulkTraffic() async throws {
+        let disk = try SmallDisk(bytes: 17 << 20)
+        defer { disk.remove() }
+        let upstream = try TapedeckProcess.sampleServer()
+        defer { upstream.process.stop() }
+        let (recorder, listen) = try TapedeckProcess.proxy(["record", "--listen", "127.0.0.1:0", "--upstream", upstream.endpoint, "-w", disk.file("bulk.pcap"), "-C", "8MB", "-W", "2", "--quiet"])
+        var generator = SeededGenerator(seed: 6_200)
+        let block = (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let bulk = (0..<48).flatMap { _ in block }
+        let (echoed, _) = try await BlockingClient.duplexExchange(listen, send: bulk)
+        #expect(echoed == bulk, "the bulk session was not forwarded whole")
+        recorder.signal(SIGINT)
+        let status = try recorder.waitForExit()
+        #expect(status == 0 || status == 3, "\(recorder.outputLines.suffix(5))")
+        #expect(recorder.outputLines.contains { $0.contains("recording goes on in a new file") }, "the disk never filled")
+        #expect(!recorder.outputLines.contains { $0.contains("recording stopped") }, "\(recorder.outputLines.suffix(5))")
+        let files = try FileManager.default.contentsOfDirectory(atPath: disk.directory).filter { $0.hasSuffix(".pcap") }.sorted().map(disk.file)
+        #expect(!files.isEmpty && files.count <= 2, "\(files)")
+        for file in files {
+            #expect(try !PcapRecords.layout(file).isTorn, "\(file)")
+        }
+    }
 }
