@@ -126,9 +126,9 @@ public final class PcapReader {
     public func next() throws -> PcapPacket? {
         guard let pcap else { return nil }
         if let mapped {
-            // Checked before anything read since the last call is handed out:
-            // the bytes of the record the caller holds, then each header.
-            try failIfCut(mapped)
+            // Checked after each header is read, before anything read since
+            // the last check (the bytes of the record the caller held, this
+            // header) is handed out; and once more before libpcap goes on.
             while let record = mapped.next() {
                 try failIfCut(mapped)
                 recordsRead += 1
@@ -148,6 +148,7 @@ public final class PcapReader {
                     bytes: record.bytes
                 )
             }
+            try failIfCut(mapped)
             // What is left (a record libpcap must judge, the file's end) is libpcap's.
             guard let file = pcap_file(pcap), fseeko(file, off_t(mapped.offset), SEEK_SET) == 0 else {
                 throw PcapError(code: .read, path: name, message: "cannot seek to byte \(mapped.offset): \(String(cString: strerror(errno)))")
