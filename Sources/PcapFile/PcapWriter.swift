@@ -45,6 +45,11 @@ public final class PcapWriter: @unchecked Sendable {
     public let path: String
     /// True for `-`: the records go to standard output.
     public let writesStandardOutput: Bool
+    /// False when the records go to something other than a regular file: a
+    /// pipe, a FIFO (`mkfifo`, read by `wireshark -k -i`), a terminal or a
+    /// device such as `/dev/null`. Such an output is never removed,
+    /// renamed, re-permissioned or read back.
+    public let writesRegularFile: Bool
     /// The path as errors name it.
     private let name: String
     public let linkType: LinkType
@@ -101,29 +106,44 @@ public final class PcapWriter: @unchecked Sendable {
         guard let pcap = pcap_open_dead_with_tstamp_precision(linkType.rawValue, Int32(snapshotLength), UInt32(PCAP_TSTAMP_PRECISION_NANO)) else {
             throw PcapError(code: .open, path: name, message: "libpcap could not create a \(linkType) writer")
         }
-        let fd = writesStandardOutput
-            ? fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0)
-            : open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL), mode)
+        // Something other than a regular file already at the path (a FIFO,
+        // /dev/null) is written as it is: never created, truncated or
+        // replaced. Opening a FIFO waits for its reader, as tcpdump's does.
+        let existingStream = !writesStandardOutput && Self.isStream(path)
+        let fd: Int32
+        if writesStandardOutput {
+            fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0)
+        } else if existingStream {
+            fd = open(path, O_WRONLY | O_CLOEXEC)
+        } else {
+            fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL), mode)
+        }
         guard fd >= 0 else {
             let number = errno
             pcap_close(pcap)
             if number == EEXIST {
                 throw PcapError(code: .exists, path: name, message: "already exists; it was left as it is")
             }
-            throw PcapError(code: .open, path: name, message: "cannot create: \(Self.reason(number))", errorNumber: number)
+            throw PcapError(code: .open, path: name, message: "cannot \(existingStream ? "open" : "create"): \(Self.reason(number))", errorNumber: number)
         }
-        if !writesStandardOutput { _ = fchmod(fd, mode) }
+        var opened = stat()
+        let regular = fstat(fd, &opened) == 0 && (opened.st_mode & S_IFMT) == S_IFREG
+        self.writesRegularFile = regular
+        // Only a file this writer created is permissioned, or removed again
+        // when its header cannot be written.
+        let created = regular && !writesStandardOutput && !existingStream
+        if created { _ = fchmod(fd, mode) }
         guard let file = fdopen(fd, "wb") else {
             let number = errno
             Glibc.close(fd)
-            if !writesStandardOutput { unlink(path) }
+            if created { unlink(path) }
             pcap_close(pcap)
             throw PcapError(code: .open, path: name, message: "cannot open stream: \(Self.reason(number))")
         }
         guard let dumper = pcap_dump_fopen(pcap, file) else {
             let reason = String(cString: pcap_geterr(pcap))
             fclose(file)
-            if !writesStandardOutput { unlink(path) }
+            if created { unlink(path) }
             pcap_close(pcap)
             throw PcapError(code: .open, path: name, message: reason)
         }
@@ -132,7 +152,7 @@ public final class PcapWriter: @unchecked Sendable {
         guard fflush(file) == 0, ferror(file) == 0 else {
             let number = errno
             pcap_dump_close(dumper)
-            if !writesStandardOutput { unlink(path) }
+            if created { unlink(path) }
             pcap_close(pcap)
             throw PcapError(code: .write, path: name, message: "cannot write the file header: \(Self.reason(number))", errorNumber: number)
         }
@@ -142,15 +162,25 @@ public final class PcapWriter: @unchecked Sendable {
         self.fileSize = Self.fileHeaderSize
         // Standard output may be a pipe, which cannot be cut back, or a file
         // that held something before the header.
-        if writesStandardOutput {
-            var status = stat()
+        if !regular {
+            self.truncatable = false
+        } else if writesStandardOutput {
             let position = lseek(descriptor, 0, SEEK_CUR)
-            if fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, position >= Self.fileHeaderSize {
+            if position >= Self.fileHeaderSize {
                 self.startOffset = Int64(position) - Self.fileHeaderSize
             } else {
                 self.truncatable = false
             }
         }
+    }
+
+    /// True when something other than a regular file or a directory is at
+    /// `path` (following symbolic links): a FIFO, a device, a socket.
+    public static func isStream(_ path: String) -> Bool {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return false }
+        let type = status.st_mode & S_IFMT
+        return type != S_IFREG && type != S_IFDIR
     }
 
     deinit {

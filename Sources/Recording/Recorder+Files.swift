@@ -340,14 +340,15 @@ extension Recorder {
         rewriteFailedManifests()
     }
 
-    /// With `-w -`, a write that fails with EPIPE means standard output's
-    /// reader went away (`tcpdump -c 1`, a closed `head`): recording stops,
+    /// With `-w -` or a FIFO, a write that fails with EPIPE means the
+    /// stream's reader went away (`tcpdump -c 1`, a closed `head`, Wireshark
+    /// quit): recording stops,
     /// said once as a warning, and the proxy goes on. The user chose that,
     /// so nothing counts as unrecorded and the exit status stays 0. Any
     /// other failure of standard output (a full disk it was redirected to)
     /// is a disk failure like any other. True when `writer` was handled here.
     private func readerLeft(_ writer: RecordingFileWriter) -> Bool {
-        guard case .standardOutput = configuration.output, let failure = writer.failure, failure.errorNumber == EPIPE else { return false }
+        guard writer.writesStream, let failure = writer.failure, failure.errorNumber == EPIPE else { return false }
         guard !files.outputClosed else { return true }
         files.outputClosed = true
         files.stopped = true
@@ -355,7 +356,8 @@ extension Recorder {
         if !writer.isFinished { finishFile(writer) }
         files.current = nil
         currentFileBox.withLockedValue { $0 = "" }
-        logger.warning("standard output closed: recording stopped, the proxy goes on", metadata: ["error": "\(failure)"])
+        let stream = writer.path == "-" ? "standard output" : writer.path
+        logger.warning("\(stream) closed: recording stopped, the proxy goes on", metadata: ["error": "\(failure)"])
         return true
     }
 

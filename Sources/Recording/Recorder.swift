@@ -1,5 +1,8 @@
 import Atomics
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -133,6 +136,13 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         condition.unlock()
         let thread = Thread { [self] in
             nameCurrentThread("tapedeck-writer")
+            // A stream's reader that went away (a pipe, a FIFO) would raise
+            // SIGPIPE on this thread and end the process; blocked, the write
+            // fails with EPIPE and recording stops as `readerLeft` says.
+            var blocked = sigset_t()
+            sigemptyset(&blocked)
+            sigaddset(&blocked, SIGPIPE)
+            pthread_sigmask(SIG_BLOCK, &blocked, nil)
             writerLoop()
         }
         thread.start()

@@ -1,4 +1,8 @@
 import Foundation
+import PcapFile
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How a `Recorder` writes: one file (optionally rotated, tcpdump-style) or
 /// one file per session, and what it does when the disk falls behind.
@@ -88,6 +92,14 @@ public struct RecorderConfiguration: Sendable {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             throw RecordingError(.exists, "\(option) \(path) is a directory; name a file in it" + (instead.map { " (or \($0))" } ?? ""))
         }
+        // A FIFO or a device takes one stream, as `-w -` does: it is
+        // written as it is, never rotated or replaced.
+        if PcapWriter.isStream(path) {
+            if rotateBytes != nil || rotateInterval != nil || postRotateCommand != nil {
+                throw RecordingError(.output, "\(option) \(path) is \(Self.kind(of: path)), which takes one stream: -C, -G and -z need a regular file")
+            }
+            return
+        }
         guard !overwrite else { return }
         let existing = existingFiles
         guard let first = existing.first else { return }
@@ -105,9 +117,24 @@ public struct RecorderConfiguration: Sendable {
         }
     }
 
-    /// Something other than a directory is at `path`.
+    /// A regular file is at `path` (following symbolic links): what an
+    /// earlier recording left. A FIFO or a device is never one, so
+    /// `--overwrite` never removes it.
     private static func isFile(_ path: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+        var status = stat()
+        return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// What a stream path is, for errors.
+    private static func kind(of path: String) -> String {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return "not a regular file" }
+        switch status.st_mode & S_IFMT {
+        case S_IFIFO: return "a FIFO"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        default: return "not a regular file"
+        }
     }
 }

@@ -62,10 +62,17 @@ package final class RecordingFileWriter {
         self.addressing = addressing
         self.properties = properties
         self.pcap = try PcapWriter(path: path, overwrite: overwrite)
-        self.manifestPath = path == "-" ? nil : Manifest.path(forRecording: path)
-        // Beside the recording; standard output's (manifest or none) spill to the temporary folder.
-        self.finished = FinishedSummaries(folder: path == "-" ? SpillStream.temporaryFolder : URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        // A stream (standard output, a FIFO, /dev/null) has no manifest
+        // beside it (`--manifest` names one), and spills its finished
+        // sessions to the temporary folder rather than beside the stream.
+        let beside = pcap.writesRegularFile && !pcap.writesStandardOutput
+        self.manifestPath = beside ? Manifest.path(forRecording: path) : nil
+        self.finished = FinishedSummaries(folder: beside ? URL(fileURLWithPath: path).deletingLastPathComponent().path : SpillStream.temporaryFolder)
     }
+
+    /// True when the pcap goes to a stream (standard output, a FIFO, a
+    /// device), not a regular file.
+    public var writesStream: Bool { pcap.writesStandardOutput || !pcap.writesRegularFile }
 
     deinit {
         try? finish()
@@ -184,9 +191,9 @@ package final class RecordingFileWriter {
         } catch {
             firstError = error
         }
-        // Standard output cannot be read back: its manifest counts what
-        // the writer was given.
-        if pcap.failure != nil, !pcap.writesStandardOutput {
+        // A stream cannot be read back: its manifest counts what the
+        // writer was given.
+        if pcap.failure != nil, pcap.writesRegularFile, !pcap.writesStandardOutput {
             do {
                 try keepOnlyWhatTheFileHolds()
             } catch {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PcapFile
 import Recording
 
 #if canImport(Glibc)
@@ -39,8 +40,8 @@ struct RecordCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            // A reader of -w - that goes away ends the recording, not the proxy.
-            if recording.file == "-" { signal(SIGPIPE, SIG_IGN) }
+            // A reader of -w - (or of a FIFO) that goes away ends the recording, not the proxy.
+            if let file = recording.file, file == "-" || PcapWriter.isStream(file) { signal(SIGPIPE, SIG_IGN) }
             let properties = ["upstream": proxy.upstream.description, "listen": proxy.listeners.map(\.description).joined(separator: " ")]
             try await ProxyRunner(options: proxy, recording: recording.configuration(properties: properties)).run()
         }
