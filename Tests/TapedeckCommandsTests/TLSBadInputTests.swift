@@ -108,4 +108,33 @@ import Glibc
         let again = try TapedeckBinary.run(["ca", "init", directory.file("ca")])
         #expect(again.status == 2 && again.standardError.contains("already holds a CA"), "\(again.standardError)")
     }
+
+    /// `--keylog` naming a stream: a FIFO whose reader takes one line and
+    /// leaves, and standard error. Each is written as it is (it used to
+    /// crash the proxy at start); a reader that left costs the key log,
+    /// never the proxy or its clients.
+    @Test func aKeyLogThatIsAStreamIsWrittenAndAReaderThatLeavesCostsNothingElse() async throws {
+        let setup = try TLSRecordTests.Setup()
+        defer { setup.stop() }
+        let fifo = setup.directory.file("keys.fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let reader = try BackgroundProcess("/usr/bin/head", ["-n", "1", fifo])
+        let (proxy, port) = try setup.record(to: setup.directory.file("fifo.pcap"), ["--keylog", fifo])
+        for _ in 0..<3 {
+            let fetched = try Self.curl(["--cacert", setup.exportedCA, "https://localhost:\(port)/hello.txt"])
+            #expect(String(decoding: fetched.standardOutput, as: UTF8.self) == TLSRecordTests.Setup.body, "\(fetched.standardError)")
+        }
+        #expect(try reader.waitForExit() == 0)
+        #expect(reader.outputLines.count == 1 && reader.outputLines[0].split(separator: " ").count == 3, "\(reader.outputLines)")
+        #expect(proxy.process.isRunning)
+        proxy.stop()
+
+        // Standard error: the secrets come out among the log lines.
+        let (logged, loggedPort) = try setup.record(to: setup.directory.file("stderr.pcap"), ["--keylog", "/dev/stderr"])
+        let fetched = try Self.curl(["--cacert", setup.exportedCA, "https://localhost:\(loggedPort)/hello.txt"])
+        #expect(String(decoding: fetched.standardOutput, as: UTF8.self) == TLSRecordTests.Setup.body, "\(fetched.standardError)")
+        _ = try logged.waitForLine(containing: "CLIENT_TRAFFIC_SECRET_0 ")
+        logged.stop()
+        #expect(logged.outputLines.filter { $0.hasPrefix("CLIENT_TRAFFIC_SECRET_0 ") }.count == 2, "\(logged.outputLines)")
+    }
 }
