@@ -207,6 +207,7 @@ let package = Package(
                 "Report",
                 "SampleServer",
                 "Sockets",
+                "CStandardIO",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -215,6 +216,7 @@ let package = Package(
             ]
         ),
         .systemLibrary(name: "CMalloc"),
+        .systemLibrary(name: "CStandardIO"),
         .executableTarget(
             name: "tapedeck",
             dependencies: ["TapedeckCommands", "CMalloc"]

@@ -110,8 +110,8 @@ struct InspectCommand: ParsableCommand {
                 throw InspectError.noSuchSession(missing)
             }
             switch format {
-            case .table: try table.write { print($0) }
-            case .json: try list.write { print($0) }
+            case .table: try table.write { print($0); try StandardOutput.check() }
+            case .json: try list.write { print($0); try StandardOutput.check() }
             }
             if let failure { throw failure }
         }
@@ -159,7 +159,6 @@ struct InspectCommand: ParsableCommand {
     private func dumpBytes(of direction: Direction) throws {
         var found = false
         var gapBytes = 0
-        let output = FileHandle.standardOutput
         try input.read { event in
             switch event {
             case .opened:
@@ -167,7 +166,7 @@ struct InspectCommand: ParsableCommand {
             case .event(_, let sessionEvent) where sessionEvent.direction == direction:
                 switch sessionEvent.kind {
                 case .data(let buffer):
-                    buffer.withUnsafeReadableBytes { output.write(Data($0)) }
+                    try buffer.withUnsafeReadableBytes { try StandardOutput.write($0) }
                 case .gap(let count):
                     gapBytes += count
                 default:

@@ -69,7 +69,7 @@ struct NoiseCommand: ParsableCommand {
             let summary = Self.summary(report, files: files, output: output)
             if output == "-" {
                 FileHandle.standardError.write(Data((summary + "\n").utf8))
-                FileHandle.standardOutput.write(Data(report.masks.json))
+                try StandardOutput.write(Data(report.masks.json))
             } else {
                 do {
                     try PrivateFile.write(Data(report.masks.json), to: output)

@@ -75,7 +75,7 @@ struct ReportCommand: ParsableCommand {
 
     private func write(_ page: String) throws {
         if output == "-" {
-            FileHandle.standardOutput.write(Data(page.utf8))
+            try StandardOutput.write(Data(page.utf8))
             return
         }
         do {

@@ -32,7 +32,8 @@ private struct SampleServerService: Service {
 
     func run() async throws {
         // Unbuffered, so a script reading the port sees it at once.
-        FileHandle.standardOutput.write(Data("echo server listening on \(server.endpoint)\n".utf8))
+        try StandardOutput.line("echo server listening on \(server.endpoint)")
+        try StandardOutput.flush()
         try? await gracefulShutdown()
         await server.stop()
     }

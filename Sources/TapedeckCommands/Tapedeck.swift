@@ -25,7 +25,19 @@ public struct Tapedeck: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+            // Output that never reached standard output is a failure, not
+            // a quiet exit 0 (`tapedeck inspect … > /dev/full`).
+            try StandardOutput.flush()
+        } catch let failure as StandardOutput.Failure {
+            printError(failure.description)
+            exit(withError: ExitCode(2))
         } catch {
+            // A command that failed may have left output unwritten too: said, its status kept.
+            do {
+                try StandardOutput.flush()
+            } catch {
+                printError("\(error)")
+            }
             if let valueError = OptionValueError.thrown(in: error) {
                 printError(valueError.description)
                 exit(withError: ExitCode(2))

@@ -15,18 +15,18 @@ struct SessionJSONList {
         rows.append(object, index: summary.index, lowestOpen: lowestOpen)
     }
 
-    mutating func write(_ line: (String) -> Void) throws {
+    mutating func write(_ line: (String) throws -> Void) throws {
         defer { rows.close() }
         guard rows.count > 0 else {
-            line(String(decoding: try encoder.encode([SessionSummary]()), as: UTF8.self))
+            try line(String(decoding: try encoder.encode([SessionSummary]()), as: UTF8.self))
             return
         }
-        line("[")
+        try line("[")
         var left = rows.count
         try rows.forEachInOrder { object in
             left -= 1
-            line(left > 0 ? object + "," : object)
+            try line(left > 0 ? object + "," : object)
         }
-        line("]")
+        try line("]")
     }
 }

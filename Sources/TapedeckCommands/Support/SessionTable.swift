@@ -40,7 +40,7 @@ struct SessionTable {
 
     /// Writes the table, its rows in index order, and the totals line; the
     /// faults column only when a session has faults.
-    mutating func write(_ line: (String) -> Void) throws {
+    mutating func write(_ line: (String) throws -> Void) throws {
         defer { rows.close() }
         let columns = faulted > 0 ? Self.header.count : Self.header.count - 1
         func render(_ cells: [Substring]) -> String {
@@ -54,13 +54,13 @@ struct SessionTable {
             while text.last == " " { text.removeLast() }
             return text
         }
-        line(render(Self.header.map { Substring($0) }))
+        try line(render(Self.header.map { Substring($0) }))
         try rows.forEachInOrder { row in
-            line(render(row.split(separator: Self.separator, omittingEmptySubsequences: false)))
+            try line(render(row.split(separator: Self.separator, omittingEmptySubsequences: false)))
         }
         var totals = "\(sessionCount(rows.count)), \(sent) bytes client→server, \(received) bytes server→client"
         if faulted > 0 { totals += ", \(faulted) touched by faults" }
-        line(totals)
+        try line(totals)
     }
 
     static func end(_ summary: SessionSummary) -> String {
