@@ -33,4 +33,30 @@ import Glibc
         #expect(PlainReason.of(CocoaError(.fileWriteUnknown, userInfo: [NSUnderlyingErrorKey: underlying])) == "no space left on the device")
         #expect(!PlainReason.of(CocoaError(.fileWriteUnknown)).contains("Domain"))
     }
+
+    private struct Report: Decodable {
+        struct Sent: Decodable { var bytes: Int }
+        var sessions: Int
+        var sent: [Sent]
+    }
+
+    private static func decodingReason(_ json: String) -> String {
+        do {
+            _ = try JSONDecoder().decode(Report.self, from: Data(json.utf8))
+            return "decoded"
+        } catch {
+            return plainDecodingReason(error)
+        }
+    }
+
+    /// A user file that decodes wrong says which field, in JSON's terms.
+    @Test func decodingErrorsNameTheField() {
+        #expect(Self.decodingReason(#"{"sent": []}"#) == #""sessions" is missing"#)
+        #expect(Self.decodingReason(#"{"sessions": "4", "sent": []}"#) == #""sessions" is not a number"#)
+        #expect(Self.decodingReason(#"{"sessions": 4, "sent": [{"bytes": 1}, {"bytes": true}]}"#) == #""sent[1].bytes" is not a number"#)
+        #expect(Self.decodingReason(#"{"sessions": null, "sent": []}"#) == #""sessions" is null, not a number"#)
+        #expect(Self.decodingReason("[1, 2]") == "its top level is not an object")
+        #expect(Self.decodingReason("{\"sessions\": ") == "not JSON")
+        #expect(Self.decodingReason(#"{"sessions": 4, "sent": []}"#) == "decoded")
+    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import NIOCore
+import Replay
 
 /// `replay drive --start-at`: the wall-clock instant several drivers agree
 /// to begin at.
@@ -28,11 +29,11 @@ enum StartTime {
         let now = NIODeadline.now()
         let seconds = date.timeIntervalSinceNow
         guard seconds > 0 else {
-            logger.warning("--start-at \(date) passed \(Int(-seconds * 1000)) ms ago: starting now")
+            logger.warning("--start-at \(ISO8601DateFormatter().string(from: date)) passed \(Int(-seconds * 1000)) ms ago: starting now")
             return nil
         }
         guard seconds < 7 * 24 * 3600 else {
-            throw ValidationError("--start-at \(date) is more than a week away")
+            throw ReplayError(.invalidOption, "--start-at \(ISO8601DateFormatter().string(from: date)) is more than a week away")
         }
         logger.info("waiting \(String(format: "%.3f", seconds)) s for --start-at")
         return now + .nanoseconds(Int64(seconds * 1e9))
