@@ -28,8 +28,11 @@ struct ConvertCommand: ParsableCommand {
     var unixPort: UInt16 = SyntheticAddressing.defaultUnixPort
 
     func validate() throws {
-        if input.files.contains(output) {
+        if input.files.contains(output) || (try? input.paths)?.contains(output) == true {
             throw ValidationError("-w \(output) is also an input; write the recording to another file")
+        }
+        if let directory = CaptureFiles.directory(among: input.files, holding: output) {
+            throw ValidationError("-w \(output) is inside \(directory), which is read as input; write the recording elsewhere")
         }
     }
 

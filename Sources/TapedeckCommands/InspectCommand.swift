@@ -144,7 +144,7 @@ struct InspectCommand: ParsableCommand {
     /// One line per file: the sessions checked, or each difference; exit 1 on any.
     private func verifyFiles() throws {
         var failed = false
-        for path in input.files {
+        for path in try input.paths {
             let result = try ChecksumVerification.verify(path: path)
             if result.passed {
                 print("\(path): \(result.sessionsChecked) session\(result.sessionsChecked == 1 ? "" : "s"), bytes and checksums as recorded")

@@ -9,7 +9,7 @@ import Replay
 /// play, their timing, how live bytes are compared with them, the faults,
 /// the report file and logging.
 struct PlaybackOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("Recordings or captures (pcap or pcapng, may be compressed with gzip or zstd; - for standard input), read in order as one.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Recordings or captures (pcap or pcapng, may be compressed with gzip or zstd; - for standard input; a directory for the captures in it, by name), read in order as one.", valueName: "file"))
     var files: [String] = []
 
     @Option(help: ArgumentHelp("Replay only packets matching this BPF expression ('tcp port 5432').", valueName: "expression"))
@@ -79,11 +79,12 @@ struct PlaybackOptions: ParsableArguments {
     /// Catalogs the sessions, their bytes set aside in `$TMPDIR` (see
     /// `SessionCatalog`), with progress on a terminal for large files.
     func loadSessions(logger: Logger) throws -> SessionCatalog {
-        let progress = ReadProgress(files: files)
+        let paths = try CaptureFiles.expanding(files)
+        let progress = ReadProgress(files: paths)
         defer { progress.finish() }
         let catalog: SessionCatalog
         do {
-            catalog = try SessionCatalog.read(paths: files, filter: filter, progress: progress.update) { cut in
+            catalog = try SessionCatalog.read(paths: paths, filter: filter, progress: progress.update) { cut in
                 progress.finish()
                 logger.warning("\(CaptureInput.describe(cut))")
             }

@@ -5,7 +5,7 @@ import Recording
 
 /// The captures a command reads: one file, or a rotated set read as one.
 struct CaptureInput: ParsableArguments {
-    @Argument(help: ArgumentHelp("Capture files (pcap or pcapng, may be compressed with gzip or zstd; - for standard input), read in order as one capture.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Capture files (pcap or pcapng, may be compressed with gzip or zstd; - for standard input; a directory for the captures in it, by name), read in order as one capture.", valueName: "file"))
     var files: [String]
 
     @Option(help: ArgumentHelp("Read only packets matching this BPF expression, as tcpdump takes it.", valueName: "expression"))
@@ -20,6 +20,11 @@ struct CaptureInput: ParsableArguments {
         if let negative = sessions.first(where: { $0 < 0 }) { throw ValidationError("session index \(negative) is negative") }
     }
 
+    /// `files` with each directory replaced by the captures in it.
+    var paths: [String] {
+        get throws { try CaptureFiles.expanding(files) }
+    }
+
     func wants(_ index: Int) -> Bool {
         sessions.isEmpty || sessions.contains(index)
     }
@@ -31,14 +36,15 @@ struct CaptureInput: ParsableArguments {
     /// With `lend`, bytes delivered as they arrive are lent to it uncopied
     /// instead of emitted (`LentBytes`).
     func read(lend: ((LentBytes) throws -> Void)? = nil, emit: (ReassemblyEvent) throws -> Void) throws {
-        let progress = ReadProgress(files: files)
+        let paths = try self.paths
+        let progress = ReadProgress(files: paths)
         defer { progress.finish() }
         let wanted = lend.map { lend in
             { (lent: LentBytes) throws in
                 if wants(lent.session) { try lend(lent) }
             }
         }
-        try RecordingReader(paths: files, filter: filter).read(progress: progress.update, truncated: { cut in
+        try RecordingReader(paths: paths, filter: filter).read(progress: progress.update, truncated: { cut in
             progress.finish()
             printError("warning: \(Self.describe(cut))")
         }, lend: wanted) { event in
