@@ -28,7 +28,7 @@ struct NoiseCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("Two recordings of the same scenario.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Two recordings of the same scenario (each a file, or a directory such as record --per-session writes).", valueName: "file"))
     var files: [String] = []
 
     @Option(name: .customShort("o"), help: ArgumentHelp("Write the masks here (- for standard output; the summary then goes to standard error).", valueName: "file"))
@@ -82,7 +82,7 @@ struct NoiseCommand: ParsableCommand {
     }
 
     private func load(_ file: String) throws -> [SessionScript] {
-        let scripts = try SessionScript.load(paths: [file], filter: filter, truncated: { cut in
+        let scripts = try SessionScript.load(paths: try CaptureFiles.expanding([file]), filter: filter, truncated: { cut in
             printError("\(CaptureInput.describe(cut))")
         })
         guard !scripts.isEmpty else {

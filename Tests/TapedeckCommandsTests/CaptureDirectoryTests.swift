@@ -60,6 +60,19 @@ import Glibc
         #expect(try server.waitForExit() == 0)
     }
 
+    /// Two runs of one scenario, each recorded per session, compared as two directories.
+    @Test func noiseComparesTwoDirectories() async throws {
+        let first = try TemporaryDirectory()
+        let second = try TemporaryDirectory()
+        defer { first.remove(); second.remove() }
+        let a = try await Self.recordPerSession(in: first)
+        let b = try await Self.recordPerSession(in: second)
+        let result = try TapedeckBinary.run(["noise", a.folder, b.folder, "-o", first.file("masks.json")])
+        #expect(result.status == 0, "\(result.standardError)")
+        let summary = String(decoding: result.standardOutput, as: UTF8.self)
+        #expect(summary.contains("A \(a.folder) (3 sessions), B \(b.folder) (3 sessions); 3 exchanges paired"), "\(summary)")
+    }
+
     @Test func aDirectoryWithNoCaptureIsOneLine() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
