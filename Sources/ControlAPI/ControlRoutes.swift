@@ -43,61 +43,68 @@ public enum ControlRoutes {
             return try json(await registry.create(definition), status: .created)
         }
         router.get("/proxies/{proxy}") { _, context in
-            try json(await registry.proxy(context.parameters.require("proxy")))
+            try json(await registry.proxy(name("proxy", context)))
         }
         let update: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
             let definition = try await decode(ProxyDefinition.self, from: request, context: context)
-            return try json(await registry.update(context.parameters.require("proxy"), with: definition))
+            return try json(await registry.update(name("proxy", context), with: definition))
         }
         router.post("/proxies/{proxy}", use: update)
         router.patch("/proxies/{proxy}", use: update)
         router.delete("/proxies/{proxy}") { _, context in
-            try await registry.delete(context.parameters.require("proxy"))
+            try await registry.delete(name("proxy", context))
             return Response(status: .noContent)
         }
 
         router.get("/proxies/{proxy}/sessions") { _, context in
-            try json(await registry.sessions(of: context.parameters.require("proxy")))
+            try json(await registry.sessions(of: name("proxy", context)))
         }
         router.get("/proxies/{proxy}/report") { request, context in
-            let sources = try await registry.reportSources(of: context.parameters.require("proxy"))
+            let sources = try await registry.reportSources(of: name("proxy", context))
             return try await ProxyReport.response(sources, json: request.uri.queryParameters["format"] == "json")
         }
         router.get("/proxies/{proxy}/recording") { _, context in
-            try json(await registry.recording(of: context.parameters.require("proxy")))
+            try json(await registry.recording(of: name("proxy", context)))
         }
         router.post("/proxies/{proxy}/recording") { request, context in
-            let name = try context.parameters.require("proxy")
+            let name = try name("proxy", context)
             // An unknown proxy is a 404 before its body is looked at.
             _ = try await registry.proxy(name)
             let recording = try await decode(RecordingRequest.self, from: request, context: context)
             return try json(await registry.startRecording(recording, on: name), status: .created)
         }
         router.delete("/proxies/{proxy}/recording") { _, context in
-            try json(await registry.stopRecording(on: context.parameters.require("proxy")))
+            try json(await registry.stopRecording(on: name("proxy", context)))
         }
 
         router.get("/proxies/{proxy}/toxics") { _, context in
-            try json(await registry.toxics(of: context.parameters.require("proxy")))
+            try json(await registry.toxics(of: name("proxy", context)))
         }
         router.post("/proxies/{proxy}/toxics") { request, context in
             let toxic = try await decode(Fault.self, from: request, context: context)
-            return try json(await registry.addToxic(toxic, to: context.parameters.require("proxy")))
+            return try json(await registry.addToxic(toxic, to: name("proxy", context)))
         }
         router.get("/proxies/{proxy}/toxics/{toxic}") { _, context in
-            try json(await registry.toxic(context.parameters.require("toxic"), of: context.parameters.require("proxy")))
+            try json(await registry.toxic(name("toxic", context), of: name("proxy", context)))
         }
         let updateToxic: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
             let patch = try await decode(FaultPatch.self, from: request, context: context)
-            return try json(await registry.updateToxic(context.parameters.require("toxic"), of: context.parameters.require("proxy"), with: patch))
+            return try json(await registry.updateToxic(name("toxic", context), of: name("proxy", context), with: patch))
         }
         router.post("/proxies/{proxy}/toxics/{toxic}", use: updateToxic)
         router.patch("/proxies/{proxy}/toxics/{toxic}", use: updateToxic)
         router.delete("/proxies/{proxy}/toxics/{toxic}") { _, context in
-            try await registry.removeToxic(context.parameters.require("toxic"), from: context.parameters.require("proxy"))
+            try await registry.removeToxic(name("toxic", context), from: name("proxy", context))
             return Response(status: .noContent)
         }
         return router
+    }
+
+    /// A proxy or toxic name from the path, percent-decoded as clients
+    /// encode it (`/proxies/my%20proxy`), as Toxiproxy decodes it.
+    static func name(_ parameter: String, _ context: BasicRequestContext) throws -> String {
+        let raw = try context.parameters.require(parameter)
+        return raw.removingPercentEncoding ?? raw
     }
 
     /// Decodes a JSON body; anything wrong with it is a 400 saying what.

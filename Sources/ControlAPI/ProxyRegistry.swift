@@ -38,6 +38,12 @@ public actor ProxyRegistry {
     }
 
     private var entries: [Entry] = []
+    /// Changes run one at a time. The actor alone lets them interleave at
+    /// every `await` (a proxy binding its port, sessions closing): twenty
+    /// concurrent creates of one name made up to nine proxies, and a change
+    /// could write its copy of an entry back over what another had done.
+    private var changing = false
+    private var waitingToChange: [CheckedContinuation<Void, Never>] = []
     private let group: EventLoopGroup
     private let seed: UInt64
     private let splice: Bool
@@ -63,6 +69,23 @@ public actor ProxyRegistry {
         self.logger = logger
     }
 
+    private func beginChange() async {
+        guard changing else {
+            changing = true
+            return
+        }
+        // Handed over by `endChange`, still marked changing.
+        await withCheckedContinuation { waitingToChange.append($0) }
+    }
+
+    private func endChange() {
+        if waitingToChange.isEmpty {
+            changing = false
+        } else {
+            waitingToChange.removeFirst().resume()
+        }
+    }
+
     // MARK: Proxies
 
     func all() -> [ProxyView] {
@@ -76,7 +99,14 @@ public actor ProxyRegistry {
     /// Creates and (unless `enabled: false`) starts a proxy.
     @discardableResult
     public func create(_ definition: ProxyDefinition) async throws(APIError) -> ProxyView {
+        await beginChange()
+        defer { endChange() }
+        return try await createNow(definition)
+    }
+
+    private func createNow(_ definition: ProxyDefinition) async throws(APIError) -> ProxyView {
         let (name, upstreamText) = try definition.requireFields()
+        try Self.checkName(proxy: name)
         guard !entries.contains(where: { $0.name == name }) else { throw APIError(.conflict, "proxy already exists") }
         let upstream = try Endpoint.api(upstreamText, field: "upstream")
         let listen = try Endpoint.api(definition.listen ?? "127.0.0.1:0", field: "listen")
@@ -100,8 +130,13 @@ public actor ProxyRegistry {
     /// Toxiproxy's update (`POST`/`PATCH /proxies/{name}`): a new `listen`
     /// or `upstream` restarts the proxy (dropping its connections);
     /// `enabled` starts or stops it.
+    /// A change that fails (an upstream no one knows, a port in use) leaves
+    /// the proxy as it was: running on its old listener and upstream.
     func update(_ name: String, with definition: ProxyDefinition) async throws(APIError) -> ProxyView {
+        await beginChange()
+        defer { endChange() }
         let position = try index(of: name)
+        let previous = entries[position]
         var entry = entries[position]
         var restart = false
         if let text = definition.upstream, !text.isEmpty {
@@ -128,15 +163,42 @@ public actor ProxyRegistry {
             await stop(&entry)
         }
         if enable && !entry.enabled {
-            let server = try await start(entry)
-            entry.listen = server.listeningEndpoints.first ?? entry.listen
-            entry.server = server
+            do {
+                let server = try await start(entry)
+                entry.listen = server.listeningEndpoints.first ?? entry.listen
+                entry.server = server
+            } catch {
+                entries[position] = await restored(previous, after: entry)
+                throw error
+            }
         }
         entries[position] = entry
         return entry.view
     }
 
+    /// `previous` running again after a change to it failed (`failed` is
+    /// what was tried, its counters kept); disabled, and said in the log,
+    /// if even that cannot start.
+    private func restored(_ previous: Entry, after failed: Entry) async -> Entry {
+        var entry = previous
+        entry.retired = failed.retired
+        entry.server = nil
+        guard previous.enabled else { return entry }
+        do {
+            entry.server = try await start(entry)
+        } catch {
+            logger.error("proxy disabled: a change failed and it cannot start again as it was", metadata: ["proxy.name": "\(previous.name)", "error": "\(error.message)"])
+        }
+        return entry
+    }
+
     func delete(_ name: String) async throws(APIError) {
+        await beginChange()
+        defer { endChange() }
+        try await deleteNow(name)
+    }
+
+    private func deleteNow(_ name: String) async throws(APIError) {
         let position = try index(of: name)
         var entry = entries.remove(at: position)
         await stop(&entry)
@@ -151,6 +213,8 @@ public actor ProxyRegistry {
     /// existing proxy with the same listen and upstream is kept as it is;
     /// one that differs is replaced. The first failure stops the run.
     public func populate(_ definitions: [ProxyDefinition]) async throws(APIError) -> [ProxyView] {
+        await beginChange()
+        defer { endChange() }
         for (position, definition) in definitions.enumerated() {
             _ = try definition.requireFields(suffix: " at proxy \(position + 1)")
         }
@@ -165,15 +229,17 @@ public actor ProxyRegistry {
                     result.append(existing.view)
                     continue
                 }
-                try await delete(name)
+                try await deleteNow(name)
             }
-            result.append(try await create(definition))
+            result.append(try await createNow(definition))
         }
         return result
     }
 
     /// `POST /reset`: every proxy enabled, every toxic removed.
     func reset() async throws(APIError) {
+        await beginChange()
+        defer { endChange() }
         for position in entries.indices {
             var entry = entries[position]
             entry.toxics = []
@@ -190,6 +256,8 @@ public actor ProxyRegistry {
     /// Stops every proxy and closes its connections (server shutdown), then
     /// closes every recording.
     public func shutdown(grace: Duration) async {
+        await beginChange()
+        defer { endChange() }
         for position in entries.indices {
             await entries[position].server?.shutdown(grace: grace)
             entries[position].server = nil
@@ -207,7 +275,9 @@ public actor ProxyRegistry {
 
     /// `POST /proxies/{name}/recording`: sessions opened from now on are
     /// recorded as the request says.
-    func startRecording(_ request: RecordingRequest, on name: String) throws(APIError) -> RecordingView {
+    func startRecording(_ request: RecordingRequest, on name: String) async throws(APIError) -> RecordingView {
+        await beginChange()
+        defer { endChange() }
         let position = try index(of: name)
         let entry = entries[position]
         if let current = entry.recording {
@@ -222,6 +292,10 @@ public actor ProxyRegistry {
             properties["seed"] = String(seed)
         }
         let configuration = try request.configuration(properties: properties, directory: recordingsDirectory)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: recordingsDirectory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw APIError(.internalServerError, "the recordings directory \(recordingsDirectory) (--recordings-dir) is not a directory")
+        }
         let recorder: Recorder
         do {
             try FileManager.default.createDirectory(atPath: recordingsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -243,6 +317,8 @@ public actor ProxyRegistry {
     /// kept, the session marked open), and the files are written out and
     /// closed with their manifests.
     func stopRecording(on name: String) async throws(APIError) -> RecordingView {
+        await beginChange()
+        defer { endChange() }
         let position = try index(of: name)
         guard let recording = entries[position].recording else { throw APIError(.notFound, "proxy is not recording") }
         entries[position].recording = nil
@@ -316,6 +392,8 @@ public actor ProxyRegistry {
 
     /// Adds a toxic after the others (Toxiproxy's order); names are unique across both streams.
     func addToxic(_ toxic: Fault, to name: String) async throws(APIError) -> Fault {
+        await beginChange()
+        defer { endChange() }
         let position = try index(of: name)
         try Self.checkName(of: toxic)
         guard !entries[position].toxics.contains(where: { $0.name == toxic.name }) else {
@@ -327,6 +405,8 @@ public actor ProxyRegistry {
     }
 
     func updateToxic(_ toxicName: String, of name: String, with patch: FaultPatch) async throws(APIError) -> Fault {
+        await beginChange()
+        defer { endChange() }
         let position = try index(of: name)
         guard let toxicPosition = entries[position].toxics.firstIndex(where: { $0.name == toxicName }) else { throw .toxicNotFound }
         let updated: Fault
@@ -341,6 +421,8 @@ public actor ProxyRegistry {
     }
 
     func removeToxic(_ toxicName: String, from name: String) async throws(APIError) {
+        await beginChange()
+        defer { endChange() }
         let position = try index(of: name)
         guard let toxicPosition = entries[position].toxics.firstIndex(where: { $0.name == toxicName }) else { throw .toxicNotFound }
         entries[position].toxics.remove(at: toxicPosition)
@@ -411,6 +493,14 @@ public actor ProxyRegistry {
             guard names.insert(toxic.name).inserted else { throw APIError(.conflict, "toxic already exists: \(toxic.name)") }
         }
         return toxics
+    }
+
+    /// A proxy's name is one path segment of `/proxies/{proxy}`, so that
+    /// every proxy the API accepts can be read and deleted again.
+    private static func checkName(proxy name: String) throws(APIError) {
+        if name.contains("/") || name == "." || name == ".." {
+            throw .badRequest("proxy name '\(name)' is not allowed: a name holds no '/' and is not '.' or '..'")
+        }
     }
 
     /// A toxic's name is one path segment of `/proxies/{proxy}/toxics/{toxic}`,

@@ -18,7 +18,9 @@ struct ToxiproxyErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
     static func response(_ error: APIError) -> Response {
         let body = APIError.Body(error: error.message, status: error.status.code)
-        let data = (try? JSONEncoder().encode(body)) ?? Data()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let data = (try? encoder.encode(body)) ?? Data()
         return Response(status: error.status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
