@@ -24,7 +24,7 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .customShort("w"), help: ArgumentHelp("The recording to write (its manifest goes beside it as FILE.json).", valueName: "file"))
     var output: String
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Server port written for Unix-socket sessions whose path names none.", valueName: "port"), transform: parseUnsigned)
+    @Option(parsing: .unconditional, help: ArgumentHelp("Server port written for Unix-socket sessions whose path names none.", valueName: "port"), transform: unsignedOption("--unix-port"))
     var unixPort: UInt16 = SyntheticAddressing.defaultUnixPort
 
     func validate() throws {

@@ -48,7 +48,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Proxies (and toxics) to create at startup: a JSON array.", valueName: "file"))
     var config: String?
 
-    @Option(parsing: .unconditional, help: "Fixes every random choice of the toxics (toxicity, jitter, drops). Random by default.", transform: parseUnsigned)
+    @Option(parsing: .unconditional, help: "Fixes every random choice of the toxics (toxicity, jitter, drops). Random by default.", transform: unsignedOption("--seed"))
     var seed: UInt64?
 
     @Flag(name: .customLong("no-splice"), help: "Move every session's bytes through NIO. By default (Linux), a session with no toxic, no recording and no TLS moves its bytes with splice(2), and comes back to NIO when a toxic is added.")

@@ -29,6 +29,8 @@ import Testing
         (proxy + ["--limit-data", "1025TiB"], "--limit-data", "a size from 0 B to 1 PiB"),
         (serve + ["--max-gap", "2401h"], "--max-gap", "a duration from 0 to 100 days"),
         (["replay", "drive", recording, "--target", "127.0.0.1:1", "--reply-timeout", "1e300s"], "--reply-timeout", "a duration from 0 to 100 days"),
+        (proxy + ["--seed", "99999999999999999999"], "--seed", "a whole number from 0 to 18446744073709551615"),
+        (record + ["--unix-port", "70000"], "--unix-port", "a whole number from 0 to 65535"),
     ]
 
     @Test(arguments: 0..<crashing.count)
@@ -50,6 +52,8 @@ import Testing
         (proxy + ["--drop", "nan"], "tapedeck: --drop nan is not a probability from 0 to 1"),
         (proxy + ["--slice", "0x10"], "tapedeck: --slice 0x10 is not a size from 1 B to 1 PiB"),
         (proxy + ["--timeout", ""], "tapedeck: --timeout \"\" is not a duration"),
+        (proxy + ["--seed", "abc"], "tapedeck: --seed abc is not a whole number from 0 to 18446744073709551615"),
+        (["server", "--seed", "7.5"], "tapedeck: --seed 7.5 is not a whole number"),
     ])
     func aValueOfTheWrongKindIsOneLineAndExitStatusTwo(arguments: [String], line: String) throws {
         let result = try TapedeckBinary.run(arguments)

@@ -41,7 +41,7 @@ struct FaultOptions: ParsableArguments {
     @Option(help: "Which direction the faults act on: upstream (client→server), downstream or both.")
     var stream: Stream = .both
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Seed every random choice (jitter, drops, toxicity), so two runs make the same ones.", valueName: "n"), transform: parseUnsigned)
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed every random choice (jitter, drops, toxicity), so two runs make the same ones.", valueName: "n"), transform: unsignedOption("--seed"))
     var seed: UInt64?
 
     func validate() throws {

@@ -35,7 +35,7 @@ struct RecordingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("When the disk falls behind: backpressure (lossless, slows traffic) or drop (traffic untouched, the recording shows a gap).", valueName: "policy"))
     var onBacklog: RecorderConfiguration.BacklogPolicy = .backpressure
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Server port written for Unix sockets whose path names none.", valueName: "port"), transform: parseUnsigned)
+    @Option(parsing: .unconditional, help: ArgumentHelp("Server port written for Unix sockets whose path names none.", valueName: "port"), transform: unsignedOption("--unix-port"))
     var unixPort: UInt16 = SyntheticAddressing.defaultUnixPort
 
     @Flag(help: "Replace an existing recording at -w (with -C/-G: every file of its set).")
