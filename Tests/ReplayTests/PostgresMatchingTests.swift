@@ -79,4 +79,43 @@ struct PostgresMatchingTests {
         #expect(match.unmatchedCount == 0)
         #expect(match.answered["nearest", default: 0] > 0)
     }
+
+    /// pgbench `-M prepared` recorded, then served to two pgbench clients
+    /// running the statements in another order: every transaction gets the
+    /// answer of the right shape, a Parse alone its ParseComplete and a
+    /// Bind and Execute their rows (they shared one key, and a client got
+    /// rows where it waited for ParseComplete). `-M extended`, whose
+    /// messages the recording never held, is told so, not sent a wrong-shaped answer.
+    @Test func preparedStatementsGetAnswersOfTheirOwnShape() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let postgres = try PostgresServer(directory: directory.file("pg"))
+        defer { postgres.stop() }
+        let initialized = try ChildProcess.run("/usr/bin/env", ["PGPASSWORD=\(postgres.password)", "/usr/bin/pgbench", "-i", "-q", "-s", "1", "-h", "127.0.0.1", "-p", "\(postgres.port)", "-U", "postgres", "postgres"], timeoutSeconds: 120)
+        #expect(initialized.status == 0, "pgbench -i: \(initialized.standardError)")
+        let forward = directory.file("forward.sql"), backward = directory.file("backward.sql")
+        try "\\set aid 7\nSELECT abalance FROM pgbench_accounts WHERE aid = :aid;\nSELECT count(*) FROM pgbench_branches;\n".write(toFile: forward, atomically: true, encoding: .utf8)
+        try "SELECT count(*) FROM pgbench_branches;\n\\set aid 7\nSELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n".write(toFile: backward, atomically: true, encoding: .utf8)
+        let recording = directory.file("prepared.pcap")
+        let proxy = try await FaultProxy.start(upstream: postgres.endpoint, recordTo: recording)
+        let recorded = try ChildProcess.run("/usr/bin/env", ["PGPASSWORD=\(postgres.password)", "/usr/bin/pgbench", "-n", "-M", "prepared", "-f", forward, "-t", "3", "-c", "1", "-h", "127.0.0.1", "-p", "\(try #require(proxy.endpoint.port))", "-U", "postgres", "postgres"], timeoutSeconds: 60)
+        #expect(recorded.status == 0, "pgbench: \(recorded.standardError)")
+        await proxy.stop()
+        postgres.stop()
+
+        let server = try await MockServer.start(recording: recording)
+        let port = try #require(server.endpoint.port)
+        for script in [forward, backward] {
+            let run = try ChildProcess.run("/usr/bin/env", ["PGPASSWORD=\(postgres.password)", "/usr/bin/pgbench", "-n", "-M", "prepared", "-f", script, "-t", "3", "-c", "2", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "postgres"], timeoutSeconds: 60)
+            let output = String(decoding: run.standardOutput, as: UTF8.self)
+            #expect(run.status == 0, "pgbench -f \(script): \(run.standardError)")
+            #expect(output.contains("number of transactions actually processed: 6/6"), "\(output)\(run.standardError)")
+        }
+        let extended = try ChildProcess.run("/usr/bin/env", ["PGPASSWORD=\(postgres.password)", "/usr/bin/pgbench", "-n", "-M", "extended", "-f", backward, "-t", "1", "-c", "1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "postgres"], timeoutSeconds: 60)
+        #expect(extended.status != 0)
+        #expect(extended.standardError.contains("(messages P B D E S, recorded P S)"), "\(extended.standardError)")
+        #expect(!extended.standardError.contains("no results"), "\(extended.standardError)")
+        let report = await server.stop()
+        #expect(report.match?.unmatchedCount == 1)
+    }
 }

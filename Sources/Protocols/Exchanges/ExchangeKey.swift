@@ -34,10 +34,17 @@ public enum PostgresRequestKey: Sendable, Hashable {
         public var text: String
         /// Each parameter as sent (text or binary), nil for NULL.
         public var parameters: [ByteBuffer?]
+        /// An extended-query exchange's message types in order (`P`arse,
+        /// `B`ind, `D`escribe, `E`xecute, `S`ync, …); empty for a simple
+        /// Query. The answer's messages follow them (ParseComplete for a
+        /// Parse, rows for an Execute), so a Parse alone and a Bind and
+        /// Execute of the same statement are different requests.
+        public var messages: [UInt8]
 
-        public init(text: String, parameters: [ByteBuffer?] = []) {
+        public init(text: String, parameters: [ByteBuffer?] = [], messages: [UInt8] = []) {
             self.text = text
             self.parameters = parameters
+            self.messages = messages
         }
     }
 }

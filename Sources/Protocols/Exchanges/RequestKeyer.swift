@@ -81,8 +81,12 @@ public struct RequestKeyer: Sendable {
                 statements[target.name] = nil
             }
         }
-        if !executed.isEmpty { return .statements(executed) }
-        if !prepared.isEmpty { return .statements(prepared) }
-        return .messages(messages.compactMap { $0.frontend?.rawValue })
+        let types = messages.compactMap { $0.frontend?.rawValue }
+        let extended = !messages.contains { $0.queryText != nil }
+        let statements = executed.isEmpty ? prepared : executed
+        if !statements.isEmpty {
+            return .statements(extended ? statements.map { var statement = $0; statement.messages = types; return statement } : statements)
+        }
+        return .messages(types)
     }
 }

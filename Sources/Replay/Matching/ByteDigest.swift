@@ -36,7 +36,7 @@ extension ExchangeKey {
             return .redis(command: command, arguments: arguments.map(Self.compact))
         case .postgres(.statements(let statements)):
             return .postgres(.statements(statements.map { statement in
-                PostgresRequestKey.Statement(text: statement.text, parameters: statement.parameters.map { $0.map(Self.compact) })
+                PostgresRequestKey.Statement(text: statement.text, parameters: statement.parameters.map { $0.map(Self.compact) }, messages: statement.messages)
             }))
         case .postgres:
             return self

@@ -16,7 +16,9 @@ enum RequestShape: Sendable, Hashable {
         switch key {
         case .http(let method, let path, _, _): self = .http(method: method, path: path)
         case .redis(let command, _): self = .redis(command: command)
-        case .postgres(.statements(let statements)): self = .postgres(statements.map { StatementShape.of($0.text) })
+        case .postgres(.statements(let statements)):
+            // The messages shape the answer as much as the statement does.
+            self = .postgres(statements.map { StatementShape.of($0.text) } + [String(decoding: statements.first?.messages ?? [], as: UTF8.self)])
         case .postgres(let other): self = .postgres(["\(other)"])
         case .bytes: return nil
         }
@@ -86,6 +88,11 @@ enum KeyDifference {
             if statements.map(\.text) != recordedStatements.map(\.text) {
                 return statements.map { StatementShape.of($0.text) } == recordedStatements.map { StatementShape.of($0.text) }
                     ? "literals differ" : "statement differs"
+            }
+            let messages = { (list: [PostgresRequestKey.Statement]) in String(decoding: list.first?.messages ?? [], as: UTF8.self) }
+            if messages(statements) != messages(recordedStatements) {
+                let shown = { (text: String) in text.isEmpty ? "a simple Query" : text.map(String.init).joined(separator: " ") }
+                return "messages \(shown(messages(statements))), recorded \(shown(messages(recordedStatements)))"
             }
             return "bound parameters differ"
         case (.bytes(let bytes), .bytes(let recordedBytes)):
