@@ -11,6 +11,9 @@ struct DetectionTests {
             ("GET / HTTP/1.1\r\n", ProtocolKind?.some(.http)),
             ("PATCH /x HTTP/1.1", .http),
             ("GE", nil),
+            // Redis inline commands that begin as HTTP methods do; the version tells them apart.
+            ("GET k1\r\nSET k1 v1\r\n", .redis),
+            ("GET /a-long-path-with-no-end-yet", nil),
             ("*1\r\n$4\r\nPING\r\n", .redis),
             ("*", nil),
             ("ping\r\n", .redis),

@@ -93,4 +93,31 @@ struct RedisMatchingTests {
         let report = await nearest.stop()
         #expect(report.match?.answered["nearest"] == 1)
     }
+
+    /// `redis-cli --pipe` sends inline commands and, before its closing
+    /// ECHO, an empty line. Its recording is detected as Redis (a first
+    /// line `GET k1` was taken for HTTP), and the empty line gets no reply
+    /// when served, as from Redis (an error reply shifted a pipelined
+    /// client's replies by one).
+    @Test func redisCliPipeIsServedAsRedisAndAnEmptyLineGetsNoReply() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let redis = try RedisServer(directory: directory.path)
+        let path = directory.file("pipe.pcap")
+        let proxy = try await FaultProxy.start(upstream: redis.endpoint, recordTo: path)
+        let commands = directory.file("commands.txt")
+        try "SET k1 v1\r\nGET k1\r\n".write(toFile: commands, atomically: true, encoding: .utf8)
+        let piped = try ChildProcess.run("/usr/bin/redis-cli", ["-p", "\(try #require(proxy.endpoint.port))", "--pipe"], standardInput: commands, timeoutSeconds: 20)
+        #expect(piped.status == 0, "\(piped.standardError)")
+        await proxy.stop()
+        redis.stop()
+
+        let server = try await MockServer.start(recording: path)
+        let port = try #require(server.endpoint.port)
+        let answer = try await BlockingClient.exchange(server.endpoint, send: Array("GET k1\r\n\r\nGET k1\r\n".utf8), halfClose: true, timeout: .seconds(10))
+        #expect(String(decoding: answer, as: UTF8.self) == "$2\r\nv1\r\n$2\r\nv1\r\n", "port \(port)")
+        let report = await server.stop()
+        #expect(report.match?.protocolName == "redis")
+        #expect(report.match?.unmatchedCount == 0)
+    }
 }

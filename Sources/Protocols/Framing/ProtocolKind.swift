@@ -15,13 +15,17 @@ public enum ProtocolKind: String, Hashable, Sendable, CaseIterable, CustomString
     /// (either may be empty), or nil when more bytes could still decide.
     ///
     /// All three known protocols speak client first, so a server that sent
-    /// first (SMTP, MySQL, SSH greetings) means `generic`.
+    /// first (SMTP, MySQL, SSH greetings) means `generic`. An HTTP request
+    /// line is told from a Redis inline command of the same word (`GET k1`)
+    /// by its version, so up to `requestLineLimit` bytes are looked at.
     public static func detect(clientFirstBytes: ByteBuffer, serverFirstBytes: ByteBuffer = ByteBuffer()) -> ProtocolKind? {
         let client = Array(clientFirstBytes.readableBytesView.prefix(16))
         if client.isEmpty {
             return serverFirstBytes.readableBytes > 0 ? .generic : nil
         }
-        switch (looksLikePostgres(client), looksLikeHTTP(client), looksLikeRedis(client)) {
+        let http = looksLikeHTTP(client).map { $0 ? hasHTTPVersion(clientFirstBytes) : false } ?? nil
+        if http == nil, looksLikeHTTP(client) == true { return nil }
+        switch (looksLikePostgres(client), http, looksLikeRedis(client)) {
         case (true?, _, _): return .postgres
         case (_, true?, _): return .http
         case (_, _, true?): return .redis
@@ -53,6 +57,34 @@ public enum ProtocolKind: String, Hashable, Sendable, CaseIterable, CustomString
             if word.starts(with: bytes) { undecided = true }
         }
         return undecided ? nil : false
+    }
+
+    /// How many first bytes `detect` wants: enough for a request line.
+    public static let requestLineLimit = 1024
+
+    /// The first line ends in an HTTP version (`GET / HTTP/1.1`); false for
+    /// a line without one (`GET k1`, Redis inline); nil while the line has
+    /// not ended within `requestLineLimit` bytes — past that, a request
+    /// line (a long URL) is taken to be HTTP.
+    static func hasHTTPVersion(_ bytes: ByteBuffer) -> Bool? {
+        let view = bytes.readableBytesView.prefix(requestLineLimit)
+        func endsWithVersion(_ line: [UInt8]) -> Bool {
+            let version = Array(" HTTP/".utf8)
+            guard line.count >= version.count + 3 else { return false }
+            let tail = Array(line.suffix(version.count + 3))
+            return Array(tail.prefix(version.count)) == version
+                && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(tail[version.count])
+                && tail[version.count + 1] == UInt8(ascii: ".")
+                && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(tail[version.count + 2])
+        }
+        guard let end = view.firstIndex(of: UInt8(ascii: "\n")) else {
+            // The line goes on; a version already at its end decides it.
+            if endsWithVersion(Array(view)) { return true }
+            return view.count >= requestLineLimit ? true : nil
+        }
+        var line = Array(view[view.startIndex..<end])
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        return endsWithVersion(line)
     }
 
     /// A RESP array header, or an inline command Redis knows as a first command.

@@ -14,7 +14,8 @@ struct LiveRequests: Sendable {
         case startup(Message)
         /// The client says goodbye (Terminate) or cancels (CancelRequest): close.
         case goodbye(Message)
-        /// A message that asks nothing here (a stray password message, COPY data).
+        /// A message that asks nothing here (a stray password message, COPY
+        /// data, an empty Redis command).
         case ignored(Message)
     }
 
@@ -26,6 +27,9 @@ struct LiveRequests: Sendable {
     }
 
     mutating func add(_ message: Message) -> Item? {
+        // An empty Redis command (a bare CRLF, which `redis-cli --pipe`
+        // sends) gets no reply from Redis, so none here either.
+        if let command = message.redis?.command, command.parts.isEmpty { return .ignored(message) }
         guard protocolKind == .postgres, let postgres = message.postgres else { return .request([message]) }
         switch postgres.kind {
         case .sslRequest, .gssEncryptionRequest: return .encryptionRequest(message)

@@ -107,13 +107,13 @@ public struct RecordedConversations: Sendable {
 
     /// The protocol of the first session whose first bytes decide it; generic when none does.
     public static func detect(_ scripts: [SessionScript]) -> ProtocolKind {
-        detect(count: scripts.count) { position, direction in scripts[position].firstBytes(direction, upTo: 16) }
+        detect(count: scripts.count) { position, direction in scripts[position].firstBytes(direction, upTo: ProtocolKind.requestLineLimit) }
     }
 
     /// The protocol of the first session whose first bytes decide it (see
     /// ``detect(_:)``); only those bytes are read.
     public static func detect(in sessions: some SessionScriptSource) throws -> ProtocolKind {
-        try detect(count: sessions.count) { position, direction in try sessions.firstBytes(at: position, direction, upTo: 16) }
+        try detect(count: sessions.count) { position, direction in try sessions.firstBytes(at: position, direction, upTo: ProtocolKind.requestLineLimit) }
     }
 
     private static func detect(count: Int, firstBytes: (_ position: Int, Direction) throws -> ByteBuffer) rethrows -> ProtocolKind {
