@@ -57,9 +57,14 @@ struct PostgresMatchingTests {
             let unrecorded = try ChildProcess.run("/usr/bin/env", ["PGPASSWORD=x", "/usr/bin/psql", "-X", "-A", "-t"] + target + ["-U", "tapedeck", "-d", "shop", "-c", "SELECT name FROM users WHERE id = 9"], timeoutSeconds: 30)
             #expect(unrecorded.status != 0)
             #expect(unrecorded.standardError.contains("ERROR:  tapedeck: no recorded answer for SELECT name FROM users WHERE id = 9; nearest recorded: SELECT name FROM users WHERE id = 1 (literals differ)"))
+            // A statement like none recorded is shown the nearest statement, not a login.
+            let unlike = try ChildProcess.run("/usr/bin/env", ["PGPASSWORD=x", "/usr/bin/psql", "-X", "-A", "-t"] + target + ["-U", "tapedeck", "-d", "shop", "-c", "delete from users"], timeoutSeconds: 30)
+            #expect(unlike.status != 0)
+            #expect(unlike.standardError.contains("no recorded answer for delete from users; nearest recorded: "), "\(unlike.standardError)")
+            #expect(!unlike.standardError.contains("nearest recorded: startup"), "\(unlike.standardError)")
             let report = await server.stop()
             #expect(report.match?.protocolName == "postgres")
-            #expect(report.match?.unmatchedCount == 1)
+            #expect(report.match?.unmatchedCount == 2)
         }
     }
 

@@ -76,7 +76,7 @@ struct ReplayCommandTests {
     }
 
     @Test(arguments: [
-        (["replay", "drive", "/nonexistent.pcap", "--target", ":1"], "cannot read /nonexistent.pcap"),
+        (["replay", "drive", "/nonexistent.pcap", "--target", ":1"], "tapedeck: /nonexistent.pcap: No such file or directory"),
         (["replay", "drive", "RECORDING", "--target", ":1", "--ignore-bytes", "client:x:4"], "expected [client:|server:]OFFSET:LENGTH"),
         (["replay", "drive", "RECORDING", "--target", ":1", "--ignore", "(unclosed"], "not a valid regular expression"),
         (["replay", "serve", "RECORDING", "--listen", ":0", "--session", "99"], "no session 99 to serve"),

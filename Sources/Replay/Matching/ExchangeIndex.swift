@@ -161,13 +161,35 @@ struct ExchangeIndex: Sendable {
         if let list = lists(for: probe, tier: .nearest).first, let position = lists[list].first {
             return (position, KeyDifference.describe(live: key, recorded: exchanges[position].key))
         }
-        let live = Array(description.utf8)
-        var best: (position: Int, score: Int)?
+        // No exchange of the same shape: the closest of the same kind of
+        // request (a statement for a statement, not a login; the same Redis
+        // command or HTTP method first), then the longest common start of
+        // the descriptions, case aside.
+        let live = Array(description.lowercased().utf8)
+        var best: (position: Int, kinship: Int, prefix: Int)?
         for (position, recorded) in exchanges.enumerated() {
-            let score = zip(live, recorded.description.utf8).prefix { $0 == $1 }.count
-            if best == nil || score > best!.score { best = (position, score) }
+            let kinship = Self.kinship(key, recorded.key)
+            let prefix = zip(live, recorded.description.lowercased().utf8).prefix { $0 == $1 }.count
+            if let current = best, (current.kinship, current.prefix) >= (kinship, prefix) { continue }
+            best = (position, kinship, prefix)
         }
         return best.map { ($0.position, KeyDifference.describe(live: key, recorded: exchanges[$0.position].key)) }
+    }
+
+    /// How alike two requests' kinds are: 2 for the same HTTP method, Redis
+    /// command or kind of PostgreSQL request; 1 for the same protocol; 0 else.
+    private static func kinship(_ live: ExchangeKey, _ recorded: ExchangeKey) -> Int {
+        switch (live, recorded) {
+        case (.http(let method, _, _, _), .http(let recordedMethod, _, _, _)): return method == recordedMethod ? 2 : 1
+        case (.redis(let command, _), .redis(let recordedCommand, _)): return command == recordedCommand ? 2 : 1
+        case (.postgres(let request), .postgres(let recordedRequest)):
+            switch (request, recordedRequest) {
+            case (.statements, .statements), (.startup, .startup), (.messages, .messages): return 2
+            default: return 1
+            }
+        case (.bytes, .bytes): return 1
+        default: return 0
+        }
     }
 
     /// The PostgreSQL login recorded for this user and database, else any recorded login.

@@ -82,7 +82,12 @@ enum KeyDifference {
             return parts.isEmpty ? "same request" : parts.joined(separator: "; ")
         case (.redis(let command, let arguments), .redis(let recordedCommand, let recordedArguments)):
             if command != recordedCommand { return "command \(command), recorded \(recordedCommand)" }
-            let words = { (list: [ByteBuffer]) in list.map { String(buffer: $0) }.joined(separator: " ") }
+            // A long argument is indexed as a marker and its digest: shown as what it stands for.
+            let word = { (value: ByteBuffer) in
+                value.readableBytes == 17 && value.readableBytesView.first == 0xFF
+                    ? "(a value over \(ExchangeKey.indexedValueLimit) bytes)" : String(buffer: value)
+            }
+            let words = { (list: [ByteBuffer]) in list.map(word).joined(separator: " ") }
             return "arguments \(words(arguments)), recorded \(words(recordedArguments))"
         case (.postgres(.statements(let statements)), .postgres(.statements(let recordedStatements))):
             if statements.map(\.text) != recordedStatements.map(\.text) {

@@ -54,9 +54,6 @@ struct PlaybackOptions: ParsableArguments {
     func validate() throws {
         if files.isEmpty { throw ValidationError("name at least one recording or capture to replay") }
         try checkStandardInput(files)
-        for file in files where file != "-" && !FileManager.default.isReadableFile(atPath: file) {
-            throw ValidationError("cannot read \(file)")
-        }
     }
 
     var timing: ReplayTiming {
