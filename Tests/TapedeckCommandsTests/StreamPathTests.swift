@@ -18,10 +18,6 @@ import Glibc
         return status.st_mode & S_IFMT
     }
 
-    static func hex(_ text: String) -> String {
-        text.utf8.map { String(format: "%02x", $0) }.joined()
-    }
-
     /// tshark reads the FIFO while tapedeck records into it; `--overwrite`
     /// leaves the FIFO in place.
     @Test func recordIntoAFIFOThatTSharkReads() async throws {
@@ -39,7 +35,7 @@ import Glibc
         for round in 1...3 {
             let message = "through the fifo \(round)"
             #expect(try await BlockingClient.exchange(listen, send: Array(message.utf8), halfClose: true) == Array(message.utf8))
-            let line = try reader.waitForLine(containing: Self.hex(message), timeout: .seconds(10))
+            let line = try reader.waitForLine(containing: StandardStreamTests.hex(message), timeout: .seconds(10))
             #expect(line.hasPrefix("\(round - 1)\t"), "\(line)")
         }
         recorder.signal(SIGTERM)
