@@ -67,11 +67,11 @@ public enum ControlRoutes {
             try json(await registry.recording(of: name("proxy", context)))
         }
         router.post("/proxies/{proxy}/recording") { request, context in
-            let name = try name("proxy", context)
+            let proxy = try name("proxy", context)
             // An unknown proxy is a 404 before its body is looked at.
-            _ = try await registry.proxy(name)
+            _ = try await registry.proxy(proxy)
             let recording = try await decode(RecordingRequest.self, from: request, context: context)
-            return try json(await registry.startRecording(recording, on: name), status: .created)
+            return try json(await registry.startRecording(recording, on: proxy), status: .created)
         }
         router.delete("/proxies/{proxy}/recording") { _, context in
             try json(await registry.stopRecording(on: name("proxy", context)))

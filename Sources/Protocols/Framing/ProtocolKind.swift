@@ -23,8 +23,11 @@ public enum ProtocolKind: String, Hashable, Sendable, CaseIterable, CustomString
         if client.isEmpty {
             return serverFirstBytes.readableBytes > 0 ? .generic : nil
         }
-        let http = looksLikeHTTP(client).map { $0 ? hasHTTPVersion(clientFirstBytes) : false } ?? nil
-        if http == nil, looksLikeHTTP(client) == true { return nil }
+        // A method and a space begin an HTTP request and a Redis inline
+        // command alike (`GET k1`): the request line's version decides.
+        let method = looksLikeHTTP(client)
+        let http = method == true ? hasHTTPVersion(clientFirstBytes) : method
+        if method == true, http == nil { return nil }
         switch (looksLikePostgres(client), http, looksLikeRedis(client)) {
         case (true?, _, _): return .postgres
         case (_, true?, _): return .http

@@ -45,6 +45,11 @@ extension ExchangeKey {
         }
     }
 
+    /// True for what `compact` made of a long value: its marker and digest.
+    static func isCompacted(_ value: ByteBuffer) -> Bool {
+        value.readableBytes == 17 && value.readableBytesView.first == 0xFF
+    }
+
     /// A copy of a short value; a long one's marker (0xFF) and digest.
     private static func compact(_ value: ByteBuffer) -> ByteBuffer {
         guard value.readableBytes > indexedValueLimit else { return ByteBuffer(bytes: value.readableBytesView) }

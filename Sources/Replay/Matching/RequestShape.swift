@@ -18,7 +18,7 @@ enum RequestShape: Sendable, Hashable {
         case .redis(let command, _): self = .redis(command: command)
         case .postgres(.statements(let statements)):
             // The messages shape the answer as much as the statement does.
-            self = .postgres(statements.map { StatementShape.of($0.text) } + [String(decoding: statements.first?.messages ?? [], as: UTF8.self)])
+            self = .postgres(statements.map { StatementShape.of($0.text) } + [statements.messageTypes])
         case .postgres(let other): self = .postgres(["\(other)"])
         case .bytes: return nil
         }
@@ -84,8 +84,7 @@ enum KeyDifference {
             if command != recordedCommand { return "command \(command), recorded \(recordedCommand)" }
             // A long argument is indexed as a marker and its digest: shown as what it stands for.
             let word = { (value: ByteBuffer) in
-                value.readableBytes == 17 && value.readableBytesView.first == 0xFF
-                    ? "(a value over \(ExchangeKey.indexedValueLimit) bytes)" : String(buffer: value)
+                ExchangeKey.isCompacted(value) ? "(a value over \(ExchangeKey.indexedValueLimit) bytes)" : String(buffer: value)
             }
             let words = { (list: [ByteBuffer]) in list.map(word).joined(separator: " ") }
             return "arguments \(words(arguments)), recorded \(words(recordedArguments))"
@@ -94,10 +93,9 @@ enum KeyDifference {
                 return statements.map { StatementShape.of($0.text) } == recordedStatements.map { StatementShape.of($0.text) }
                     ? "literals differ" : "statement differs"
             }
-            let messages = { (list: [PostgresRequestKey.Statement]) in String(decoding: list.first?.messages ?? [], as: UTF8.self) }
-            if messages(statements) != messages(recordedStatements) {
+            if statements.messageTypes != recordedStatements.messageTypes {
                 let shown = { (text: String) in text.isEmpty ? "a simple Query" : text.map(String.init).joined(separator: " ") }
-                return "messages \(shown(messages(statements))), recorded \(shown(messages(recordedStatements)))"
+                return "messages \(shown(statements.messageTypes)), recorded \(shown(recordedStatements.messageTypes))"
             }
             return "bound parameters differ"
         case (.bytes(let bytes), .bytes(let recordedBytes)):
@@ -107,4 +105,10 @@ enum KeyDifference {
             return "another kind of request"
         }
     }
+}
+
+extension [PostgresRequestKey.Statement] {
+    /// The exchange's extended-query message types as letters (`PBDES`);
+    /// empty for a simple Query. Every statement of an exchange holds the same.
+    var messageTypes: String { String(decoding: first?.messages ?? [], as: UTF8.self) }
 }

@@ -208,15 +208,15 @@ struct OptionValueError: Error, CustomStringConvertible, Sendable {
 // option, and is refused there, named: `-C -1 is out of range: a size
 // cannot be negative; it takes …`.
 
-/// A whole number from 0 to `Number.max` (a port, a seed).
-/// A `transform:` for a whole-number option: a bad value is one line
+/// A `transform:` for an option taking a whole number from 0 to
+/// `Number.max` (a port, a seed): a bad value is one line
 /// naming `option` and its range (`--seed abc is not a whole number from 0
 /// to …`), exit status 2, like every other option value.
 func unsignedOption<Number: FixedWidthInteger & UnsignedInteger>(_ option: String) -> @Sendable (String) throws -> Number {
     { text in
         guard let number = Number(text) else {
             let negative = text.hasPrefix("-") && Int64(text) != nil
-            throw OptionValueError(option: option, text: text, expected: "a whole number from 0 to \(Number.max)", outOfRange: negative || (text.allSatisfy(\.isNumber) && !text.isEmpty), negative: negative ? "the number" : nil)
+            throw OptionValueError(option: option, text: text, expected: "a whole number from 0 to \(Number.max)", outOfRange: negative || (!text.isEmpty && text.allSatisfy { $0.isASCII && $0.isNumber }), negative: negative ? "the number" : nil)
         }
         return number
     }
