@@ -58,8 +58,8 @@ public actor ProxyRegistry {
     ///   - recordingsDirectory: where `POST /proxies/{name}/recording` writes
     ///     (created, mode 0700, when first needed); `recordings` in the
     ///     working directory by default.
-    ///   - splice: sessions no toxic, recording or TLS needs to see are
-    ///     spliced (`ProxyConfiguration.splice`); false keeps every one on NIO.
+    ///   - splice: sessions no toxic or TLS needs to see leave NIO for the
+    ///     splice path (`ProxyConfiguration.splice`); false keeps every one on NIO.
     public init(group: EventLoopGroup, seed: UInt64, recordingsDirectory: String? = nil, splice: Bool = true, logger: Logger) {
         self.group = group
         self.seed = seed

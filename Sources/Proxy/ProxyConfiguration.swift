@@ -23,9 +23,10 @@ public struct ProxyConfiguration: Sendable {
     public var faults: FaultSettings
     /// TLS on either leg (nil: bytes pass as they come, TLS or not).
     public var tls: ProxyTLS?
-    /// Sessions neither recorded nor faulted (nor TLS) move their bytes
-    /// socket to socket with `splice(2)`, outside NIO, and come back to NIO
-    /// when a fault is set live (Linux only; elsewhere it does nothing).
+    /// Sessions no fault (and no TLS) needs to see move their bytes socket
+    /// to socket with `splice(2)`, outside NIO, and come back to NIO when a
+    /// fault is set live (Linux only; elsewhere it does nothing). Recorded
+    /// sessions move too, and are copied there, each read recorded.
     #if os(Linux)
     public var splice = true
     #else

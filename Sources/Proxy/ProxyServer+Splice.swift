@@ -6,15 +6,18 @@ import Recording
 #if os(Linux)
 import Glibc
 
-/// The splice path: a session that no fault, recording or TLS needs to see
-/// moves its bytes with `splice(2)` on a `SpliceEngine` thread once it has
+/// The splice path: a session that no fault or TLS needs to see moves its
+/// bytes with `splice(2)` on a `SpliceEngine` thread once it has
 /// moved `spliceAfterBytes` on NIO (or from its start, with 0), and its NIO
 /// channels are closed (the sockets live on in duplicates). A fault set
 /// live brings it back onto new NIO channels over the same sockets, what
 /// the pipes held written first; removing every fault sends it to the
 /// splice path again once its queued writes have drained. Half-close state
 /// lives in the sockets themselves, so a spliced session that half-closed
-/// comes back to NIO as it is; one half-closed on NIO stays there.
+/// comes back to NIO as it is; one half-closed on NIO stays there. A
+/// recorded session moves too, and is copied there rather than spliced:
+/// its worker reads each chunk into a buffer the recorder keeps (see
+/// `SplicedSession`), without NIO's pipeline on the way.
 extension ProxyServer {
     /// Moves a session onto the splice path, on its event loop, when it
     /// qualifies; false when it stays on NIO (nothing changed then).
@@ -23,7 +26,10 @@ extension ProxyServer {
     /// closing them tells no one; otherwise both channels carry the
     /// session's handlers, whose closes the session is told to ignore.
     func splice(_ id: UInt64, _ session: ProxySession, client: Channel, upstream: Channel, opening: Bool) -> Bool {
-        guard configuration.splice, configuration.tls == nil, session.sink == nil, faults.isEmpty else { return false }
+        guard configuration.splice, configuration.tls == nil, faults.isEmpty else { return false }
+        // A recorded session is opened in its recording before any byte of
+        // it is read: it leaves NIO once open, never as it opens.
+        guard session.sink == nil || !opening else { return false }
         guard let clientSocket = client.duplicatedDescriptor() else { return false }
         guard let upstreamSocket = upstream.duplicatedDescriptor() else {
             close(clientSocket)
@@ -33,6 +39,15 @@ extension ProxyServer {
         let bound = NIOLoopBound(session, eventLoop: loop)
         let statistics = self.statistics
         let tally = session.tally
+        let recording = session.sink.map { sink in
+            SpliceRecording(
+                sink: sink,
+                session: session.session.id,
+                loop: loop,
+                clientIsUnix: client.localAddress?.protocol == .unix,
+                upstreamIsUnix: upstream.localAddress?.protocol == .unix
+            )
+        }
         let spliced = SplicedSession(
             client: clientSocket,
             upstream: upstreamSocket,
@@ -50,7 +65,8 @@ extension ProxyServer {
             },
             onHandBack: { [self] handBack in
                 loop.execute { self.resume(id, bound.value, handBack, on: loop) }
-            }
+            },
+            recording: recording
         )
         // The worker may splice at once: NIO does nothing with these
         // channels before they close, later in this same turn of the loop.
@@ -152,7 +168,7 @@ extension ProxyServer {
     /// qualifies then; if it cannot leave NIO at that moment, after as
     /// many again).
     func spliceWhenBulk(_ id: UInt64, _ session: ProxySession, client: Channel, upstream: Channel) {
-        guard configuration.splice, configuration.tls == nil, session.sink == nil, faults.isEmpty else { return }
+        guard configuration.splice, configuration.tls == nil, faults.isEmpty else { return }
         session.whenBulk(after: configuration.spliceAfterBytes, orReads: configuration.spliceAfterReads) { [self] in
             // Not from inside the read that crossed the line.
             client.eventLoop.assumeIsolated().execute {
@@ -215,7 +231,7 @@ extension ProxyServer {
     /// and tries again after `spliceAfterBytes` more).
     private func leaveNIO(_ id: UInt64, _ session: ProxySession, client: Channel, upstream: Channel, attempts: Int, retrying: Bool) {
         let channels = [client, upstream]
-        guard attempts > 0, let glues = Self.plainGlues(channels), session.sink == nil, faults.isEmpty else {
+        guard attempts > 0, let glues = Self.plainGlues(channels), faults.isEmpty else {
             for channel in channels where channel.isActive {
                 channel.setOption(.autoRead, value: true).whenComplete { _ in }
             }

@@ -124,7 +124,10 @@ final class ProxySession {
         sink?.record(SessionEvent(time: .now(), direction: direction, kind: .data(buffer)), session: session.id)
     }
 
+    /// An ending the capture taps saw. The NIO legs' closes as the session
+    /// leaves for the splice path are no peer's end: not recorded.
     func record(_ kind: SessionEvent.Kind, _ direction: Direction) {
+        guard closesToIgnore == 0 else { return }
         sink?.record(SessionEvent(time: .now(), direction: direction, kind: kind), session: session.id)
     }
 

@@ -10,6 +10,8 @@ final class SpliceWorker: Sendable {
         case add(UInt64, SplicedSession)
         case handBack(UInt64)
         case close(UInt64)
+        /// The recorder's backlog drained: the session reads again.
+        case resume(UInt64)
     }
 
     private let epoll: CInt
@@ -57,6 +59,7 @@ final class SpliceWorker: Sendable {
 
     func add(_ session: SplicedSession) -> SpliceHandle {
         let token = nextToken.loadThenWrappingIncrement(ordering: .relaxed)
+        session.wake = { [weak self] in self?.send(.resume(token)) }
         send(.add(token, session))
         return SpliceHandle(worker: self, token: token)
     }
@@ -138,6 +141,10 @@ final class SpliceWorker: Sendable {
             case .close(let token):
                 guard let session = loop.sessions.removeValue(forKey: token) else { continue }
                 session.closeBoth(spare: &loop.spare)
+            case .resume(let token):
+                guard let session = loop.sessions[token] else { continue }
+                session.resumeReads()
+                settle(token, session, session.pump(spare: &loop.spare, scratch: scratch), &loop)
             }
         }
     }

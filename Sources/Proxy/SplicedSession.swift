@@ -1,6 +1,8 @@
 #if os(Linux)
 import Glibc
 import CSplice
+import NIOCore
+import PcapFile
 import Recording
 
 /// A session whose bytes move socket to pipe to socket with `splice(2)`,
@@ -34,6 +36,14 @@ import Recording
 /// - Handing back: `handBack()` stops it with both sockets open and returns
 ///   what the pipes and pending bytes still hold, each direction's bytes in
 ///   order, for the NIO path to write first.
+/// - Recording: a recorded session (`SpliceRecording`) always copies, each
+///   read into a buffer of its own that goes to the recorder before it is
+///   written on, and records its endings as `CaptureTap` does on NIO: a
+///   source's end as a FIN in its direction, a reset as an RST from that
+///   side and the one passed on as an RST toward the other peer (a FIN on a
+///   Unix socket), a close of both as a FIN each way. While the recorder's
+///   backlog is full (`--on-backlog backpressure`) it reads nothing, writes
+///   what it read, and the worker resumes it when the backlog has drained.
 ///
 /// Threading: made anywhere, then used by one `SpliceWorker` thread only.
 final class SplicedSession: @unchecked Sendable {
@@ -75,6 +85,9 @@ final class SplicedSession: @unchecked Sendable {
         var endAnnounced = false
         /// Reads are small: copy them rather than splice.
         var copying = true
+        /// A recorded direction's next read buffer size: doubled after a
+        /// read that filled it, halved after one that used under an eighth.
+        var readSize = SpliceRecording.smallestRead
         var sourceEnded = false
         var destinationShut = false
 
@@ -97,6 +110,12 @@ final class SplicedSession: @unchecked Sendable {
     private let count: @Sendable (Int, Direction) -> Void
     private let onEnd: @Sendable () -> Void
     private let onHandBack: @Sendable (HandBack) -> Void
+    private let recording: SpliceRecording?
+    /// The recorder's backlog is full: no source is read until the worker
+    /// resumes the session (`resumeReads`).
+    private var readsHeld = false
+    /// Asks the worker to resume the session's reads; set when it is added.
+    var wake: (@Sendable () -> Void)?
     private var isOver = false
 
     /// - Parameters:
@@ -104,12 +123,14 @@ final class SplicedSession: @unchecked Sendable {
     ///   - count: bytes read from one side (the NIO path's counters).
     ///   - onEnd: called once both sockets are closed (on the worker's thread).
     ///   - onHandBack: called when `handBack()` gave the sockets back.
+    ///   - recording: where a recorded session's bytes and endings go.
     init(
         client: CInt,
         upstream: CInt,
         count: @escaping @Sendable (Int, Direction) -> Void,
         onEnd: @escaping @Sendable () -> Void,
-        onHandBack: @escaping @Sendable (HandBack) -> Void
+        onHandBack: @escaping @Sendable (HandBack) -> Void,
+        recording: SpliceRecording? = nil
     ) {
         self.client = client
         self.upstream = upstream
@@ -120,6 +141,7 @@ final class SplicedSession: @unchecked Sendable {
         self.count = count
         self.onEnd = onEnd
         self.onHandBack = onHandBack
+        self.recording = recording
     }
 
     /// Which socket a poll event was for.
@@ -161,10 +183,13 @@ final class SplicedSession: @unchecked Sendable {
         } catch {
             switch error {
             case .reset(let socket):
-                reset(socket == client ? upstream : client)
+                let other = socket == client ? upstream : client
+                recordReset(by: socket, passedOnTo: other)
+                reset(other)
                 close(socket)
                 return finish(&spare)
             case .failed:
+                recordEnds()
                 close(client)
                 close(upstream)
                 return finish(&spare)
@@ -196,6 +221,9 @@ final class SplicedSession: @unchecked Sendable {
     /// Closes both sockets now (a FIN to each peer, or an RST where bytes were left unread).
     func closeBoth(spare: inout [SplicePipe]) {
         guard !isOver else { return }
+        // Each peer sees the other end with a FIN, as `ProxyShutdown` records on NIO.
+        recording?.record(.halfClose, .clientToServer)
+        recording?.record(.halfClose, .serverToClient)
         close(client)
         close(upstream)
         _ = finish(&spare)
@@ -239,7 +267,7 @@ final class SplicedSession: @unchecked Sendable {
         // Nothing is read past bytes still pending: they go first.
         if flow.pending.isEmpty {
             if flow.copying, flow.queued == 0 {
-                if flow.mayRead, !flow.sourceEnded {
+                if flow.mayRead, !flow.sourceEnded, !readsHeld {
                     moved = try copy(&flow, scratch: scratch) || moved
                 }
             } else {
@@ -255,13 +283,29 @@ final class SplicedSession: @unchecked Sendable {
         return moved
     }
 
-    /// Reads once into `scratch` and writes it on; what the destination
+    /// Reads once into `scratch` (a recorded session: into a buffer of its
+    /// own, which is recorded) and writes it on; what the destination
     /// cannot take yet waits in `pending`. A read that fills the buffer
-    /// turns the direction to splicing.
+    /// turns an unrecorded direction to splicing.
     private func copy(_ flow: inout Flow, scratch: UnsafeMutableRawBufferPointer) throws(Failure) -> Bool {
-        let read = Glibc.read(flow.source, scratch.baseAddress, scratch.count)
+        var recorded: ByteBuffer?
+        let read: Int
+        let capacity: Int
+        if recording != nil {
+            var buffer = SpliceRecording.allocator.buffer(capacity: flow.readSize)
+            capacity = buffer.writableBytes
+            read = buffer.withUnsafeMutableWritableBytes { Glibc.read(flow.source, $0.baseAddress, $0.count) }
+            if read > 0 {
+                buffer.moveWriterIndex(forwardBy: read)
+                recorded = buffer
+            }
+        } else {
+            capacity = scratch.count
+            read = Glibc.read(flow.source, scratch.baseAddress, scratch.count)
+        }
         if read == 0 {
             flow.sourceEnded = true
+            recording?.record(.halfClose, flow.direction)
             return true
         }
         guard read > 0 else {
@@ -273,22 +317,67 @@ final class SplicedSession: @unchecked Sendable {
             return false
         }
         count(read, flow.direction)
-        if read < scratch.count {
+        if read < capacity {
             // A stream socket's short read leaves it drained; the poll says
             // when more comes, but not again of an end it already announced.
             flow.mayRead = flow.endAnnounced
-        } else {
+        } else if recording == nil {
             flow.copying = false
         }
-        var written = write(flow.destination, scratch.baseAddress, read)
+        guard let recorded, let recording else {
+            try send(UnsafeRawBufferPointer(rebasing: scratch[0..<read]), on: &flow)
+            return true
+        }
+        flow.readSize = SpliceRecording.nextReadSize(after: read, of: capacity)
+        recording.record(.data(recorded), flow.direction)
+        if let drained = recording.sink.backlogDrained(on: recording.loop) {
+            readsHeld = true
+            let wake = self.wake
+            drained.whenSuccess { wake?() }
+        }
+        var failure: Failure?
+        recorded.withUnsafeReadableBytes { bytes in
+            do throws(Failure) { try send(bytes, on: &flow) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return true
+    }
+
+    /// Writes `bytes`, read from `flow`'s source, to its destination; what
+    /// it cannot take yet waits in `pending`.
+    private func send(_ bytes: UnsafeRawBufferPointer, on flow: inout Flow) throws(Failure) {
+        var written = write(flow.destination, bytes.baseAddress, bytes.count)
         if written < 0 {
             guard errno == EAGAIN || errno == EINTR else { throw Self.failure(errno, flow.destination) }
             written = 0
         }
-        if written < read {
-            flow.pending = Array(UnsafeRawBufferPointer(rebasing: scratch[written..<read]))
+        if written < bytes.count {
+            flow.pending = Array(UnsafeRawBufferPointer(rebasing: bytes[written...]))
         }
-        return true
+    }
+
+    /// The recorder's backlog has drained: sources are read again.
+    func resumeReads() {
+        readsHeld = false
+    }
+
+    /// A peer reset `socket`: the recording shows its RST, and the one
+    /// passed on to `other`'s peer as sent toward it (a FIN on a Unix socket).
+    private func recordReset(by socket: CInt, passedOnTo other: CInt) {
+        guard let recording else { return }
+        let resetter: Direction = socket == client ? .clientToServer : .serverToClient
+        recording.record(.reset, resetter)
+        let otherIsUnix = other == client ? recording.clientIsUnix : recording.upstreamIsUnix
+        recording.record(otherIsUnix ? .halfClose : .reset, resetter)
+    }
+
+    /// Both sockets close after a failure that was not a reset: each
+    /// direction not ended yet ends with a FIN, as each peer sees it.
+    private func recordEnds() {
+        guard let recording else { return }
+        for flow in flows where !flow.sourceEnded {
+            recording.record(.halfClose, flow.direction)
+        }
     }
 
     /// Fills the pipe from the source until the source is drained or the
@@ -362,6 +451,30 @@ final class SplicedSession: @unchecked Sendable {
         var immediately = linger(l_onoff: 1, l_linger: 0)
         _ = setsockopt(socket, SOL_SOCKET, SO_LINGER, &immediately, socklen_t(MemoryLayout<linger>.size))
         close(socket)
+    }
+}
+/// What a recorded session on the splice path reports to its recorder.
+struct SpliceRecording: Sendable {
+    let sink: SessionSink
+    let session: UInt64
+    /// The session's event loop: where the backlog's drain is awaited.
+    let loop: EventLoop
+    let clientIsUnix: Bool
+    let upstreamIsUnix: Bool
+
+    static let allocator = ByteBufferAllocator()
+    static let smallestRead = 2 << 10
+    /// As large as a NIO leg reads at once.
+    static let largestRead = 256 << 10
+
+    func record(_ kind: SessionEvent.Kind, _ direction: Direction) {
+        sink.record(SessionEvent(time: .now(), direction: direction, kind: kind), session: session)
+    }
+
+    static func nextReadSize(after read: Int, of capacity: Int) -> Int {
+        if read >= capacity { return min(capacity * 2, largestRead) }
+        if read < capacity / 8 { return max(capacity / 2, smallestRead) }
+        return capacity
     }
 }
 #endif

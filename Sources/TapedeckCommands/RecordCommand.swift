@@ -38,12 +38,15 @@ struct RecordCommand: AsyncParsableCommand {
     @OptionGroup var proxy: ProxyOptions
     @OptionGroup var recording: RecordingOptions
 
+    @Flag(name: .customLong("no-splice"), help: "Keep every session on NIO. By default (Linux), a session that no fault and no TLS needs to see leaves NIO once it has moved 256KiB or made 64 reads, or sat idle for a second: a splice thread then reads each chunk into a buffer the recording keeps and writes it on, with no channel pipeline between.")
+    var noSplice = false
+
     func run() async throws {
         try await reportingFailures {
             // A reader of -w - (or of a FIFO) that goes away ends the recording, not the proxy.
             if let file = recording.file, file == "-" || PcapWriter.isStream(file) { signal(SIGPIPE, SIG_IGN) }
             let properties = ["upstream": proxy.upstream.description, "listen": proxy.listeners.map(\.description).joined(separator: " ")]
-            try await ProxyRunner(options: proxy, recording: recording.configuration(properties: properties)).run()
+            try await ProxyRunner(options: proxy, recording: recording.configuration(properties: properties), splice: !noSplice).run()
         }
     }
 }

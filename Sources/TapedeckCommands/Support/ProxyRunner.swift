@@ -18,8 +18,8 @@ import ServiceLifecycle
 struct ProxyRunner {
     let options: ProxyOptions
     let recording: RecorderConfiguration?
-    /// Sessions no fault needs to see are spliced (`tapedeck record`'s
-    /// never are: every session is recorded).
+    /// Sessions no fault needs to see leave NIO (`ProxyConfiguration.splice`);
+    /// recorded ones are copied there, never spliced.
     var splice = true
     /// How much a session moves on NIO before it is spliced (nil: the proxy's default).
     var spliceAfterBytes: Int?
@@ -28,7 +28,7 @@ struct ProxyRunner {
         let logger = options.logging.makeLogger(label: "tapedeck")
         let seed = options.faults.seed ?? UInt64.random(in: .min ... .max)
         var configuration = try options.configuration(seed: seed)
-        configuration.splice = configuration.splice && splice && recording == nil
+        configuration.splice = configuration.splice && splice
         if let spliceAfterBytes { configuration.spliceAfterBytes = spliceAfterBytes }
         if !configuration.faults.faults.isEmpty {
             logger.info("faults", metadata: ["faults": "\(Self.json(configuration.faults.faults))", "seed": "\(seed)"])
