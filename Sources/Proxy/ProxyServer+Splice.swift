@@ -39,15 +39,7 @@ extension ProxyServer {
         let bound = NIOLoopBound(session, eventLoop: loop)
         let statistics = self.statistics
         let tally = session.tally
-        let recording = session.sink.map { sink in
-            SpliceRecording(
-                sink: sink,
-                session: session.session.id,
-                loop: loop,
-                clientIsUnix: client.localAddress?.protocol == .unix,
-                upstreamIsUnix: upstream.localAddress?.protocol == .unix
-            )
-        }
+        let recording = session.sink.map { SpliceRecording(sink: $0, session: session.session.id, loop: loop) }
         let spliced = SplicedSession(
             client: clientSocket,
             upstream: upstreamSocket,

@@ -40,8 +40,9 @@ import Recording
 ///   read into a buffer of its own that goes to the recorder before it is
 ///   written on, and records its endings as `CaptureTap` does on NIO: a
 ///   source's end as a FIN in its direction, a reset as an RST from that
-///   side and the one passed on as an RST toward the other peer (a FIN on a
-///   Unix socket), a close of both as a FIN each way. While the recorder's
+///   side (the one passed on to the other peer adds nothing: a session's
+///   first RST ends both directions of its recording), a close of both as a
+///   FIN each way. While the recorder's
 ///   backlog is full (`--on-backlog backpressure`) it reads nothing, writes
 ///   what it read, and the worker resumes it when the backlog has drained.
 ///
@@ -183,9 +184,8 @@ final class SplicedSession: @unchecked Sendable {
         } catch {
             switch error {
             case .reset(let socket):
-                let other = socket == client ? upstream : client
-                recordReset(by: socket, passedOnTo: other)
-                reset(other)
+                recording?.record(.reset, socket == client ? .clientToServer : .serverToClient)
+                reset(socket == client ? upstream : client)
                 close(socket)
                 return finish(&spare)
             case .failed:
@@ -361,16 +361,6 @@ final class SplicedSession: @unchecked Sendable {
         readsHeld = false
     }
 
-    /// A peer reset `socket`: the recording shows its RST, and the one
-    /// passed on to `other`'s peer as sent toward it (a FIN on a Unix socket).
-    private func recordReset(by socket: CInt, passedOnTo other: CInt) {
-        guard let recording else { return }
-        let resetter: Direction = socket == client ? .clientToServer : .serverToClient
-        recording.record(.reset, resetter)
-        let otherIsUnix = other == client ? recording.clientIsUnix : recording.upstreamIsUnix
-        recording.record(otherIsUnix ? .halfClose : .reset, resetter)
-    }
-
     /// Both sockets close after a failure that was not a reset: each
     /// direction not ended yet ends with a FIN, as each peer sees it.
     private func recordEnds() {
@@ -459,8 +449,6 @@ struct SpliceRecording: Sendable {
     let session: UInt64
     /// The session's event loop: where the backlog's drain is awaited.
     let loop: EventLoop
-    let clientIsUnix: Bool
-    let upstreamIsUnix: Bool
 
     static let allocator = ByteBufferAllocator()
     static let smallestRead = 2 << 10

@@ -7,15 +7,6 @@ import TapedeckTestSupport
 import Testing
 
 @Suite struct HalfCloseAndResetTests {
-    enum Transport: String, CaseIterable, CustomTestStringConvertible {
-        case tcp, unix
-        var testDescription: String { rawValue }
-    }
-
-    private static func upstreamEndpoint(_ transport: Transport, _ directory: TemporaryDirectory) -> Endpoint {
-        transport == .tcp ? .ip(.loopbackV4, port: 0) : .unix(path: directory.file("up.sock"))
-    }
-
     /// The client sends, shuts down its write side, and still receives the
     /// whole 2 MB response; the pcap shows the client's FIN, then the
     /// response, then the server's FIN.
@@ -23,7 +14,7 @@ import Testing
     func clientHalfClosesFirst(_ transport: Transport) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let server = try await BulkServer.start(on: Self.upstreamEndpoint(transport, directory))
+        let server = try await BulkServer.start(on: transport.upstreamEndpoint(in: directory))
         let harness = try await ProxyHarness(listeners: [.ip(.loopbackV4, port: 0)], upstream: server.endpoint, directory: directory, recording: { RecorderConfiguration(output: .file(path: $0)) })
         let request = BulkServer.Request(responseBytes: 2 << 20, seed: 7, mode: .respondAfterEnd)
         let body = randomBytes(10_000, seed: 3)
@@ -59,7 +50,7 @@ import Testing
     func serverHalfClosesFirst(_ transport: Transport) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let server = try await BulkServer.start(on: Self.upstreamEndpoint(transport, directory))
+        let server = try await BulkServer.start(on: transport.upstreamEndpoint(in: directory))
         let harness = try await ProxyHarness(listeners: [.ip(.loopbackV4, port: 0)], upstream: server.endpoint, directory: directory, recording: { RecorderConfiguration(output: .file(path: $0)) })
         let request = BulkServer.Request(responseBytes: 100_000, seed: 9, mode: .respondAtOnce)
         let late = randomBytes(1 << 20, seed: 4)

@@ -1,3 +1,4 @@
+import Atomics
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -18,15 +19,6 @@ import Glibc
 /// endings (FIN, RST each way) are recorded as on NIO; while the recorder's
 /// backlog is full the session reads nothing.
 @Suite struct RecordedSpliceTests {
-    enum Transport: String, CaseIterable, CustomTestStringConvertible {
-        case tcp, unix
-        var testDescription: String { rawValue }
-    }
-
-    private static func upstreamEndpoint(_ transport: Transport, _ directory: TemporaryDirectory) -> Endpoint {
-        transport == .tcp ? .ip(.loopbackV4, port: 0) : .unix(path: directory.file("up.sock"))
-    }
-
     /// A long conversation of small messages moves after 64 reads, then a
     /// 2 MiB burst both ways at once and small round trips again, then the
     /// client half-closes: the recording holds every byte both ways, the
@@ -34,7 +26,7 @@ import Glibc
     @Test(.timeLimit(.minutes(1)), arguments: Transport.allCases)
     func conversationIsRecordedWhole(_ transport: Transport) async throws {
         let directory = try TemporaryDirectory()
-        let echo = try await EchoServer.start(on: Self.upstreamEndpoint(transport, directory))
+        let echo = try await EchoServer.start(on: transport.upstreamEndpoint(in: directory))
         let harness = try await ProxyHarness(listeners: [.ip(.loopbackV4, port: 0)], upstream: echo.endpoint, directory: directory, recording: { RecorderConfiguration(output: .file(path: $0)) })
         defer { harness.remove() }
         let socket = try BlockingSocket(connectingTo: harness.endpoints[0], timeout: .seconds(20))
@@ -231,12 +223,11 @@ import Glibc
 
         // The FIFO is drained while the session moves by its reads.
         let captured = NIOLockedValueBox<[UInt8]>([])
-        let draining = ManagedFlag()
-        draining.set(true)
+        let draining = ManagedAtomic(true)
         let drainer = Thread {
             var chunk = [UInt8](repeating: 0, count: 1 << 16)
             while true {
-                if !draining.value { usleep(2000); continue }
+                if !draining.load(ordering: .relaxed) { usleep(2000); continue }
                 let read = chunk.withUnsafeMutableBytes { Glibc.read(reader, $0.baseAddress, $0.count) }
                 if read > 0 {
                     captured.withLockedValue { $0 += chunk[0..<read] }
@@ -262,7 +253,7 @@ import Glibc
         try await eventually("the move") { statistics.splicesStarted.load(ordering: .relaxed) == 1 }
 
         // The writer stops with the FIFO full; the client sends 8 MiB.
-        draining.set(false)
+        draining.store(false, ordering: .relaxed)
         try await Task.sleep(for: .milliseconds(100))
         let bulk = randomBytes(8 << 20, seed: 5)
         async let sending: Void = BlockingSocket.onThread { try client.send(bulk) }
@@ -280,7 +271,7 @@ import Glibc
         }
         #expect(early < 2 << 20, "the upstream got \(early) bytes while the recorder's backlog was full")
 
-        draining.set(true)
+        draining.store(true, ordering: .relaxed)
         let rest = try await BlockingSocket.onThread { () -> Int in
             var limit = timeval(tv_sec: 30, tv_usec: 0)
             setsockopt(server, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
@@ -310,12 +301,4 @@ import Glibc
         #expect(session.gapBytes.values.allSatisfy { $0 == 0 })
         #expect(session.end == .fin)
     }
-}
-
-/// A flag one thread sets and another polls.
-private final class ManagedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored = false
-    var value: Bool { lock.withLock { stored } }
-    func set(_ value: Bool) { lock.withLock { stored = value } }
 }

@@ -19,15 +19,6 @@ import Glibc
 /// half-close and resets as on the NIO path, and a live session moved
 /// between the two paths under load by faults set and removed.
 @Suite struct SpliceTests {
-    enum Transport: String, CaseIterable, CustomTestStringConvertible {
-        case tcp, unix
-        var testDescription: String { rawValue }
-    }
-
-    private static func upstreamEndpoint(_ transport: Transport, _ directory: TemporaryDirectory) -> Endpoint {
-        transport == .tcp ? .ip(.loopbackV4, port: 0) : .unix(path: directory.file("up.sock"))
-    }
-
     /// A started proxy to `upstream`; `spliceAfterBytes` 0 splices every session from its start.
     private static func proxy(to upstream: Endpoint, spliceAfterBytes: Int = 0, faults: FaultSettings = FaultSettings()) async throws -> ProxyServer {
         var configuration = ProxyConfiguration(listeners: [.ip(.loopbackV4, port: 0)], upstream: upstream, faults: faults)
@@ -55,7 +46,7 @@ import Glibc
     func liveSwitchUnderLoad(_ transport: Transport) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let upstream = try TestListener(Self.upstreamEndpoint(transport, directory))
+        let upstream = try TestListener(transport.upstreamEndpoint(in: directory))
         defer { upstream.close() }
         let proxy = try await Self.proxy(to: upstream.endpoint, spliceAfterBytes: Start.afterBulk.spliceAfterBytes, faults: FaultSettings(canChange: true))
         let endpoint = proxy.listeningEndpoints[0]
@@ -108,7 +99,7 @@ import Glibc
     func clientHalfClosesFirst(_ transport: Transport, _ start: Start) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let server = try await BulkServer.start(on: Self.upstreamEndpoint(transport, directory))
+        let server = try await BulkServer.start(on: transport.upstreamEndpoint(in: directory))
         let proxy = try await Self.proxy(to: server.endpoint, spliceAfterBytes: start.spliceAfterBytes)
         let request = BulkServer.Request(responseBytes: 2 << 20, seed: 7, mode: .respondAfterEnd)
         let body = randomBytes(300_000, seed: 3)
@@ -137,7 +128,7 @@ import Glibc
     func serverHalfClosesFirst(_ transport: Transport) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let server = try await BulkServer.start(on: Self.upstreamEndpoint(transport, directory))
+        let server = try await BulkServer.start(on: transport.upstreamEndpoint(in: directory))
         let proxy = try await Self.proxy(to: server.endpoint)
         let request = BulkServer.Request(responseBytes: 100_000, seed: 9, mode: .respondAtOnce)
         let late = randomBytes(1 << 20, seed: 4)
@@ -166,7 +157,7 @@ import Glibc
     func halfClosedSessionComesBackToNIO(_ transport: Transport, clientEndsFirst: Bool) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let upstream = try TestListener(Self.upstreamEndpoint(transport, directory))
+        let upstream = try TestListener(transport.upstreamEndpoint(in: directory))
         defer { upstream.close() }
         let proxy = try await Self.proxy(to: upstream.endpoint, faults: FaultSettings(canChange: true))
         let endpoint = proxy.listeningEndpoints[0]
@@ -257,7 +248,7 @@ import Glibc
     func conversationMovesToTheSplicePath(_ transport: Transport) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let echo = try await EchoServer.start(on: Self.upstreamEndpoint(transport, directory))
+        let echo = try await EchoServer.start(on: transport.upstreamEndpoint(in: directory))
         let proxy = try await Self.proxy(to: echo.endpoint, spliceAfterBytes: Start.afterBulk.spliceAfterBytes)
         let socket = try BlockingSocket(connectingTo: proxy.listeningEndpoints[0], timeout: .seconds(20))
         var sent = 0
