@@ -283,15 +283,17 @@ final class SplicedSession: @unchecked Sendable {
         return moved
     }
 
-    /// Reads once into `scratch` (a recorded session: into a buffer of its
-    /// own, which is recorded) and writes it on; what the destination
+    /// Reads once into `scratch` and writes it on; what the destination
     /// cannot take yet waits in `pending`. A read that fills the buffer
-    /// turns an unrecorded direction to splicing.
+    /// turns an unrecorded direction to splicing. A recorded session's
+    /// small reads are lent to the recorder from `scratch` (it keeps a copy
+    /// only in their frames); its larger ones go into a buffer of their own,
+    /// which the recorder keeps.
     private func copy(_ flow: inout Flow, scratch: UnsafeMutableRawBufferPointer) throws(Failure) -> Bool {
         var recorded: ByteBuffer?
         let read: Int
         let capacity: Int
-        if recording != nil {
+        if recording != nil, flow.readSize > SpliceRecording.smallestRead {
             var buffer = SpliceRecording.allocator.buffer(capacity: flow.readSize)
             capacity = buffer.writableBytes
             read = buffer.withUnsafeMutableWritableBytes { Glibc.read(flow.source, $0.baseAddress, $0.count) }
@@ -300,8 +302,8 @@ final class SplicedSession: @unchecked Sendable {
                 recorded = buffer
             }
         } else {
-            capacity = scratch.count
-            read = Glibc.read(flow.source, scratch.baseAddress, scratch.count)
+            capacity = recording == nil ? scratch.count : flow.readSize
+            read = Glibc.read(flow.source, scratch.baseAddress, capacity)
         }
         if read == 0 {
             flow.sourceEnded = true
@@ -324,16 +326,24 @@ final class SplicedSession: @unchecked Sendable {
         } else if recording == nil {
             flow.copying = false
         }
-        guard let recorded, let recording else {
+        guard let recording else {
             try send(UnsafeRawBufferPointer(rebasing: scratch[0..<read]), on: &flow)
             return true
         }
         flow.readSize = SpliceRecording.nextReadSize(after: read, of: capacity)
-        recording.record(.data(recorded), flow.direction)
+        if let recorded {
+            recording.record(.data(recorded), flow.direction)
+        } else {
+            recording.sink.record(copying: UnsafeRawBufferPointer(rebasing: scratch[0..<read]), direction: flow.direction, at: .now(), session: recording.session)
+        }
         if let drained = recording.sink.backlogDrained(on: recording.loop) {
             readsHeld = true
             let wake = self.wake
             drained.whenSuccess { wake?() }
+        }
+        guard let recorded else {
+            try send(UnsafeRawBufferPointer(rebasing: scratch[0..<read]), on: &flow)
+            return true
         }
         var failure: Failure?
         recorded.withUnsafeReadableBytes { bytes in

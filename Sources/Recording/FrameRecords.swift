@@ -9,7 +9,7 @@ import PcapFile
 package struct FrameRecords {
     /// Payloads this long or shorter are copied into the block: a slice
     /// would cost more than the copy.
-    static let copiedPayloadLimit = 512
+    package static let copiedPayloadLimit = 512
     /// Per record: its time, the length of its head and of its tail.
     private static let entryHeaderSize = MemoryLayout<Int64>.size + 2 * MemoryLayout<UInt32>.size
 
@@ -45,6 +45,18 @@ package struct FrameRecords {
         }
     }
 
+    /// The payload of records built for a few bytes that were copied into
+    /// them (`FrameSynthesizer.records(copying:direction:at:)`): the last
+    /// `count` bytes of the only record's head. Valid while these records live.
+    func withCopiedPayload<Result>(count: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try block.withUnsafeMutablePointers { used, base in
+            let bytes = UnsafeRawBufferPointer(start: base, count: used.pointee)
+            let headLength = Int(bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+            precondition(tails.isEmpty && count <= headLength && Self.entryHeaderSize + headLength == bytes.count, "not a single record with its payload copied")
+            return try body(UnsafeRawBufferPointer(rebasing: bytes[bytes.count - count..<bytes.count]))
+        }
+    }
+
     /// Gathers the frames `FrameSynthesizer` hands on for one event.
     struct Builder {
         private let source: ByteBuffer?
@@ -70,6 +82,13 @@ package struct FrameRecords {
         /// For up to `segments` bare segments (a handshake, a FIN, an RST).
         init(segments: Int) {
             self.init(source: nil, segments: segments, copied: 0)
+        }
+
+        /// For one segment whose payload of `count` bytes (at most
+        /// `copiedPayloadLimit`) is copied.
+        init(copying count: Int) {
+            precondition(count <= FrameRecords.copiedPayloadLimit)
+            self.init(source: nil, segments: 1, copied: count)
         }
 
         private init(source: ByteBuffer?, segments: Int, copied: Int) {

@@ -131,6 +131,16 @@ package struct FrameSynthesizer {
         return builder.records
     }
 
+    /// The frames of a few bytes one side sent (at most
+    /// `FrameRecords.copiedPayloadLimit`), copied into them: the records
+    /// hold the only copy the recorder keeps, so `bytes` need only be valid
+    /// during the call.
+    package mutating func records(copying bytes: UnsafeRawBufferPointer, direction: Direction, at time: Timestamp) -> FrameRecords {
+        var builder = FrameRecords.Builder(copying: bytes.count)
+        data(bytes, direction: direction, at: time, parts: { time, headers, payload in builder.add(time, headers, payload) })
+        return builder.records
+    }
+
     /// The handshake's frames, gathered like `records(for:)`'s.
     public mutating func handshakeRecords() -> FrameRecords {
         var builder = FrameRecords.Builder(segments: 3)

@@ -15,8 +15,8 @@ private func closeDescriptor(_ descriptor: Int32) { _ = close(descriptor) }
 extension Recorder {
     func write(_ item: Item) {
         guard !files.stopped else {
-            if case .event(let id, let event, _) = item {
-                countUnrecordedAfterStop(event, session: id)
+            if let (id, bytes, direction) = item.data {
+                countUnrecordedAfterStop(bytes, direction: direction, session: id)
             }
             return
         }
@@ -27,7 +27,12 @@ extension Recorder {
             attempt(on: writer) { try writer.open(session, flow: flow, handshake: handshake) }
         case .event(let id, let event, let records):
             guard files.live[id] != nil, let writer = writer(for: id) else { return }
-            attempt(on: writer, losing: event, of: id) { try writer.append(event, records: records, session: id) }
+            attempt(on: writer, losing: item.data) { try writer.append(event, records: records, session: id) }
+        case .copied(let id, let copied):
+            guard files.live[id] != nil, let writer = writer(for: id) else { return }
+            attempt(on: writer, losing: item.data) {
+                try writer.append(copied.records, copiedPayload: copied.count, direction: copied.direction, at: copied.time, session: id)
+            }
         case .faults(let id, let faults):
             guard files.live[id] != nil else { return }
             writer(for: id)?.setFaults(faults, session: id)
@@ -53,24 +58,24 @@ extension Recorder {
 
     /// The bytes of `event`, sent after recording stopped, that no file
     /// will hold (not counted when standard output's reader went away).
-    private func countUnrecordedAfterStop(_ event: SessionEvent, session id: UInt64) {
-        guard !files.outputClosed, case .data(let buffer) = event.kind else { return }
+    private func countUnrecordedAfterStop(_ bytes: Int, direction: Direction, session id: UInt64) {
+        guard !files.outputClosed else { return }
         condition.lock()
-        countUnrecorded(buffer.readableBytes, direction: event.direction, session: id)
+        countUnrecorded(bytes, direction: direction, session: id)
         condition.unlock()
     }
 
-    /// Runs one write on `writer`. When the disk fails, the bytes of `event`
+    /// Runs one write on `writer`. When the disk fails, the bytes `lost`
     /// (which did not reach the file) are counted as unrecorded and the
     /// failure is handled; any other error is logged.
-    private func attempt(on writer: RecordingFileWriter, losing event: SessionEvent? = nil, of id: UInt64 = 0, _ body: () throws -> Void) {
+    private func attempt(on writer: RecordingFileWriter, losing lost: (session: UInt64, bytes: Int, direction: Direction)? = nil, _ body: () throws -> Void) {
         do {
             try body()
         } catch where writer.failure != nil {
             if readerLeft(writer) { return }
-            if let event, case .data(let buffer) = event.kind {
-                writer.addUnrecorded(buffer.readableBytes, direction: event.direction, session: id)
-                unrecordedBytes.wrappingIncrement(by: buffer.readableBytes, ordering: .relaxed)
+            if let (id, bytes, direction) = lost {
+                writer.addUnrecorded(bytes, direction: direction, session: id)
+                unrecordedBytes.wrappingIncrement(by: bytes, ordering: .relaxed)
             }
             writeFailed(writer, continuing: writer.continuations)
         } catch {

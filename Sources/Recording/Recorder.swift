@@ -79,8 +79,31 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         case open(Session, FlowAddresses, FrameRecords)
         /// An event and its frames (none for a gap).
         case event(UInt64, SessionEvent, FrameRecords?)
+        /// A few bytes one side sent, whose frames hold the only copy kept:
+        /// the buffer they were read into is released where it was read.
+        case copied(UInt64, CopiedBytes)
         case faults(UInt64, [SessionFault])
         case close(UInt64, Timestamp)
+
+        /// The bytes a session sent in this item, if it holds any.
+        var data: (session: UInt64, bytes: Int, direction: Direction)? {
+            switch self {
+            case .event(let id, let event, _):
+                guard case .data(let buffer) = event.kind else { return nil }
+                return (id, buffer.readableBytes, event.direction)
+            case .copied(let id, let copied):
+                return (id, copied.count, copied.direction)
+            case .open, .faults, .close:
+                return nil
+            }
+        }
+    }
+
+    struct CopiedBytes {
+        let time: Timestamp
+        let direction: Direction
+        let count: Int
+        let records: FrameRecords
     }
 
     private enum WriterState {
@@ -180,6 +203,23 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         }
     }
 
+    /// Bytes of at most `FrameRecords.copiedPayloadLimit` are copied into
+    /// their frames, and nowhere else; larger ones, and any when redacting,
+    /// into a buffer recorded as an event.
+    public func record(copying bytes: UnsafeRawBufferPointer, direction: Direction, at time: Timestamp, session id: UInt64) {
+        guard redactor == nil, !bytes.isEmpty, bytes.count <= FrameRecords.copiedPayloadLimit else {
+            record(SessionEvent(time: time, direction: direction, kind: .data(Self.allocator.buffer(bytes: bytes))), session: id)
+            return
+        }
+        guard let framer = framers.withLockedValue({ $0[id] }) else { return }
+        framer.lock.withLock {
+            let records = framer.synthesizer.records(copying: bytes, direction: direction, at: time)
+            queueData(.copied(id, CopiedBytes(time: time, direction: direction, count: bytes.count, records: records)), count: bytes.count, direction: direction, at: time, session: id)
+        }
+    }
+
+    private static let allocator = ByteBufferAllocator()
+
     public func close(session id: UInt64, at time: Timestamp) {
         guard let framer = framers.withLockedValue({ $0.removeValue(forKey: id) }) else {
             enqueue(.close(id, time))
@@ -198,24 +238,36 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     /// the sequence numbers on as the bytes did.
     private func queueFramed(_ event: SessionEvent, of framer: SessionFramer, session id: UInt64) {
         let records = framer.synthesizer.records(for: event)
-        guard case .data(let buffer) = event.kind else {
+        guard case .data(let buffer) = event.kind, let records else {
             enqueue(.event(id, event, records))
             return
         }
         let size = buffer.readableBytes
+        // A small payload was copied into its frames: the queue need not
+        // hold its buffer, which is then freed here, where it was allocated.
+        let item: Item = size > 0 && size <= FrameRecords.copiedPayloadLimit
+            ? .copied(id, CopiedBytes(time: event.time, direction: event.direction, count: size, records: records))
+            : .event(id, event, records)
+        queueData(item, count: size, direction: event.direction, at: event.time, session: id)
+    }
+
+    /// Queues `item`, `count` bytes that `direction` of session `id` sent,
+    /// as the backlog policy says; on the caller's thread under the
+    /// framer's lock.
+    private func queueData(_ item: Item, count size: Int, direction: Direction, at time: Timestamp, session id: UInt64) {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { return }
         if stoppedByFailure {
-            if countsAfterStop { countUnrecorded(size, direction: event.direction, session: id) }
+            if countsAfterStop { countUnrecorded(size, direction: direction, session: id) }
             return
         }
         // One read larger than the whole queue still fits an empty queue.
         if configuration.backlogPolicy == .drop, queuedBytes > 0, queuedBytes + size > configuration.queueCapacity {
             droppedBytes.wrappingIncrement(by: size, ordering: .relaxed)
-            queue.append(.event(id, SessionEvent(time: event.time, direction: event.direction, kind: .gap(bytes: size)), nil))
+            queue.append(.event(id, SessionEvent(time: time, direction: direction, kind: .gap(bytes: size)), nil))
         } else {
-            queue.append(.event(id, event, records))
+            queue.append(item)
             queuedBytes += size
             if configuration.backlogPolicy == .backpressure, queuedBytes >= configuration.queueCapacity {
                 backlogFull.store(true, ordering: .relaxed)
@@ -292,9 +344,9 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         condition.lock()
         stoppedByFailure = true
         countsAfterStop = countingUnrecorded
-        for case .event(let id, let event, _) in queue where countingUnrecorded {
-            if case .data(let buffer) = event.kind {
-                countUnrecorded(buffer.readableBytes, direction: event.direction, session: id)
+        for item in queue where countingUnrecorded {
+            if let (id, bytes, direction) = item.data {
+                countUnrecorded(bytes, direction: direction, session: id)
             }
         }
         queue.removeAll()

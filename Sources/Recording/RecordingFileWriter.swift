@@ -140,6 +140,15 @@ package final class RecordingFileWriter {
         entry.tally.record(event)
     }
 
+    /// Records a few bytes session `id` sent, whose frames (`records`,
+    /// from `FrameSynthesizer.records(copying:direction:at:)`) hold them:
+    /// the last `count` bytes of the only record.
+    package func append(_ records: FrameRecords, copiedPayload count: Int, direction: Direction, at time: Timestamp, session id: UInt64) throws {
+        guard let entry = live[id] else { return }
+        try write(records)
+        records.withCopiedPayload(count: count) { entry.tally.record($0, direction: direction, at: time) }
+    }
+
     /// Writes out the records whose payloads are still referenced where the
     /// event loops read them; after it, the records given may go.
     public func writeOutReferences() throws {

@@ -9,6 +9,10 @@ import PcapFile
 public protocol SessionSink: AnyObject, Sendable {
     func open(_ session: Session)
     func record(_ event: SessionEvent, session id: UInt64)
+    /// Bytes one side sent, lent for the call only: a reader that reuses
+    /// its buffer (the splice worker) hands them over this way, and the
+    /// sink copies what it keeps.
+    func record(copying bytes: UnsafeRawBufferPointer, direction: Direction, at time: Timestamp, session id: UInt64)
     func close(session id: UInt64, at time: Timestamp)
 
     /// The faults that have acted on session `id` so far, by name: the
@@ -22,6 +26,12 @@ public protocol SessionSink: AnyObject, Sendable {
 }
 
 extension SessionSink {
+    /// Copies the bytes into a buffer of their own and records them as an event.
+    public func record(copying bytes: UnsafeRawBufferPointer, direction: Direction, at time: Timestamp, session id: UInt64) {
+        let buffer = ByteBufferAllocator().buffer(bytes: bytes)
+        record(SessionEvent(time: time, direction: direction, kind: .data(buffer)), session: id)
+    }
+
     /// A sink that keeps no manifest ignores them.
     public func faults(_ faults: [SessionFault], session id: UInt64) {}
 }

@@ -86,6 +86,13 @@ import Testing
         let hereManifest = try #require(try Manifest.load(forRecording: here))
         let builtManifest = try #require(try Manifest.load(forRecording: built))
         #expect(builtManifest.sessions == hereManifest.sessions)
+
+        // Small payloads lent and copied into their frames only, as the
+        // splice worker hands them over: the same file and manifest.
+        let copied = directory.file("copied.pcap")
+        _ = try write([script], to: copied, framesBuilt: true, copyingSmall: true)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: copied)) == (try Data(contentsOf: URL(fileURLWithPath: here))))
+        #expect(try #require(try Manifest.load(forRecording: copied)).sessions == hereManifest.sessions)
     }
 
     @Test func resetShowsAsAnRSTAndNothingElse() throws {
@@ -223,7 +230,9 @@ import Testing
     /// `framesBuilt`: as the recorder does, frames built apart (by each
     /// session's own synthesizer) and written out only at the end.
     @discardableResult
-    func write(_ scripts: [Script], to path: String, interleaved: Bool = false, framesBuilt: Bool = false) throws -> [(client: [UInt8], server: [UInt8])] {
+    /// `copyingSmall`: with `framesBuilt`, payloads of 1 to 512 bytes are
+    /// lent to `records(copying:)` and written with `append(_:copiedPayload:…)`.
+    func write(_ scripts: [Script], to path: String, interleaved: Bool = false, framesBuilt: Bool = false, copyingSmall: Bool = false) throws -> [(client: [UInt8], server: [UInt8])] {
         let writer = try RecordingFileWriter(path: path)
         var synthesizers: [FrameSynthesizer] = []
         var held: [FrameRecords] = []
@@ -246,7 +255,10 @@ import Testing
             case .reset(let direction):
                 event = SessionEvent(time: tick(), direction: direction, kind: .reset)
             }
-            if framesBuilt {
+            if framesBuilt, copyingSmall, case .data(let buffer) = event.kind, (1...FrameRecords.copiedPayloadLimit).contains(buffer.readableBytes) {
+                let records = buffer.withUnsafeReadableBytes { synthesizers[index].records(copying: $0, direction: event.direction, at: event.time) }
+                try writer.append(records, copiedPayload: buffer.readableBytes, direction: event.direction, at: event.time, session: UInt64(index))
+            } else if framesBuilt {
                 let records = synthesizers[index].records(for: event)
                 held += records.map { [$0] } ?? []
                 try writer.append(event, records: records, session: UInt64(index))

@@ -145,6 +145,14 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(loopSynthesizer.records(for: smallEvent))
     }
 
+    // The same bytes lent from a reader's own buffer (the splice worker's
+    // small reads): copied into the frames only, no buffer kept for them.
+    Benchmark("FrameRecords: one 512-byte read lent") { benchmark in
+        bytes.withUnsafeBytes { all in
+            blackHole(loopSynthesizer.records(copying: UnsafeRawBufferPointer(rebasing: all[0..<512]), direction: .clientToServer, at: start))
+        }
+    }
+
     // MARK: pcap write
 
     // The frames of 1 MiB of payload, built once; each sample writes them to
