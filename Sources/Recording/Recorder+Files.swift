@@ -26,15 +26,15 @@ extension Recorder {
             guard let writer = writer(for: session) else { return }
             attempt(on: writer) { try writer.open(session, flow: flow, handshake: handshake) }
         case .event(let id, let event, let records):
-            guard files.live[id] != nil, let writer = writer(for: id) else { return }
+            guard files.live.keys.contains(id), let writer = writer(for: id) else { return }
             attempt(on: writer, losing: item.data) { try writer.append(event, records: records, session: id) }
         case .copied(let id, let copied):
-            guard files.live[id] != nil, let writer = writer(for: id) else { return }
+            guard files.live.keys.contains(id), let writer = writer(for: id) else { return }
             attempt(on: writer, losing: item.data) {
                 try writer.append(copied.records, copiedPayload: copied.count, direction: copied.direction, at: copied.time, session: id)
             }
         case .faults(let id, let faults):
-            guard files.live[id] != nil else { return }
+            guard files.live.keys.contains(id) else { return }
             writer(for: id)?.setFaults(faults, session: id)
         case .close(let id, let time):
             guard let session = files.live.removeValue(forKey: id) else { return }

@@ -254,7 +254,7 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     /// Queues `item`, `count` bytes that `direction` of session `id` sent,
     /// as the backlog policy says; on the caller's thread under the
     /// framer's lock.
-    private func queueData(_ item: Item, count size: Int, direction: Direction, at time: Timestamp, session id: UInt64) {
+    private func queueData(_ item: consuming Item, count size: Int, direction: Direction, at time: Timestamp, session id: UInt64) {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { return }
