@@ -51,8 +51,9 @@ package struct FrameRecords {
     func withCopiedPayload<Result>(count: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         try block.withUnsafeMutablePointers { used, base in
             let bytes = UnsafeRawBufferPointer(start: base, count: used.pointee)
+            precondition(tails.isEmpty && bytes.count >= Self.entryHeaderSize + count, "not a single record with its payload copied")
             let headLength = Int(bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-            precondition(tails.isEmpty && count <= headLength && Self.entryHeaderSize + headLength == bytes.count, "not a single record with its payload copied")
+            precondition(count <= headLength && Self.entryHeaderSize + headLength == bytes.count, "not a single record with its payload copied")
             return try body(UnsafeRawBufferPointer(rebasing: bytes[bytes.count - count..<bytes.count]))
         }
     }
