@@ -166,6 +166,10 @@ final class ProxyRecording: Sendable {
         var sessions = 0
         var bytesClientToServer = 0
         var bytesServerToClient = 0
+
+        mutating func count(_ bytes: Int, _ direction: Direction) {
+            if direction == .clientToServer { bytesClientToServer += bytes } else { bytesServerToClient += bytes }
+        }
     }
 
     init(recorder: Recorder) {
@@ -242,13 +246,17 @@ final class ProxyRecording: Sendable {
             tally.withLockedValue { tally in
                 guard !tally.stopped else { return }
                 if case .data(let buffer) = event.kind {
-                    if event.direction == .clientToServer {
-                        tally.bytesClientToServer += buffer.readableBytes
-                    } else {
-                        tally.bytesServerToClient += buffer.readableBytes
-                    }
+                    tally.count(buffer.readableBytes, event.direction)
                 }
                 recorder.record(event, session: id)
+            }
+        }
+
+        func record(copying bytes: UnsafeRawBufferPointer, direction: Direction, at time: Timestamp, session id: UInt64) {
+            tally.withLockedValue { tally in
+                guard !tally.stopped else { return }
+                tally.count(bytes.count, direction)
+                recorder.record(copying: bytes, direction: direction, at: time, session: id)
             }
         }
 

@@ -79,6 +79,48 @@ struct RecordingRouteTests {
         }
     }
 
+    /// A conversation of small messages leaves NIO after 64 reads; its
+    /// reads on the splice path, lent to the recording (up to 512 bytes)
+    /// or handed over in a buffer (larger), are counted and recorded whole.
+    @Test(.timeLimit(.minutes(1)))
+    func aConversationOnTheSplicePathIsCountedAndRecordedWhole() async throws {
+        let echo = try await EchoServer.start()
+        defer { Task { await echo.stop() } }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("spliced.pcap")
+        try await RouteHarness.with(recordings: directory.path) { _, client in
+            let listen = try await client.createProxy("conversation", upstream: echo.endpoint)
+            #expect(try await client.call(.post, "/proxies/conversation/recording", #"{"path":"spliced.pcap"}"#).status == .created)
+            let socket = try BlockingSocket(connectingTo: listen, timeout: .seconds(20))
+            var sent: [UInt8] = []
+            var generator = SeededGenerator(seed: 53)
+            for index in 0..<200 {
+                let message = (0..<1 + (index * 53) % 1200).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                let echoed = try await BlockingSocket.onThread {
+                    try socket.send(message)
+                    return try socket.read(exactly: message.count)
+                }
+                #expect(echoed == message, "round trip \(index) came back different")
+                sent += message
+            }
+            socket.shutdownWrite()
+            #expect(try await BlockingSocket.onThread { try socket.readToEnd() }.isEmpty)
+            try await client.waitForNoSessions("conversation")
+
+            let metrics = try await client.metrics()
+            let spliced = try #require(metrics[#"tapedeck_proxy_spliced_bytes_total{proxy="conversation"}"#])
+            #expect(spliced > 0, "the recorded conversation never left NIO")
+            let stopped = try await client.call(.delete, "/proxies/conversation/recording")
+            #expect(stopped.object["bytes_client_to_server"] as? Int == sent.count)
+            #expect(stopped.object["bytes_server_to_client"] as? Int == sent.count)
+            let session = try #require(try ReadBack.sessions([path]).first)
+            let bothWays = session.clientToServer == sent && session.serverToClient == sent
+            #expect(bothWays, "the recording differs from what was sent")
+            #expect(session.end == .fin)
+        }
+    }
+
     @Test func aSessionLiveAtTheStopIsRecordedUpToTheStopAndListedWithItsBytes() async throws {
         let echo = try await EchoServer.start()
         defer { Task { await echo.stop() } }
