@@ -326,20 +326,18 @@ final class SplicedSession: @unchecked Sendable {
         } else if recording == nil {
             flow.copying = false
         }
-        guard let recording else {
-            try send(UnsafeRawBufferPointer(rebasing: scratch[0..<read]), on: &flow)
-            return true
-        }
-        flow.readSize = SpliceRecording.nextReadSize(after: read, of: capacity)
-        if let recorded {
-            recording.record(.data(recorded), flow.direction)
-        } else {
-            recording.sink.record(copying: UnsafeRawBufferPointer(rebasing: scratch[0..<read]), direction: flow.direction, at: .now(), session: recording.session)
-        }
-        if let drained = recording.sink.backlogDrained(on: recording.loop) {
-            readsHeld = true
-            let wake = self.wake
-            drained.whenSuccess { wake?() }
+        if let recording {
+            flow.readSize = SpliceRecording.nextReadSize(after: read, of: capacity)
+            if let recorded {
+                recording.record(.data(recorded), flow.direction)
+            } else {
+                recording.record(copying: UnsafeRawBufferPointer(rebasing: scratch[0..<read]), flow.direction)
+            }
+            if let drained = recording.sink.backlogDrained(on: recording.loop) {
+                readsHeld = true
+                let wake = self.wake
+                drained.whenSuccess { wake?() }
+            }
         }
         guard let recorded else {
             try send(UnsafeRawBufferPointer(rebasing: scratch[0..<read]), on: &flow)
@@ -467,6 +465,11 @@ struct SpliceRecording: Sendable {
 
     func record(_ kind: SessionEvent.Kind, _ direction: Direction) {
         sink.record(SessionEvent(time: .now(), direction: direction, kind: kind), session: session)
+    }
+
+    /// Bytes read into the worker's own buffer, lent for the call.
+    func record(copying bytes: UnsafeRawBufferPointer, _ direction: Direction) {
+        sink.record(copying: bytes, direction: direction, at: .now(), session: session)
     }
 
     static func nextReadSize(after read: Int, of capacity: Int) -> Int {

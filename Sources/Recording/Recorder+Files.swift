@@ -68,12 +68,12 @@ extension Recorder {
     /// Runs one write on `writer`. When the disk fails, the bytes `lost`
     /// (which did not reach the file) are counted as unrecorded and the
     /// failure is handled; any other error is logged.
-    private func attempt(on writer: RecordingFileWriter, losing lost: (session: UInt64, bytes: Int, direction: Direction)? = nil, _ body: () throws -> Void) {
+    private func attempt(on writer: RecordingFileWriter, losing lost: @autoclosure () -> (session: UInt64, bytes: Int, direction: Direction)? = nil, _ body: () throws -> Void) {
         do {
             try body()
         } catch where writer.failure != nil {
             if readerLeft(writer) { return }
-            if let (id, bytes, direction) = lost {
+            if let (id, bytes, direction) = lost() {
                 writer.addUnrecorded(bytes, direction: direction, session: id)
                 unrecordedBytes.wrappingIncrement(by: bytes, ordering: .relaxed)
             }

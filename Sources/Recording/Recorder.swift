@@ -193,8 +193,7 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     }
 
     public func record(_ event: SessionEvent, session id: UInt64) {
-        guard let framer = framers.withLockedValue({ $0[id] }) else { return }
-        framer.lock.withLock {
+        withFramer(of: id) { framer in
             if framer.redaction == nil {
                 queueFramed(event, of: framer, session: id)
             } else {
@@ -208,17 +207,21 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     /// into a buffer recorded as an event.
     public func record(copying bytes: UnsafeRawBufferPointer, direction: Direction, at time: Timestamp, session id: UInt64) {
         guard redactor == nil, !bytes.isEmpty, bytes.count <= FrameRecords.copiedPayloadLimit else {
-            record(SessionEvent(time: time, direction: direction, kind: .data(Self.allocator.buffer(bytes: bytes))), session: id)
+            record(SessionEvent(time: time, direction: direction, copying: bytes), session: id)
             return
         }
-        guard let framer = framers.withLockedValue({ $0[id] }) else { return }
-        framer.lock.withLock {
+        withFramer(of: id) { framer in
             let records = framer.synthesizer.records(copying: bytes, direction: direction, at: time)
             queueData(.copied(id, CopiedBytes(time: time, direction: direction, count: bytes.count, records: records)), count: bytes.count, direction: direction, at: time, session: id)
         }
     }
 
-    private static let allocator = ByteBufferAllocator()
+    /// Runs `body` with session `id`'s framer under its lock (so a
+    /// session's events queue in order); nothing for a session not open.
+    private func withFramer(of id: UInt64, _ body: (SessionFramer) -> Void) {
+        guard let framer = framers.withLockedValue({ $0[id] }) else { return }
+        framer.lock.withLock { body(framer) }
+    }
 
     public func close(session id: UInt64, at time: Timestamp) {
         guard let framer = framers.withLockedValue({ $0.removeValue(forKey: id) }) else {

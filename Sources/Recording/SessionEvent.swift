@@ -35,4 +35,11 @@ public struct SessionEvent: Sendable {
         self.direction = direction
         self.kind = kind
     }
+
+    /// Bytes one side sent, copied into a buffer of their own.
+    public init(time: Timestamp, direction: Direction, copying bytes: UnsafeRawBufferPointer) {
+        self.init(time: time, direction: direction, kind: .data(Self.allocator.buffer(bytes: bytes)))
+    }
+
+    private static let allocator = ByteBufferAllocator()
 }

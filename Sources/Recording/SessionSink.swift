@@ -28,8 +28,7 @@ public protocol SessionSink: AnyObject, Sendable {
 extension SessionSink {
     /// Copies the bytes into a buffer of their own and records them as an event.
     public func record(copying bytes: UnsafeRawBufferPointer, direction: Direction, at time: Timestamp, session id: UInt64) {
-        let buffer = ByteBufferAllocator().buffer(bytes: bytes)
-        record(SessionEvent(time: time, direction: direction, kind: .data(buffer)), session: id)
+        record(SessionEvent(time: time, direction: direction, copying: bytes), session: id)
     }
 
     /// A sink that keeps no manifest ignores them.

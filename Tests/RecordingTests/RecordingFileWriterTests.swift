@@ -229,9 +229,9 @@ import Testing
     /// Interleaved: step k of every session before step k+1 of any.
     /// `framesBuilt`: as the recorder does, frames built apart (by each
     /// session's own synthesizer) and written out only at the end.
-    @discardableResult
     /// `copyingSmall`: with `framesBuilt`, payloads of 1 to 512 bytes are
     /// lent to `records(copying:)` and written with `append(_:copiedPayload:…)`.
+    @discardableResult
     func write(_ scripts: [Script], to path: String, interleaved: Bool = false, framesBuilt: Bool = false, copyingSmall: Bool = false) throws -> [(client: [UInt8], server: [UInt8])] {
         let writer = try RecordingFileWriter(path: path)
         var synthesizers: [FrameSynthesizer] = []
