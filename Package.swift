@@ -54,6 +54,8 @@ let package = Package(
         .target(name: "CSplice"),
         // Read-only mappings that a file cut short under them does not crash (SIGBUS).
         .target(name: "CMappingGuard"),
+        // RFC 1071's word sum, vectorised, for the checksum of every recorded frame.
+        .target(name: "CInternetChecksum"),
         .target(
             name: "PcapFile",
             dependencies: ["CLibPCAP", "CCompression", "CMappingGuard"]
@@ -64,6 +66,7 @@ let package = Package(
             dependencies: [
                 "TapedeckErrors",
                 "PcapFile",
+                "CInternetChecksum",
                 "CPCRE2",
                 "CXXHash",
                 .product(name: "NIOCore", package: "swift-nio"),

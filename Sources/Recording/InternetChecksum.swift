@@ -1,7 +1,10 @@
+import CInternetChecksum
+
 /// RFC 1071 one's-complement sum, accumulated over several pieces.
 ///
-/// Words are summed in host order eight bytes at a time and swapped once at
-/// the end (the sum is byte-order independent up to that swap).
+/// Words are summed in host order (`internet_checksum_sum16`, vectorised C)
+/// and swapped once at the end (the sum is byte-order independent up to
+/// that swap).
 struct InternetChecksum {
     private var sum: UInt64 = 0
     /// True when an odd number of bytes has been added so far.
@@ -16,13 +19,9 @@ struct InternetChecksum {
             index = 1
             odd = false
         }
-        var wide: UInt64 = 0
-        while index + 8 <= count {
-            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            let (result, overflow) = wide.addingReportingOverflow(word)
-            wide = result &+ (overflow ? 1 : 0)
-            index += 8
-        }
+        let words = (count - index) / 2
+        let wide = words == 0 ? 0 : internet_checksum_sum16(bytes.baseAddress! + index, words)
+        index += words * 2
         // Fold the host-order 64-bit accumulator into big-endian 16-bit words.
         var folded = (wide & 0xFFFF_FFFF) + (wide >> 32)
         folded = (folded & 0xFFFF) + (folded >> 16)

@@ -24,14 +24,16 @@ extension Recorder {
         case .open(let session, let flow, let handshake):
             files.live[session.id] = session
             guard let writer = writer(for: session) else { return }
-            attempt(on: writer) { try writer.open(session, flow: flow, handshake: handshake) }
-        case .event(let id, let event, let records):
+            attempt(on: writer) { try writer.open(session, flow: flow, handshake: handshake, carriedXXH3: true) }
+        case .event(let id, let event, let records, let digest):
             guard files.live.keys.contains(id), let writer = writer(for: id) else { return }
-            attempt(on: writer, losing: item.data) { try writer.append(event, records: records, session: id) }
+            attempt(on: writer, losing: item.data) { try writer.append(event, records: records, xxh3After: digest, session: id) }
         case .copied(let id, let copied):
             guard files.live.keys.contains(id), let writer = writer(for: id) else { return }
             attempt(on: writer, losing: item.data) {
-                try writer.append(copied.records, copiedPayload: copied.count, direction: copied.direction, at: copied.time, session: id)
+                try writer.append(
+                    copied.records, copiedPayload: copied.count, direction: copied.direction, at: copied.time, xxh3After: copied.xxh3After, session: id
+                )
             }
         case .faults(let id, let faults):
             guard files.live.keys.contains(id) else { return }
@@ -327,8 +329,8 @@ extension Recorder {
         // Their records are the only owners of some payloads: kept until written out.
         let heldBack = heldBackEvents()
         withExtendedLifetime(heldBack) {
-            for (id, event, records) in heldBack {
-                write(.event(id, event, records))
+            for (id, event, records, digest) in heldBack {
+                write(.event(id, event, records, xxh3After: digest))
             }
             writeOutReferences()
         }

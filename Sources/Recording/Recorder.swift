@@ -77,8 +77,9 @@ public final class Recorder: SessionSink, @unchecked Sendable {
 
     enum Item {
         case open(Session, FlowAddresses, FrameRecords)
-        /// An event and its frames (none for a gap).
-        case event(UInt64, SessionEvent, FrameRecords?)
+        /// An event and its frames (none for a gap); for data, its
+        /// direction's XXH3-64 up to and including it (see `SessionFramer.digests`).
+        case event(UInt64, SessionEvent, FrameRecords?, xxh3After: UInt64?)
         /// A few bytes one side sent, whose frames hold the only copy kept:
         /// the buffer they were read into is released where it was read.
         case copied(UInt64, CopiedBytes)
@@ -88,7 +89,7 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         /// The bytes a session sent in this item, if it holds any.
         var data: (session: UInt64, bytes: Int, direction: Direction)? {
             switch self {
-            case .event(let id, let event, _):
+            case .event(let id, let event, _, _):
                 guard case .data(let buffer) = event.kind else { return nil }
                 return (id, buffer.readableBytes, event.direction)
             case .copied(let id, let copied):
@@ -104,6 +105,8 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         let direction: Direction
         let count: Int
         let records: FrameRecords
+        /// The direction's XXH3-64 up to and including these bytes.
+        let xxh3After: UInt64
     }
 
     private enum WriterState {
@@ -212,7 +215,9 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         }
         withFramer(of: id) { framer in
             let records = framer.synthesizer.records(copying: bytes, direction: direction, at: time)
-            queueData(.copied(id, CopiedBytes(time: time, direction: direction, count: bytes.count, records: records)), count: bytes.count, direction: direction, at: time, session: id)
+            queueData(bytes, of: framer, direction: direction, at: time, session: id) { digest in
+                .copied(id, CopiedBytes(time: time, direction: direction, count: bytes.count, records: records, xxh3After: digest))
+            }
         }
     }
 
@@ -242,55 +247,82 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     private func queueFramed(_ event: SessionEvent, of framer: SessionFramer, session id: UInt64) {
         let records = framer.synthesizer.records(for: event)
         guard case .data(let buffer) = event.kind, let records else {
-            enqueue(.event(id, event, records))
+            enqueue(.event(id, event, records, xxh3After: nil))
             return
         }
         let size = buffer.readableBytes
-        // A small payload was copied into its frames: the queue need not
-        // hold its buffer, which is then freed here, where it was allocated.
-        let item: Item = size > 0 && size <= FrameRecords.copiedPayloadLimit
-            ? .copied(id, CopiedBytes(time: event.time, direction: event.direction, count: size, records: records))
-            : .event(id, event, records)
-        queueData(item, count: size, direction: event.direction, at: event.time, session: id)
+        buffer.withUnsafeReadableBytes { bytes in
+            queueData(bytes, of: framer, direction: event.direction, at: event.time, session: id) { digest in
+                // A small payload was copied into its frames: the queue need not
+                // hold its buffer, which is then freed here, where it was allocated.
+                size > 0 && size <= FrameRecords.copiedPayloadLimit
+                    ? .copied(id, CopiedBytes(time: event.time, direction: event.direction, count: size, records: records, xxh3After: digest))
+                    : .event(id, event, records, xxh3After: digest)
+            }
+        }
+    }
+
+    /// Queues the item `bytes` that `direction` of session `id` sent make
+    /// (`item`, given the direction's XXH3 with them), as the backlog policy
+    /// says; on the caller's thread under the framer's lock. Bytes the
+    /// policy drops, or that come after the recorder stopped, are taken
+    /// back out of the digest.
+    private func queueData(
+        _ bytes: UnsafeRawBufferPointer, of framer: SessionFramer, direction: Direction, at time: Timestamp, session id: UInt64,
+        item: (UInt64) -> Item
+    ) {
+        let digest = framer.digests[direction == .clientToServer ? 0 : 1]
+        let before = configuration.backlogPolicy == .drop ? digest.saved() : nil
+        digest.absorb(bytes)
+        if !queueData(item(digest.xxh3Value), count: bytes.count, direction: direction, at: time, session: id), let before {
+            digest.restore(before)
+        }
     }
 
     /// Queues `item`, `count` bytes that `direction` of session `id` sent,
     /// as the backlog policy says; on the caller's thread under the
-    /// framer's lock.
-    private func queueData(_ item: consuming Item, count size: Int, direction: Direction, at time: Timestamp, session id: UInt64) {
+    /// framer's lock. False when its bytes will not be written.
+    private func queueData(_ item: consuming Item, count size: Int, direction: Direction, at time: Timestamp, session id: UInt64) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard !stopping else { return }
+        guard !stopping else { return false }
         if stoppedByFailure {
             if countsAfterStop { countUnrecorded(size, direction: direction, session: id) }
-            return
+            return false
         }
+        defer { wakeWriterIfNeeded() }
         // One read larger than the whole queue still fits an empty queue.
         if configuration.backlogPolicy == .drop, queuedBytes > 0, queuedBytes + size > configuration.queueCapacity {
             droppedBytes.wrappingIncrement(by: size, ordering: .relaxed)
-            queue.append(.event(id, SessionEvent(time: time, direction: direction, kind: .gap(bytes: size)), nil))
-        } else {
-            queue.append(item)
-            queuedBytes += size
-            if configuration.backlogPolicy == .backpressure, queuedBytes >= configuration.queueCapacity {
-                backlogFull.store(true, ordering: .relaxed)
-            }
+            queue.append(.event(id, SessionEvent(time: time, direction: direction, kind: .gap(bytes: size)), nil, xxh3After: nil))
+            return false
         }
-        wakeWriterIfNeeded()
+        queue.append(item)
+        queuedBytes += size
+        if configuration.backlogPolicy == .backpressure, queuedBytes >= configuration.queueCapacity {
+            backlogFull.store(true, ordering: .relaxed)
+        }
+        return true
     }
 
     /// On the writer thread, as the recorder finishes: sessions still open
     /// hand over what their redaction held back, decided now.
-    func heldBackEvents() -> [(UInt64, SessionEvent, FrameRecords?)] {
+    func heldBackEvents() -> [(UInt64, SessionEvent, FrameRecords?, xxh3After: UInt64?)] {
         let open = framers.withLockedValue { framers in
             defer { framers.removeAll() }
             return framers.sorted { $0.key < $1.key }
         }
-        var events: [(UInt64, SessionEvent, FrameRecords?)] = []
+        var events: [(UInt64, SessionEvent, FrameRecords?, xxh3After: UInt64?)] = []
         for (id, framer) in open {
             framer.lock.withLock {
                 for ready in framer.redaction?.finish() ?? [] {
-                    events.append((id, ready, framer.synthesizer.records(for: ready)))
+                    var digest: UInt64?
+                    if case .data(let buffer) = ready.kind {
+                        let side = framer.digests[ready.direction == .clientToServer ? 0 : 1]
+                        buffer.withUnsafeReadableBytes { side.absorb($0) }
+                        digest = side.xxh3Value
+                    }
+                    events.append((id, ready, framer.synthesizer.records(for: ready), digest))
                 }
             }
         }

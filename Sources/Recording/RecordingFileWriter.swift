@@ -95,9 +95,11 @@ package final class RecordingFileWriter {
     }
 
     /// Starts a session whose frames come built: `handshake` from its
-    /// synthesizer, whose addresses are `flow`.
-    public func open(_ session: Session, flow: FlowAddresses, handshake: FrameRecords) throws {
-        live[session.id] = LiveSession(synthesizer: nil, flow: flow, tally: SessionTally(session: session))
+    /// synthesizer, whose addresses are `flow`. `carriedXXH3`: every data
+    /// event of it will come with its direction's XXH3 so far (`xxh3After`),
+    /// which this file's manifest takes as it is (see `SessionTally`).
+    public func open(_ session: Session, flow: FlowAddresses, handshake: FrameRecords, carriedXXH3: Bool = false) throws {
+        live[session.id] = LiveSession(synthesizer: nil, flow: flow, tally: SessionTally(session: session, carriedXXH3: carriedXXH3))
         try write(handshake)
     }
 
@@ -133,20 +135,23 @@ package final class RecordingFileWriter {
     /// Records one event of a session opened with its frames built:
     /// `records` are its frames (nil: none, as for a gap). Large payloads
     /// are written from where `records` hold them, by `writeOutReferences()`
-    /// at the latest: keep `records` until then.
-    public func append(_ event: SessionEvent, records: FrameRecords?, session id: UInt64) throws {
+    /// at the latest: keep `records` until then. `xxh3After`: see
+    /// `open(_:flow:handshake:carriedXXH3:)`.
+    public func append(_ event: SessionEvent, records: FrameRecords?, xxh3After digest: UInt64? = nil, session id: UInt64) throws {
         guard let entry = live[id] else { return }
         if let records { try write(records) }
-        entry.tally.record(event)
+        entry.tally.record(event, xxh3After: digest)
     }
 
     /// Records a few bytes session `id` sent, whose frames (`records`,
     /// from `FrameSynthesizer.records(copying:direction:at:)`) hold them:
     /// the last `count` bytes of the only record.
-    package func append(_ records: FrameRecords, copiedPayload count: Int, direction: Direction, at time: Timestamp, session id: UInt64) throws {
+    package func append(
+        _ records: FrameRecords, copiedPayload count: Int, direction: Direction, at time: Timestamp, xxh3After digest: UInt64? = nil, session id: UInt64
+    ) throws {
         guard let entry = live[id] else { return }
         try write(records)
-        records.withCopiedPayload(count: count) { entry.tally.record($0, direction: direction, at: time) }
+        records.withCopiedPayload(count: count) { entry.tally.record($0, direction: direction, at: time, xxh3After: digest) }
     }
 
     /// Writes out the records whose payloads are still referenced where the

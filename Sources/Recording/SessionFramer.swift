@@ -11,6 +11,12 @@ final class SessionFramer: @unchecked Sendable {
     var synthesizer: FrameSynthesizer
     /// Under `lock`; nil without `--redact`.
     var redaction: SessionRedaction?
+    /// Under `lock`: XXH3-64 of the bytes each direction has queued, taken
+    /// here while they are still in the cache of the core that read them
+    /// (on the writer thread they would be read from memory again). Each
+    /// data item carries its direction's digest after it; the writer's
+    /// manifest takes the last one.
+    let digests = [StreamChecksum(.xxh3), StreamChecksum(.xxh3)]
 
     /// `redactor`'s patterns are shared; the session matches with scratch
     /// space of its own, as sessions are redacted on several threads at once.

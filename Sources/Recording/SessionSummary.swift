@@ -88,13 +88,26 @@ public struct SessionTally {
     private var wasReset = false
     public private(set) var lastActivity: Timestamp
 
+    /// XXH3-64 of each direction's bytes, as whoever read them took it
+    /// (`carriedXXH3`): the digest the last one came with, nil before any.
+    private var carried: [UInt64?] = [nil, nil]
+    /// The bytes come with their XXH3 (`record(_:xxh3After:)`), which is not taken again here.
+    private let carriesXXH3: Bool
+
     /// `checksums`: which the summary carries; a recording's manifest
     /// carries XXH3, the default. None at all (`[]`) is cheapest: at over a
     /// gigabyte a second, SHA-256 is most of the cost of reading.
-    package init(session: Session, checksums: [ChecksumKind] = [.xxh3]) {
+    ///
+    /// `carriedXXH3`: every data event comes with the XXH3-64 of its
+    /// direction's bytes up to and including it, taken where the bytes
+    /// were read (the recorder's event loops, while the bytes are still in
+    /// that core's cache); the summary's `xxh3` is the last one.
+    package init(session: Session, checksums: [ChecksumKind] = [.xxh3], carriedXXH3: Bool = false) {
         self.session = session
         self.lastActivity = session.opened
-        self.checksums = checksums.map { kind in (kind, [StreamChecksum(kind), StreamChecksum(kind)]) }
+        self.carriesXXH3 = carriedXXH3 && checksums.contains(.xxh3)
+        let taken = carriesXXH3 ? checksums.filter { $0 != .xxh3 } : checksums
+        self.checksums = taken.map { kind in (kind, [StreamChecksum(kind), StreamChecksum(kind)]) }
     }
 
     /// The faults that have acted on the session so far (the whole list).
@@ -102,12 +115,13 @@ public struct SessionTally {
         session.faults = faults
     }
 
-    public mutating func record(_ event: SessionEvent) {
+    /// `xxh3After`: with `carriedXXH3`, a data event's direction's XXH3-64 up to and including it.
+    public mutating func record(_ event: SessionEvent, xxh3After digest: UInt64? = nil) {
         let side = event.direction == .clientToServer ? 0 : 1
         lastActivity = max(lastActivity, event.time)
         switch event.kind {
         case .data(let buffer):
-            buffer.withUnsafeReadableBytes { record($0, side: side) }
+            buffer.withUnsafeReadableBytes { record($0, side: side, xxh3After: digest) }
         case .halfClose:
             finished[side] = true
         case .reset:
@@ -117,14 +131,18 @@ public struct SessionTally {
         }
     }
 
-    /// Bytes one side sent, lent (see `LentBytes`).
-    public mutating func record(_ lent: UnsafeRawBufferPointer, direction: Direction, at time: Timestamp) {
+    /// Bytes one side sent, lent (see `LentBytes`); `xxh3After` as for an event.
+    public mutating func record(_ lent: UnsafeRawBufferPointer, direction: Direction, at time: Timestamp, xxh3After digest: UInt64? = nil) {
         lastActivity = max(lastActivity, time)
-        record(lent, side: direction == .clientToServer ? 0 : 1)
+        record(lent, side: direction == .clientToServer ? 0 : 1, xxh3After: digest)
     }
 
-    private mutating func record(_ data: UnsafeRawBufferPointer, side: Int) {
+    private mutating func record(_ data: UnsafeRawBufferPointer, side: Int, xxh3After digest: UInt64?) {
         for checksum in checksums { checksum.sides[side].absorb(data) }
+        if carriesXXH3, !data.isEmpty {
+            assert(digest != nil, "a session whose XXH3 is carried got bytes without it")
+            carried[side] = digest ?? carried[side]
+        }
         bytes[side] += data.count
     }
 
@@ -141,7 +159,10 @@ public struct SessionTally {
 
     package func summary(end: SessionEnd? = nil, closedAt: Timestamp? = nil, wire: FlowAddresses? = nil) -> SessionSummary {
         func direction(_ side: Int) -> DirectionSummary {
-            func hex(_ kind: ChecksumKind) -> String? { checksums.first { $0.kind == kind }?.sides[side].hex }
+            func hex(_ kind: ChecksumKind) -> String? {
+                if kind == .xxh3, carriesXXH3 { return carried[side].map { StreamChecksum.hex(xxh3: $0) } ?? StreamChecksum.emptyXXH3 }
+                return checksums.first { $0.kind == kind }?.sides[side].hex
+            }
             return DirectionSummary(bytes: bytes[side], xxh3: hex(.xxh3), sha256: hex(.sha256), gapBytes: gapBytes[side])
         }
         var wireEndpoints = session.wire

@@ -44,7 +44,7 @@ package final class StreamChecksum: @unchecked Sendable {
 
     package func absorb(_ raw: UnsafeRawBufferPointer) {
         if let xxh3 {
-            XXH3_64bits_update(xxh3, raw.baseAddress, raw.count)
+            tapedeck_xxh3_update(xxh3, raw.baseAddress, raw.count)
         } else {
             sha256?.update(bufferPointer: raw)
         }
@@ -53,12 +53,37 @@ package final class StreamChecksum: @unchecked Sendable {
     /// Lowercase hex of the checksum so far (the stream may go on): 16
     /// digits for XXH3-64, as `xxhsum -H3` prints it; 64 for SHA-256.
     package var hex: String {
-        if let xxh3 {
-            let value = XXH3_64bits_digest(xxh3)
-            let digits = String(value, radix: 16)
-            return String(repeating: "0", count: 16 - digits.count) + digits
-        }
+        if let xxh3 { return Self.hex(xxh3: XXH3_64bits_digest(xxh3)) }
         return hexString(sha256!.finalize())
+    }
+
+    /// XXH3-64 of the stream so far (the stream may go on); XXH3 only.
+    package var xxh3Value: UInt64 {
+        guard let xxh3 else { preconditionFailure("xxh3Value of a \(kind) checksum") }
+        return XXH3_64bits_digest(xxh3)
+    }
+
+    /// `hex` of an XXH3-64 of no bytes.
+    package static let emptyXXH3 = StreamChecksum(.xxh3).hex
+
+    /// `value` as `hex` shows an XXH3-64.
+    package static func hex(xxh3 value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    /// A copy of this XXH3 checksum's state, for `restore(_:)`.
+    package func saved() -> StreamChecksum {
+        let copy = StreamChecksum(kind)
+        if let xxh3, let target = copy.xxh3 { XXH3_copyState(target, xxh3) }
+        copy.sha256 = sha256
+        return copy
+    }
+
+    /// Takes back the state `saved()` copied: what was absorbed since is forgotten.
+    package func restore(_ saved: StreamChecksum) {
+        if let xxh3, let source = saved.xxh3 { XXH3_copyState(xxh3, source) }
+        sha256 = saved.sha256
     }
 
     /// The checksum of `bytes` alone.

@@ -93,10 +93,13 @@ import Testing
         #expect(session.serverToClient == response)
         #expect(session.gapBytes.values.allSatisfy { $0 == 0 })
         #expect(session.end == .fin)
+        let verification = try ChecksumVerification.verify(path: harness.recordingPath)
+        #expect(verification.passed, "\(verification.problems)")
     }
 
     /// A tiny recorder queue with `drop`: traffic is untouched, the recording
-    /// shows gaps, counted in `droppedBytes` and the manifest.
+    /// shows gaps, counted in `droppedBytes` and the manifest, whose
+    /// checksums are those of the bytes the file holds.
     @Test func dropKeepsTrafficAndRecordsGaps() async throws {
         let (harness, sent, received, response) = try await transfer(policy: .drop)
         defer { harness.remove() }
@@ -111,5 +114,9 @@ import Testing
         let session = try #require(try Recorded.sessions([harness.recordingPath]).first)
         #expect(session.gapBytes[.clientToServer]! + session.gapBytes[.serverToClient]! == dropped)
         #expect(session.clientToServer.count + session.gapBytes[.clientToServer]! == sent.count)
+        // The manifest's XXH3 is of what the file holds: dropped bytes are
+        // taken back out of the digest each read's is carried with.
+        let verification = try ChecksumVerification.verify(path: harness.recordingPath)
+        #expect(verification.passed, "\(verification.problems)")
     }
 }

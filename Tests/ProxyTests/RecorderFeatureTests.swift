@@ -35,7 +35,8 @@ import Glibc
     }
 
     /// Checks a rotated set: numbered names, each file readable alone with
-    /// a manifest, 0600, and the long session's bytes complete across files.
+    /// a manifest whose checksums hold, 0600, and the long session's bytes
+    /// complete across files.
     private static func checkRotatedSet(_ files: [String], sent: [UInt8]) throws {
         #expect(files.count >= 3)
         for (number, file) in files.enumerated() {
@@ -54,6 +55,10 @@ import Glibc
             let recorded = manifest?.sessions.first.map { ($0.clientToServer.bytes, $0.serverToClient.bytes) } ?? (0, 0)
             let read = (sessions.first?.clientToServer.count ?? 0, sessions.first?.serverToClient.count ?? 0)
             #expect(read == recorded, "\(file) read alone: \(read) bytes, its manifest: \(recorded)")
+            // A session's XXH3 is taken where it was read, for the file it
+            // opened in; each later file's is of its own piece.
+            let verification = try ChecksumVerification.verify(path: file)
+            #expect(verification.passed, "\(file): \(verification.problems)")
             clientBytes += sessions.flatMap(\.clientToServer)
             serverBytes += sessions.flatMap(\.serverToClient)
         }

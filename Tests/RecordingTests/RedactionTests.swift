@@ -218,5 +218,39 @@ import Testing
         let expected = Set((0..<sessions).map(masked))
         let found = Set(received.values.map { String(decoding: $0, as: UTF8.self) })
         #expect(found == expected)
+        // The manifest's XXH3 is of the masked bytes, as the file holds them.
+        let verification = try ChecksumVerification.verify(path: path)
+        #expect(verification.passed, "\(verification.problems)")
+    }
+
+    /// A session still open when recording stops: the partial match its
+    /// redaction held back is decided then and written masked, and the
+    /// manifest's checksum covers it.
+    @Test func whatASessionOpenAtTheEndHeldBackIsWrittenMaskedAndChecksummed() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("held.pcap")
+        var configuration = RecorderConfiguration(output: .file(path: path))
+        configuration.redactPatterns = [#"password=\w+"#]
+        let recorder = try Recorder(configuration: configuration, logger: Logger(label: "test"))
+        recorder.open(Session(index: 0, id: 1, client: .ip(.loopbackV4, port: 41_000), server: .ip(.loopbackV4, port: 6379), opened: .now()))
+        for text in ["user=1 ", "pass", "word=hun", "ter2"] {
+            recorder.record(SessionEvent(time: .now(), direction: .clientToServer, kind: .data(ByteBuffer(string: text))), session: 1)
+        }
+        recorder.record(SessionEvent(time: .now(), direction: .serverToClient, kind: .data(ByteBuffer(string: "+OK\r\n"))), session: 1)
+        recorder.finish()
+
+        let session = try #require(try Manifest.load(forRecording: path)?.sessions.first)
+        #expect(session.clientToServer.bytes == "user=1 password=hunter2".utf8.count)
+        #expect(session.serverToClient.bytes == 5)
+        var received: [UInt8] = []
+        try StreamReassembler.read(paths: [path]) { event in
+            if case .event(_, let sessionEvent) = event, case .data(let buffer) = sessionEvent.kind, sessionEvent.direction == .clientToServer {
+                received += buffer.readableBytesView
+            }
+        }
+        #expect(String(decoding: received, as: UTF8.self) == "user=1 " + Self.stars(16))
+        let verification = try ChecksumVerification.verify(path: path)
+        #expect(verification.passed, "\(verification.problems)")
     }
 }
