@@ -47,13 +47,20 @@ package struct FrameRecords {
 
     /// The payload of records built for a few bytes that were copied into
     /// them (`FrameSynthesizer.records(copying:direction:at:)`): the last
-    /// `count` bytes of the only record's head. Valid while these records live.
+    /// `count` bytes of the last record's head (a bare ACK from the other
+    /// side may come before it). Valid while these records live.
     func withCopiedPayload<Result>(count: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         try block.withUnsafeMutablePointers { used, base in
             let bytes = UnsafeRawBufferPointer(start: base, count: used.pointee)
-            precondition(tails.isEmpty && bytes.count >= Self.entryHeaderSize + count, "not a single record with its payload copied")
-            let headLength = Int(bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-            precondition(count <= headLength && Self.entryHeaderSize + headLength == bytes.count, "not a single record with its payload copied")
+            precondition(tails.isEmpty, "not records with their payloads copied")
+            var position = 0
+            var headLength = 0
+            while position < bytes.count {
+                precondition(bytes.count - position >= Self.entryHeaderSize, "a record cut short")
+                headLength = Int(bytes.loadUnaligned(fromByteOffset: position + 8, as: UInt32.self))
+                position += Self.entryHeaderSize + headLength
+            }
+            precondition(position == bytes.count && count <= headLength, "the last record does not hold \(count) copied bytes")
             return try body(UnsafeRawBufferPointer(rebasing: bytes[bytes.count - count..<bytes.count]))
         }
     }
@@ -77,7 +84,9 @@ package struct FrameRecords {
             let segments = max(1, (count + FrameSynthesizer.maximumSegmentPayload - 1) / FrameSynthesizer.maximumSegmentPayload)
             let last = count - (segments - 1) * FrameSynthesizer.maximumSegmentPayload
             let copied = last <= FrameRecords.copiedPayloadLimit ? last : 0
-            self.init(source: buffer, segments: segments, copied: copied)
+            // And the other side's bare ACKs, one per `acknowledgementInterval` at most.
+            let acknowledgements = 1 + count / Int(FrameSynthesizer.acknowledgementInterval)
+            self.init(source: buffer, segments: segments + acknowledgements, copied: copied)
         }
 
         /// For up to `segments` bare segments (a handshake, a FIN, an RST).
@@ -86,10 +95,11 @@ package struct FrameRecords {
         }
 
         /// For one segment whose payload of `count` bytes (at most
-        /// `copiedPayloadLimit`) is copied.
-        init(copying count: Int) {
+        /// `copiedPayloadLimit`) is copied, after the other side's bare ACK
+        /// when `afterAcknowledgement`.
+        init(copying count: Int, afterAcknowledgement: Bool = false) {
             precondition(count <= FrameRecords.copiedPayloadLimit)
-            self.init(source: nil, segments: 1, copied: count)
+            self.init(source: nil, segments: afterAcknowledgement ? 2 : 1, copied: count)
         }
 
         private init(source: ByteBuffer?, segments: Int, copied: Int) {

@@ -7,7 +7,10 @@ import PcapFile
 /// `maximumSegmentPayload` bytes with correct sequence and acknowledgement
 /// numbers (64-bit counters, so they wrap past 4 GiB), ACK on every segment,
 /// FIN+ACK on each half-close in the order it happened, RST+ACK on a reset,
-/// and valid IPv4 and TCP checksums.
+/// and valid IPv4 and TCP checksums. A side that receives a long stream
+/// without sending anything acknowledges it with a bare ACK every
+/// `acknowledgementInterval` (Wireshark takes a segment more than 2 GiB past
+/// the receiver's last acknowledgement for a retransmission).
 ///
 /// A `.gap` advances the sequence number without a segment, so Wireshark
 /// shows the loss where it happened ("previous segment not captured").
@@ -25,6 +28,11 @@ package struct FrameSynthesizer {
     public static let maximumSegmentPayload = 65_495
     /// The longest headers of a frame: Ethernet, IPv6, TCP.
     public static let maximumHeaderLength = 14 + 40 + 20
+    /// The most sequence space one direction uses before its receiver, if
+    /// it sent nothing meanwhile, acknowledges it with a bare ACK: well
+    /// inside the 2 GiB that TCP's sequence comparisons (and Wireshark's)
+    /// allow, and rare enough to cost nothing (one frame a GiB).
+    public static let acknowledgementInterval: UInt64 = 1 << 30
 
     /// A whole frame, valid only during the call.
     public typealias Emit = (Timestamp, UnsafeRawBufferPointer) throws -> Void
@@ -41,6 +49,10 @@ package struct FrameSynthesizer {
     /// Bytes of sequence space used so far per direction (SYN and FIN count one).
     private var clientOffset: UInt64 = 0
     private var serverOffset: UInt64 = 0
+    /// Sequence space per direction used since the other side's last
+    /// segment, which acknowledged everything before.
+    private var clientUnacknowledged: UInt64 = 0
+    private var serverUnacknowledged: UInt64 = 0
     private var clientIPID: UInt16 = 0
     private var serverIPID: UInt16 = 0
     private var clientFinished = false
@@ -111,6 +123,9 @@ package struct FrameSynthesizer {
         var start = 0
         while start < bytes.count {
             let end = min(bytes.count, start + Self.maximumSegmentPayload)
+            if acknowledgementDue(direction, before: end - start) {
+                try segment(direction.reversed, flags: .ack, payload: nil, at: time, emit: emit)
+            }
             let flags: TCPFlags = end == bytes.count ? [.ack, .psh] : .ack
             try segment(direction, flags: flags, payload: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), at: time, emit: emit)
             advance(direction, by: UInt64(end - start))
@@ -136,7 +151,7 @@ package struct FrameSynthesizer {
     /// hold the only copy the recorder keeps, so `bytes` need only be valid
     /// during the call.
     package mutating func records(copying bytes: UnsafeRawBufferPointer, direction: Direction, at time: Timestamp) -> FrameRecords {
-        var builder = FrameRecords.Builder(copying: bytes.count)
+        var builder = FrameRecords.Builder(copying: bytes.count, afterAcknowledgement: acknowledgementDue(direction, before: bytes.count))
         data(bytes, direction: direction, at: time, parts: { time, headers, payload in builder.add(time, headers, payload) })
         return builder.records
     }
@@ -177,7 +192,21 @@ package struct FrameSynthesizer {
     }
 
     private mutating func advance(_ direction: Direction, by count: UInt64) {
-        if direction == .clientToServer { clientOffset &+= count } else { serverOffset &+= count }
+        if direction == .clientToServer {
+            clientOffset &+= count
+            clientUnacknowledged &+= count
+        } else {
+            serverOffset &+= count
+            serverUnacknowledged &+= count
+        }
+    }
+
+    /// True when `count` more bytes in `direction` would take it past
+    /// `acknowledgementInterval` since its receiver last sent a segment:
+    /// the receiver acknowledges what came so far first.
+    private func acknowledgementDue(_ direction: Direction, before count: Int) -> Bool {
+        let unacknowledged = direction == .clientToServer ? clientUnacknowledged : serverUnacknowledged
+        return unacknowledged > 0 && unacknowledged + UInt64(count) > Self.acknowledgementInterval
     }
 
     private func sequenceNumber(_ direction: Direction) -> UInt32 {
@@ -194,6 +223,9 @@ package struct FrameSynthesizer {
         let destinationPort = fromClient ? flow.serverPort : flow.clientPort
         let sequence = sequenceNumber(direction)
         let acknowledgement = flags.contains(.ack) ? sequenceNumber(direction.reversed) : 0
+        if flags.contains(.ack) {
+            if fromClient { serverUnacknowledged = 0 } else { clientUnacknowledged = 0 }
+        }
         let ipID: UInt16
         if fromClient { clientIPID &+= 1; ipID = clientIPID } else { serverIPID &+= 1; ipID = serverIPID }
         let payload = payload ?? UnsafeRawBufferPointer(start: nil, count: 0)

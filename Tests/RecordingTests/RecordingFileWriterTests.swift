@@ -95,6 +95,97 @@ import Testing
         #expect(try #require(try Manifest.load(forRecording: copied)).sessions == hereManifest.sessions)
     }
 
+    /// A side that only receives (an upload of gigabytes, a stream never
+    /// answered) still acknowledges what it got, at least once a GiB:
+    /// otherwise Wireshark takes every segment more than 2 GiB past the
+    /// receiver's last acknowledgement for a retransmission. Gaps stand in
+    /// for the gigabytes; the bytes around them are real.
+    @Test func aLongOneWayStreamIsAcknowledgedAndNeverLooksRetransmitted() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let clientISN: UInt32 = 0x1000
+        // Ten 100-byte reads with 600 MiB gaps between them: 5.3 GiB, past
+        // the 2 GiB of sequence space and the 4 GiB where it wraps.
+        let gap = 600 << 20
+        var expectedAcknowledgements: [UInt32] = []
+        var sent: UInt64 = 0
+        var unacknowledged: UInt64 = 0
+        for round in 0..<10 {
+            if unacknowledged + 100 > FrameSynthesizer.acknowledgementInterval {
+                expectedAcknowledgements.append(clientISN &+ 1 &+ UInt32(truncatingIfNeeded: sent))
+                unacknowledged = 0
+            }
+            sent += 100
+            unacknowledged += 100
+            if round < 9 {
+                sent += UInt64(gap)
+                unacknowledged += UInt64(gap)
+            }
+        }
+        #expect(expectedAcknowledgements.count == 4)
+
+        /// Writes the stream with frames built by the writer, or where the
+        /// bytes were read (`built`), small reads copied into their frames
+        /// as the splice worker lends them (`copying`).
+        func write(to path: String, built: Bool = false, copying: Bool = false) throws {
+            let writer = try RecordingFileWriter(path: path)
+            var clock = Timestamp(seconds: 1_764_000_000, nanoseconds: 0)
+            func tick() -> Timestamp {
+                clock = clock.advanced(by: .milliseconds(1))
+                return clock
+            }
+            let session = Session(index: 0, client: try Endpoint(parsing: Self.clientIPv4), server: try Endpoint(parsing: Self.serverIPv4), opened: tick())
+            var synthesizer = FrameSynthesizer(session: session, initialSequenceNumbers: (clientISN, 0x2000))
+            var held: [FrameRecords] = []
+            if built {
+                let handshake = synthesizer.handshakeRecords()
+                held.append(handshake)
+                try writer.open(session, flow: synthesizer.flow, handshake: handshake)
+            } else {
+                try writer.open(session, initialSequenceNumbers: (clientISN, 0x2000))
+            }
+            func append(_ event: SessionEvent) throws {
+                guard built else { return try writer.append(event, session: 0) }
+                if copying, case .data(let buffer) = event.kind {
+                    let records = buffer.withUnsafeReadableBytes { synthesizer.records(copying: $0, direction: event.direction, at: event.time) }
+                    held.append(records)
+                    try writer.append(records, copiedPayload: buffer.readableBytes, direction: event.direction, at: event.time, session: 0)
+                } else {
+                    let records = synthesizer.records(for: event)
+                    held += records.map { [$0] } ?? []
+                    try writer.append(event, records: records, session: 0)
+                }
+            }
+            for round in 0..<10 {
+                try append(SessionEvent(time: tick(), direction: .clientToServer, kind: .data(ByteBuffer(repeating: UInt8(round), count: 100))))
+                if round < 9 { try append(SessionEvent(time: tick(), direction: .clientToServer, kind: .gap(bytes: gap))) }
+            }
+            try append(SessionEvent(time: tick(), direction: .clientToServer, kind: .halfClose))
+            try append(SessionEvent(time: tick(), direction: .serverToClient, kind: .halfClose))
+            try withExtendedLifetime(held) { try writer.finish() }
+        }
+        let path = directory.file("long.pcap")
+        try write(to: path)
+        for (name, copying) in [("built", false), ("copied", true)] {
+            let other = directory.file("\(name).pcap")
+            try write(to: other, built: true, copying: copying)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: other)) == (try Data(contentsOf: URL(fileURLWithPath: path))), "frames \(name) where read")
+            #expect(try Manifest.load(forRecording: other)?.sessions == (try Manifest.load(forRecording: path)?.sessions), "frames \(name) where read")
+        }
+
+        let flagged = try TShark.run([
+            "-r", path, "-Y", "tcp.analysis.retransmission || tcp.analysis.spurious_retransmission || tcp.analysis.out_of_order",
+            "-T", "fields", "-e", "frame.number",
+        ])
+        #expect(flagged.split(separator: "\n").isEmpty, "frames tshark takes for retransmissions: \(flagged.split(separator: "\n").prefix(5))")
+        let bareServerACKs = try TShark.run([
+            "-r", path, "-Y", "tcp.srcport == 6379 && tcp.len == 0 && tcp.flags == 0x010", "-T", "fields", "-e", "tcp.ack_raw",
+        ]).split(separator: "\n").compactMap { UInt32($0) }
+        #expect(bareServerACKs == expectedAcknowledgements)
+        let payloads = try TShark.run(["-r", path, "-Y", "tcp.len > 0", "-T", "fields", "-e", "tcp.payload"]).split(separator: "\n")
+        #expect(payloads == (0..<10).map { Substring(String(repeating: String(format: "%02x", $0), count: 100)) })
+    }
+
     @Test func resetShowsAsAnRSTAndNothingElse() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
