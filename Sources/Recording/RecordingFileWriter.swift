@@ -145,7 +145,7 @@ package final class RecordingFileWriter {
 
     /// Records a few bytes session `id` sent, whose frames (`records`,
     /// from `FrameSynthesizer.records(copying:direction:at:)`) hold them:
-    /// the last `count` bytes of the only record.
+    /// the last `count` bytes of the last record.
     package func append(
         _ records: FrameRecords, copiedPayload count: Int, direction: Direction, at time: Timestamp, xxh3After digest: UInt64? = nil, session id: UInt64
     ) throws {

@@ -72,7 +72,7 @@ package final class StreamChecksum: @unchecked Sendable {
         return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
-    /// A copy of this XXH3 checksum's state, for `restore(_:)`.
+    /// A copy of this checksum's state, for `restore(_:)`.
     package func saved() -> StreamChecksum {
         let copy = StreamChecksum(kind)
         if let xxh3, let target = copy.xxh3 { XXH3_copyState(target, xxh3) }
