@@ -173,6 +173,7 @@ extension Recorder {
         writer.redact = configuration.redactPatterns
         if case .standardOutput(let manifest) = configuration.output { writer.manifestPath = manifest }
         writer.continue(continuations)
+        sessionsContinueInAnotherFile(continuations.map(\.session.id))
         files.current = writer
         files.openedAt = ContinuousClock.now
         files.written.append(path)

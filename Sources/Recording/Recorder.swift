@@ -105,8 +105,9 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         let direction: Direction
         let count: Int
         let records: FrameRecords
-        /// The direction's XXH3-64 up to and including these bytes.
-        let xxh3After: UInt64
+        /// The direction's XXH3-64 up to and including these bytes (nil
+        /// when no longer taken: see `SessionFramer.digestsWanted`).
+        let xxh3After: UInt64?
     }
 
     private enum WriterState {
@@ -269,14 +270,26 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     /// back out of the digest.
     private func queueData(
         _ bytes: UnsafeRawBufferPointer, of framer: SessionFramer, direction: Direction, at time: Timestamp, session id: UInt64,
-        item: (UInt64) -> Item
+        item: (UInt64?) -> Item
     ) {
+        guard framer.digestsWanted.load(ordering: .relaxed) else {
+            _ = queueData(item(nil), count: bytes.count, direction: direction, at: time, session: id)
+            return
+        }
         let digest = framer.digests[direction == .clientToServer ? 0 : 1]
         let before = configuration.backlogPolicy == .drop ? digest.saved() : nil
         digest.absorb(bytes)
         if !queueData(item(digest.xxh3Value), count: bytes.count, direction: direction, at: time, session: id), let before {
             digest.restore(before)
         }
+    }
+
+    /// On the writer thread, as the next file of a rotated set goes on
+    /// with these sessions: their event loops stop taking the digests that
+    /// file's writer takes itself.
+    func sessionsContinueInAnotherFile(_ ids: [UInt64]) {
+        let continuing = framers.withLockedValue { framers in ids.compactMap { framers[$0] } }
+        for framer in continuing { framer.digestsWanted.store(false, ordering: .relaxed) }
     }
 
     /// Queues `item`, `count` bytes that `direction` of session `id` sent,
@@ -317,7 +330,7 @@ public final class Recorder: SessionSink, @unchecked Sendable {
             framer.lock.withLock {
                 for ready in framer.redaction?.finish() ?? [] {
                     var digest: UInt64?
-                    if case .data(let buffer) = ready.kind {
+                    if case .data(let buffer) = ready.kind, framer.digestsWanted.load(ordering: .relaxed) {
                         let side = framer.digests[ready.direction == .clientToServer ? 0 : 1]
                         buffer.withUnsafeReadableBytes { side.absorb($0) }
                         digest = side.xxh3Value
