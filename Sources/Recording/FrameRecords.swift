@@ -73,9 +73,10 @@ package struct FrameRecords {
         private let block: FrameBlock
         private var tails: [ByteBuffer] = []
 
-        /// For an event's frames: room for every segment's headers, and for
-        /// the payload that will be copied.
-        init(event: SessionEvent) {
+        /// For an event's frames: room for every segment's headers, the
+        /// other side's bare ACKs among them (`acknowledgements`), and the
+        /// payload that will be copied.
+        init(event: SessionEvent, acknowledgements: Int) {
             guard case .data(let buffer) = event.kind else {
                 self.init(segments: 2)
                 return
@@ -84,8 +85,6 @@ package struct FrameRecords {
             let segments = max(1, (count + FrameSynthesizer.maximumSegmentPayload - 1) / FrameSynthesizer.maximumSegmentPayload)
             let last = count - (segments - 1) * FrameSynthesizer.maximumSegmentPayload
             let copied = last <= FrameRecords.copiedPayloadLimit ? last : 0
-            // And the other side's bare ACKs, one per `acknowledgementInterval` at most.
-            let acknowledgements = 1 + count / Int(FrameSynthesizer.acknowledgementInterval)
             self.init(source: buffer, segments: segments + acknowledgements, copied: copied)
         }
 
@@ -95,11 +94,11 @@ package struct FrameRecords {
         }
 
         /// For one segment whose payload of `count` bytes (at most
-        /// `copiedPayloadLimit`) is copied, after the other side's bare ACK
-        /// when `afterAcknowledgement`.
-        init(copying count: Int, afterAcknowledgement: Bool = false) {
+        /// `copiedPayloadLimit`) is copied, after the other side's bare ACKs
+        /// (`acknowledgements`, 0 or 1).
+        init(copying count: Int, acknowledgements: Int) {
             precondition(count <= FrameRecords.copiedPayloadLimit)
-            self.init(source: nil, segments: afterAcknowledgement ? 2 : 1, copied: count)
+            self.init(source: nil, segments: 1 + acknowledgements, copied: count)
         }
 
         private init(source: ByteBuffer?, segments: Int, copied: Int) {

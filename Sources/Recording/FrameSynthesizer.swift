@@ -141,7 +141,9 @@ package struct FrameSynthesizer {
             append(event, parts: { _, _, _ in })
             return nil
         }
-        var builder = FrameRecords.Builder(event: event)
+        var acknowledgements = 0
+        if case .data(let buffer) = event.kind { acknowledgements = acknowledgementsDue(event.direction, before: buffer.readableBytes) }
+        var builder = FrameRecords.Builder(event: event, acknowledgements: acknowledgements)
         append(event, parts: { time, headers, payload in builder.add(time, headers, payload) })
         return builder.records
     }
@@ -151,7 +153,7 @@ package struct FrameSynthesizer {
     /// hold the only copy the recorder keeps, so `bytes` need only be valid
     /// during the call.
     package mutating func records(copying bytes: UnsafeRawBufferPointer, direction: Direction, at time: Timestamp) -> FrameRecords {
-        var builder = FrameRecords.Builder(copying: bytes.count, afterAcknowledgement: acknowledgementDue(direction, before: bytes.count))
+        var builder = FrameRecords.Builder(copying: bytes.count, acknowledgements: acknowledgementsDue(direction, before: bytes.count))
         data(bytes, direction: direction, at: time, parts: { time, headers, payload in builder.add(time, headers, payload) })
         return builder.records
     }
@@ -207,6 +209,13 @@ package struct FrameSynthesizer {
     private func acknowledgementDue(_ direction: Direction, before count: Int) -> Bool {
         let unacknowledged = direction == .clientToServer ? clientUnacknowledged : serverUnacknowledged
         return unacknowledged > 0 && unacknowledged + UInt64(count) > Self.acknowledgementInterval
+    }
+
+    /// The most bare ACKs `data` sends the receiver's way for `count` more
+    /// bytes in `direction`: one when due before them, and one per interval
+    /// they span (none, for any read that fits a socket buffer).
+    private func acknowledgementsDue(_ direction: Direction, before count: Int) -> Int {
+        (acknowledgementDue(direction, before: count) ? 1 : 0) + count / Int(Self.acknowledgementInterval)
     }
 
     private func sequenceNumber(_ direction: Direction) -> UInt32 {

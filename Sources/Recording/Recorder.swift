@@ -272,11 +272,10 @@ public final class Recorder: SessionSink, @unchecked Sendable {
         _ bytes: UnsafeRawBufferPointer, of framer: SessionFramer, direction: Direction, at time: Timestamp, session id: UInt64,
         item: (UInt64?) -> Item
     ) {
-        guard framer.digestsWanted.load(ordering: .relaxed) else {
+        guard let digest = framer.digest(direction) else {
             _ = queueData(item(nil), count: bytes.count, direction: direction, at: time, session: id)
             return
         }
-        let digest = framer.digests[direction == .clientToServer ? 0 : 1]
         let before = configuration.backlogPolicy == .drop ? digest.saved() : nil
         digest.absorb(bytes)
         if !queueData(item(digest.xxh3Value), count: bytes.count, direction: direction, at: time, session: id), let before {
@@ -330,9 +329,8 @@ public final class Recorder: SessionSink, @unchecked Sendable {
             framer.lock.withLock {
                 for ready in framer.redaction?.finish() ?? [] {
                     var digest: UInt64?
-                    if case .data(let buffer) = ready.kind, framer.digestsWanted.load(ordering: .relaxed) {
-                        let side = framer.digests[ready.direction == .clientToServer ? 0 : 1]
-                        buffer.withUnsafeReadableBytes { side.absorb($0) }
+                    if case .data(let buffer) = ready.kind, let side = framer.digest(ready.direction) {
+                        side.absorb(buffer)
                         digest = side.xxh3Value
                     }
                     events.append((id, ready, framer.synthesizer.records(for: ready), digest))

@@ -17,12 +17,17 @@ final class SessionFramer: @unchecked Sendable {
     /// (on the writer thread they would be read from memory again). Each
     /// data item carries its direction's digest after it; the writer's
     /// manifest takes the last one.
-    let digests = [StreamChecksum(.xxh3), StreamChecksum(.xxh3)]
+    private let digests = [StreamChecksum(.xxh3), StreamChecksum(.xxh3)]
     /// False once the session goes on in another file of a rotated set:
     /// that file's writer takes its XXH3 itself, from the file's first byte
     /// of it, so `digests` are no longer taken. Set by the writer thread
     /// between files, when no item for the earlier file is left to build.
     let digestsWanted = ManagedAtomic(true)
+
+    /// `direction`'s digest, under `lock`; nil once no longer wanted.
+    func digest(_ direction: Direction) -> StreamChecksum? {
+        digestsWanted.load(ordering: .relaxed) ? digests[direction == .clientToServer ? 0 : 1] : nil
+    }
 
     /// `redactor`'s patterns are shared; the session matches with scratch
     /// space of its own, as sessions are redacted on several threads at once.
