@@ -184,10 +184,13 @@ public final class PcapReader {
                     throw PcapError(code: failure.code, path: name, message: "\(failure.message) (after \(packetsRead) packets)")
                 }
                 let message = String(cString: pcap_geterr(pcap))
+                let records = recordsRead == 1 ? "1 whole record" : "\(recordsRead) whole records"
+                if source == nil, let end = wholeRecordsEnd, Self.holdsInterruptionMarker(path, at: end) {
+                    throw PcapError(code: .truncated, path: name, message: "the recording was interrupted at byte \(end), after \(records); what follows is storage it had not yet written over")
+                }
                 guard message.contains("truncated") else {
                     throw PcapError(code: .read, path: name, message: "\(message) (after \(packetsRead) packets)")
                 }
-                let records = recordsRead == 1 ? "1 whole record" : "\(recordsRead) whole records"
                 let decompressed = source.map { $0.compression != .none } ?? false
                 let place = wholeRecordsEnd.map { " at byte \($0)\(decompressed ? " of the decompressed data" : "")" } ?? ""
                 throw PcapError(code: .truncated, path: name, message: "cut short part-way through a record\(place), after \(records) (libpcap: \(message))")
@@ -200,6 +203,21 @@ public final class PcapReader {
         while let packet = try next() {
             try body(packet)
         }
+    }
+
+    /// True when the record header at `offset` of `path`, which libpcap
+    /// refused, is the marker a recycled file ends in until a recording has
+    /// written past its old end (`PcapWriter.init(path:recycling:)`): the
+    /// recording was killed there. A kill inside the write that commits the
+    /// next record leaves that header's captured length part written, its
+    /// last byte still the marker's.
+    private static func holdsInterruptionMarker(_ path: String, at offset: Int64) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: 16)
+        guard header.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, $0.count, off_t(offset)) }) == 16 else { return false }
+        return header[11] == 0xFF
     }
 
     /// A classic pcap file (either byte order, micro- or nanoseconds), not pcapng.

@@ -40,6 +40,15 @@ public final class PcapWriter: @unchecked Sendable {
     static let pieceLimit = 1024
     static let recordHeaderSize = 16
     static let fileHeaderSize: Int64 = 24
+    /// The record header a recycled file ends in, right after its last
+    /// whole record, until its records reach past what it held before:
+    /// captured and original length all ones, which libpcap, Wireshark and
+    /// `PcapReader` refuse (`PcapReader` says the recording was
+    /// interrupted there).
+    static let interruptionMarker: (UInt32, UInt32, UInt32, UInt32) = (0, 0, .max, .max)
+    /// The bytes of a record header that a write over old storage puts last:
+    /// its time and captured length.
+    static let committingBytes = 12
 
     /// The path as given (`-`: standard output).
     public let path: String
@@ -72,6 +81,10 @@ public final class PcapWriter: @unchecked Sendable {
     private var startOffset: Int64 = 0
     /// False for a pipe or terminal: a failed write cannot be taken back.
     private var truncatable = true
+    /// Where what a recycled file held before ends, while the records have
+    /// not yet reached it: until then every write commits itself last and
+    /// leaves `interruptionMarker` after it (`init(path:recycling:)`).
+    private var staleEnd: Int64?
     private var frameCount = 0
     public private(set) var failure: PcapError?
 
@@ -86,7 +99,7 @@ public final class PcapWriter: @unchecked Sendable {
     /// goes away fails the next write with `EPIPE` (SIGPIPE must be ignored).
     /// What a pipe already took cannot be taken back; standard output
     /// redirected to a file is cut back like any file.
-    public init(
+    public convenience init(
         path: String,
         linkType: LinkType = .ethernet,
         snapshotLength: Int = PcapWriter.maximumSnapshotLength,
@@ -94,18 +107,8 @@ public final class PcapWriter: @unchecked Sendable {
         overwrite: Bool = true,
         stagingCapacity: Int = PcapWriter.defaultStagingCapacity
     ) throws {
-        self.path = path
         let writesStandardOutput = path == "-"
-        self.writesStandardOutput = writesStandardOutput
         let name = writesStandardOutput ? "standard output" : path
-        self.name = name
-        self.linkType = linkType
-        self.snapshotLength = snapshotLength
-        self.staging = Staging(limit: max(stagingCapacity, Self.recordHeaderSize + Self.directFrameSize))
-
-        guard let pcap = pcap_open_dead_with_tstamp_precision(linkType.rawValue, Int32(snapshotLength), UInt32(PCAP_TSTAMP_PRECISION_NANO)) else {
-            throw PcapError(code: .open, path: name, message: "libpcap could not create a \(linkType) writer")
-        }
         // Something other than a regular file already at the path (a FIFO,
         // /dev/null) is written as it is: never created, truncated or
         // replaced. Opening a FIFO waits for its reader, as tcpdump's does.
@@ -120,18 +123,107 @@ public final class PcapWriter: @unchecked Sendable {
         }
         guard fd >= 0 else {
             let number = errno
-            pcap_close(pcap)
             if number == EEXIST {
                 throw PcapError(code: .exists, path: name, message: "already exists; it was left as it is")
             }
             throw PcapError(code: .open, path: name, message: "cannot \(existingStream ? "open" : "create"): \(Self.reason(number))", errorNumber: number)
+        }
+        try self.init(
+            descriptor: fd, path: path, creating: !writesStandardOutput && !existingStream, staleEnd: nil,
+            linkType: linkType, snapshotLength: snapshotLength, mode: mode, stagingCapacity: stagingCapacity
+        )
+    }
+
+    #if os(Linux)
+    /// Writes `path` in the storage of `old`, a capture this process wrote
+    /// and no longer needs (the oldest file of a ring): `old` is renamed to
+    /// `path` and written over from its start, so the file system's pages
+    /// (tmpfs memory, page cache, disk blocks) are used again rather than
+    /// freed and allocated anew. Nil, with `old` left as it was, when `old`
+    /// is anything but a regular file of one link owned by this user that
+    /// no other descriptor has open — a reader, a copy, a command still at
+    /// work on it — (a write lease is granted only then), or when `path`
+    /// exists and `overwrite` is false. Throws as `init(path:)` does when
+    /// the header cannot be written; the file is then removed.
+    ///
+    /// What `old` held past the records written so far must never read as
+    /// theirs, even after a kill. So until the records reach past its old
+    /// end, the file ends in `interruptionMarker` (a record header no reader
+    /// accepts) just after the last whole record, and every write commits
+    /// itself last: all of its bytes and a new marker after them first,
+    /// then the first record's time and captured length over the old
+    /// marker. A write cut short by a kill leaves the old marker whole, or
+    /// its length field part old (all ones) and so still refused. Closing
+    /// cuts the file to its records.
+    public convenience init?(
+        path: String,
+        recycling old: String,
+        linkType: LinkType = .ethernet,
+        snapshotLength: Int = PcapWriter.maximumSnapshotLength,
+        mode: mode_t = 0o600,
+        overwrite: Bool = true,
+        stagingCapacity: Int = PcapWriter.defaultStagingCapacity
+    ) throws {
+        guard path != "-", old != path, overwrite || access(path, F_OK) != 0 else { return nil }
+        let fd = open(old, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return nil }
+        var status = stat()
+        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_nlink == 1,
+              status.st_uid == geteuid(), status.st_size >= Self.fileHeaderSize + Int64(Self.recordHeaderSize),
+              // Should another open it before the lease is given back, the
+              // kernel says so with SIGURG, which is ignored by default.
+              fcntl(fd, Self.setSignal, SIGURG) == 0, fcntl(fd, Self.setLease, Int32(F_WRLCK)) == 0
+        else {
+            Glibc.close(fd)
+            return nil
+        }
+        var marker = Self.interruptionMarker
+        let marked = withUnsafeBytes(of: &marker) { pwrite(fd, $0.baseAddress, $0.count, off_t(Self.fileHeaderSize)) } == Self.recordHeaderSize
+        let renamed = marked && rename(old, path) == 0
+        _ = fcntl(fd, Self.setLease, Int32(F_UNLCK))
+        guard renamed else {
+            Glibc.close(fd)
+            return nil
+        }
+        try self.init(
+            descriptor: fd, path: path, creating: true, staleEnd: Int64(status.st_size),
+            linkType: linkType, snapshotLength: snapshotLength, mode: mode, stagingCapacity: stagingCapacity
+        )
+    }
+
+    /// fcntl's F_SETSIG and F_SETLEASE (Linux), which Swift's Glibc leaves out.
+    private static let setSignal: Int32 = 10
+    private static let setLease: Int32 = 1024
+    #endif
+
+    /// Writes the file header to `fd`, open on `path`. `creating`: the file
+    /// is this writer's (permissioned with `mode`, removed again when its
+    /// header cannot be written). `staleEnd`: where what the file held
+    /// before ends, when it is written over (`init(path:recycling:)`).
+    private init(
+        descriptor fd: Int32, path: String, creating: Bool, staleEnd: Int64?,
+        linkType: LinkType, snapshotLength: Int, mode: mode_t, stagingCapacity: Int
+    ) throws {
+        self.path = path
+        let writesStandardOutput = path == "-"
+        self.writesStandardOutput = writesStandardOutput
+        let name = writesStandardOutput ? "standard output" : path
+        self.name = name
+        self.linkType = linkType
+        self.snapshotLength = snapshotLength
+        self.staging = Staging(limit: max(stagingCapacity, Self.recordHeaderSize + Self.directFrameSize))
+
+        guard let pcap = pcap_open_dead_with_tstamp_precision(linkType.rawValue, Int32(snapshotLength), UInt32(PCAP_TSTAMP_PRECISION_NANO)) else {
+            Glibc.close(fd)
+            if creating { unlink(path) }
+            throw PcapError(code: .open, path: name, message: "libpcap could not create a \(linkType) writer")
         }
         var opened = stat()
         let regular = fstat(fd, &opened) == 0 && (opened.st_mode & S_IFMT) == S_IFREG
         self.writesRegularFile = regular
         // Only a file this writer created is permissioned, or removed again
         // when its header cannot be written.
-        let created = regular && !writesStandardOutput && !existingStream
+        let created = regular && creating
         if created { _ = fchmod(fd, mode) }
         guard let file = fdopen(fd, "wb") else {
             let number = errno
@@ -160,6 +252,7 @@ public final class PcapWriter: @unchecked Sendable {
         self.dumper = dumper
         self.descriptor = fileno(file)
         self.fileSize = Self.fileHeaderSize
+        self.staleEnd = staleEnd
         // Standard output may be a pipe, which cannot be cut back, or a file
         // that held something before the header.
         if !regular {
@@ -277,6 +370,10 @@ public final class PcapWriter: @unchecked Sendable {
                 closing = error
             }
         }
+        if closing == nil, staleEnd != nil {
+            // What the file held before, and the marker, go.
+            if ftruncate(descriptor, off_t(startOffset + fileSize)) == 0 { staleEnd = nil }
+        }
         _ = fsync(descriptor)
         // The stdio stream holds nothing: this only closes the descriptor.
         pcap_dump_close(dumper)
@@ -307,7 +404,8 @@ public final class PcapWriter: @unchecked Sendable {
         }
         guard total > 0 else { return }
         let staged = staging.bytes
-        try withUnsafeTemporaryAllocation(of: iovec.self, capacity: pieces.count) { vectors in
+        var marker = Self.interruptionMarker
+        try withUnsafeTemporaryAllocation(of: iovec.self, capacity: pieces.count + 1) { vectors in
             for (index, piece) in pieces.enumerated() {
                 switch piece {
                 case .staged(let range):
@@ -316,27 +414,67 @@ public final class PcapWriter: @unchecked Sendable {
                     vectors[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress!), iov_len: bytes.count)
                 }
             }
-            var done = 0
-            var first = 0
-            while done < total {
-                let count = min(pieces.count - first, Self.pieceLimit)
-                let written = writev(descriptor, vectors.baseAddress! + first, Int32(count))
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else {
-                    throw cutBack(written: done, errorNumber: written == 0 ? EIO : errno)
+            guard staleEnd != nil else {
+                if let failure = writeAll(vectors.baseAddress!, count: pieces.count, bytes: total, with: { vectors, count, _ in writev(descriptor, vectors, count) }) {
+                    throw cutBack(written: failure.written, errorNumber: failure.errorNumber)
                 }
-                done += written
-                var left = written
-                while left > 0 {
-                    let taken = min(left, vectors[first].iov_len)
-                    vectors[first].iov_base += taken
-                    vectors[first].iov_len -= taken
-                    left -= taken
-                    if vectors[first].iov_len == 0 { first += 1 }
+                return
+            }
+            // Over old storage: everything but what commits the write (the
+            // first record's time and captured length, first in `staging`),
+            // and a new marker after it; then those bytes, over the old marker.
+            let end = off_t(startOffset + fileSize)
+            let committing = Self.committingBytes
+            vectors[0].iov_base += committing
+            vectors[0].iov_len -= committing
+            try withUnsafeMutableBytes(of: &marker) { marker in
+                vectors[pieces.count] = iovec(iov_base: marker.baseAddress, iov_len: marker.count)
+                let rest = total - committing + marker.count
+                if let failure = writeAll(vectors.baseAddress!, count: pieces.count + 1, bytes: rest, with: { pwritev(descriptor, $0, $1, end + off_t(committing + $2)) }) {
+                    throw cutBack(written: 0, errorNumber: failure.errorNumber)
                 }
+            }
+            var commit = iovec(iov_base: UnsafeMutableRawPointer(mutating: staged.baseAddress!), iov_len: committing)
+            if let failure = writeAll(&commit, count: 1, bytes: committing, with: { pwritev(descriptor, $0, $1, end + off_t($2)) }) {
+                throw cutBack(written: 0, errorNumber: failure.errorNumber)
             }
         }
         fileSize += Int64(total)
+        // Once the marker covers what is left of the old storage, the file
+        // is cut to its records and simply appended to.
+        if let stale = staleEnd, startOffset + fileSize + Int64(Self.recordHeaderSize) >= stale {
+            let end = off_t(startOffset + fileSize)
+            if ftruncate(descriptor, end) == 0, lseek(descriptor, end, SEEK_SET) == end {
+                staleEnd = nil
+            }
+        }
+    }
+
+    /// Hands `bytes` bytes in `count` vectors to `write` (called with the
+    /// vectors left, their count and the bytes written so far) until all
+    /// are written, going on after short writes. Nil when all were, or
+    /// how many were and why the rest were not.
+    private func writeAll(
+        _ vectors: UnsafeMutablePointer<iovec>, count: Int, bytes total: Int,
+        with write: (UnsafePointer<iovec>, Int32, Int) -> Int
+    ) -> (written: Int, errorNumber: Int32)? {
+        var done = 0
+        var first = 0
+        while done < total {
+            let written = write(vectors + first, Int32(min(count - first, Self.pieceLimit)), done)
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return (done, written == 0 ? EIO : errno) }
+            done += written
+            var left = written
+            while left > 0 {
+                let taken = min(left, vectors[first].iov_len)
+                vectors[first].iov_base += taken
+                vectors[first].iov_len -= taken
+                left -= taken
+                if vectors[first].iov_len == 0 { first += 1 }
+            }
+        }
+        return nil
     }
 
     /// After a failed write of which `written` bytes of the gathered
@@ -354,6 +492,7 @@ public final class PcapWriter: @unchecked Sendable {
                 reason += "; cutting the file back failed too: \(Self.reason(errno))"
             }
             _ = lseek(descriptor, end, SEEK_SET)
+            staleEnd = nil
             fileSize += Int64(kept)
             message = "cannot write: \(reason); the file was cut back to its last whole record (\(fileSize) bytes)"
         } else {

@@ -164,7 +164,7 @@ extension Recorder {
     /// that started mid-flow.
     func openNextFile(continuing continuations: [SessionContinuation]) throws {
         guard let path = files.namer?.next() else { return }
-        let writer = try RecordingFileWriter(
+        let writer = try recycleOldestFile(as: path) ?? RecordingFileWriter(
             path: path,
             addressing: configuration.addressing,
             properties: configuration.properties,
@@ -181,6 +181,33 @@ extension Recorder {
         if let ring = configuration.ringSize, files.written.count > ring {
             removeOldestFile()
         }
+    }
+
+    /// A full ring's next file, written in the storage of its oldest: that
+    /// file leaves the ring as if removed (its name and manifest go), but its
+    /// pages and blocks are written over rather than freed and allocated
+    /// again, which on tmpfs, and on a virtual machine whose host takes back
+    /// freed memory, costs more than the copy itself. Nil, with the oldest
+    /// file left to be removed as usual, when it cannot be done safely:
+    /// another program has the file open, a post-rotate command may still
+    /// be at work on it, or a failed write keeps its writer.
+    private func recycleOldestFile(as path: String) throws -> RecordingFileWriter? {
+        #if os(Linux)
+        guard let ring = configuration.ringSize, files.written.count >= ring, configuration.postRotateCommand == nil,
+              let oldest = files.written.first, !files.failed.contains(where: { $0.path == oldest }),
+              let writer = try RecordingFileWriter.recycling(
+                oldest, as: path,
+                addressing: configuration.addressing,
+                properties: configuration.properties,
+                overwrite: configuration.overwrite
+              )
+        else { return nil }
+        files.written.removeFirst()
+        unlink(Manifest.path(forRecording: oldest))
+        return writer
+        #else
+        return nil
+        #endif
     }
 
     /// Removes the ring's oldest file and its manifest. `now` when the disk

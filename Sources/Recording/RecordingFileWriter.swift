@@ -52,16 +52,37 @@ package final class RecordingFileWriter {
         }
     }
 
-    public init(
+    public convenience init(
         path: String,
         addressing: SyntheticAddressing = SyntheticAddressing(),
         properties: [String: String] = [:],
         overwrite: Bool = true
     ) throws {
+        try self.init(pcap: PcapWriter(path: path, overwrite: overwrite), addressing: addressing, properties: properties)
+    }
+
+    #if os(Linux)
+    /// A recording written in the storage of `old`, which it is renamed
+    /// from (`PcapWriter.init(path:recycling:)`); nil, with `old` left as
+    /// it was, when that cannot be done safely.
+    public static func recycling(
+        _ old: String,
+        as path: String,
+        addressing: SyntheticAddressing = SyntheticAddressing(),
+        properties: [String: String] = [:],
+        overwrite: Bool = true
+    ) throws -> RecordingFileWriter? {
+        guard let pcap = try PcapWriter(path: path, recycling: old, overwrite: overwrite) else { return nil }
+        return RecordingFileWriter(pcap: pcap, addressing: addressing, properties: properties)
+    }
+    #endif
+
+    private init(pcap: PcapWriter, addressing: SyntheticAddressing, properties: [String: String]) {
+        let path = pcap.path
         self.path = path
         self.addressing = addressing
         self.properties = properties
-        self.pcap = try PcapWriter(path: path, overwrite: overwrite)
+        self.pcap = pcap
         // A stream (standard output, a FIFO, /dev/null) has no manifest
         // beside it (`--manifest` names one), and spills its finished
         // sessions to the temporary folder rather than beside the stream.

@@ -102,4 +102,57 @@ import Testing
         #expect(torn <= 4, "\(torn) of 20 files torn")
         print("RecordKillTests: \(recordsSeen) records in 20 files, \(torn) torn by a kill inside a write")
     }
+
+    /// A ring writes each new file in the storage of its oldest; killed
+    /// while such a file is written, it leaves that file ending in a marker
+    /// that every reader stops at. Every file then reads whole, tshark and
+    /// `inspect` see the same records, and every byte in it is a run of
+    /// what one client sent: nothing the storage held before.
+    @Test func sigkillInARingThatWritesOverItsOldestFilesLeavesOnlyWhatWasSent() async throws {
+        let upstream = try TapedeckProcess.sampleServer()
+        defer { upstream.process.stop() }
+        var generator = SeededGenerator(seed: 2424)
+        var interrupted = 0
+        var filesSeen = 0
+        for run in 0..<10 {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let path = directory.file("ring.pcap")
+            let (recorder, listen) = try TapedeckProcess.proxy([
+                "record", "--listen", "127.0.0.1:0", "--upstream", upstream.endpoint, "-w", path, "-C", "256KB", "-W", "2", "--quiet",
+            ])
+            let sent = Sent()
+            let deadline = ContinuousClock.now + .milliseconds(Int.random(in: 500...1_500, using: &generator))
+            async let flowing: Void = Self.traffic(listen, clients: 4, seed: UInt64(run) * 100 + 7, sent: sent, until: deadline + .milliseconds(300))
+            try await Task.sleep(until: deadline)
+            recorder.signal(SIGKILL)
+            #expect(try recorder.waitForExit() == 128 + SIGKILL)
+            await flowing
+
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".pcap") }.sorted()
+            #expect((1...3).contains(files.count), "run \(run): \(files)")
+            for file in files.map(directory.file) {
+                filesSeen += 1
+                let layout = try PcapRecords.layout(file)
+                let tshark = try ChildProcess.run("/usr/bin/tshark", ["-r", file, "-T", "fields", "-e", "frame.number"])
+                let frames = String(decoding: tshark.standardOutput, as: UTF8.self).split(separator: "\n").count
+                #expect(frames == layout.records, "run \(run) \(file): tshark read \(frames) of \(layout.records) records")
+
+                let inspect = try TapedeckBinary.run(["inspect", file, "--format", "json"])
+                #expect(inspect.status == 0, "run \(run) \(file): \(inspect.standardError)")
+                #expect(inspect.errorLines.count == (layout.isTorn ? 1 : 0), "run \(run) \(file): \(inspect.standardError)")
+                if inspect.errorLines.contains(where: { $0.contains("interrupted at byte \(layout.wholeLength)") }) { interrupted += 1 }
+
+                for stream in try RecordedStream.read([file]) {
+                    let expected = sent.bytes(port: stream.clientPort) ?? []
+                    #expect(expected.containsRun(stream.clientToServer), "run \(run) port \(stream.clientPort): client bytes that were never sent")
+                    #expect(expected.containsRun(stream.serverToClient), "run \(run) port \(stream.clientPort): echoed bytes that were never sent")
+                }
+            }
+        }
+        // Most kills land in a file written over an older one, before it
+        // reaches that file's end.
+        #expect(interrupted >= 2, "\(interrupted) of \(filesSeen) files ended in the marker")
+        print("RecordKillTests: \(interrupted) of \(filesSeen) ring files ended where the kill interrupted a file written over an older one")
+    }
 }
