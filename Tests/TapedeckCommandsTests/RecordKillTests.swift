@@ -114,6 +114,7 @@ import Testing
         var generator = SeededGenerator(seed: 2424)
         var interrupted = 0
         var filesSeen = 0
+        var turned = 0
         for run in 0..<10 {
             let directory = try TemporaryDirectory()
             defer { directory.remove() }
@@ -143,16 +144,25 @@ import Testing
                 #expect(inspect.errorLines.count == (layout.isTorn ? 1 : 0), "run \(run) \(file): \(inspect.standardError)")
                 if inspect.errorLines.contains(where: { $0.contains("interrupted at byte \(layout.wholeLength)") }) { interrupted += 1 }
 
-                for stream in try RecordedStream.read([file]) {
+                // The file being written when the kill came has no manifest
+                // yet: a session that went on in it from the file before has
+                // no handshake there, and the reader guesses its client by
+                // the ports (both ephemeral here), sometimes the wrong way
+                // round. A finished file's manifest turns every session back.
+                let hasManifest = FileManager.default.fileExists(atPath: file + ".json")
+                for read in try RecordedStream.read([file]) {
+                    let isTurned = sent.bytes(port: read.clientPort) == nil && !hasManifest
+                    if isTurned { turned += 1 }
+                    let stream = isTurned ? read.turned : read
                     let expected = sent.bytes(port: stream.clientPort) ?? []
-                    #expect(expected.containsRun(stream.clientToServer), "run \(run) port \(stream.clientPort): client bytes that were never sent")
-                    #expect(expected.containsRun(stream.serverToClient), "run \(run) port \(stream.clientPort): echoed bytes that were never sent")
+                    let sentWhole = expected.containsRun(stream.clientToServer) && expected.containsRun(stream.serverToClient)
+                    #expect(sentWhole, "run \(run) \(file) port \(stream.clientPort): \(stream.clientToServer.count) client and \(stream.serverToClient.count) echoed bytes, not all of them in the \(expected.count) the client sent")
                 }
             }
         }
         // Most kills land in a file written over an older one, before it
         // reaches that file's end.
         #expect(interrupted >= 2, "\(interrupted) of \(filesSeen) files ended in the marker")
-        print("RecordKillTests: \(interrupted) of \(filesSeen) ring files ended where the kill interrupted a file written over an older one")
+        print("RecordKillTests: \(interrupted) of \(filesSeen) ring files ended where the kill interrupted a file written over an older one; \(turned) sessions in them read from the other side, for want of a manifest")
     }
 }

@@ -6,6 +6,7 @@ import TapedeckTestSupport
 /// the test's clients sent.
 struct RecordedStream {
     var clientPort: UInt16
+    var serverPort: UInt16
     var clientToServer: [UInt8] = []
     var serverToClient: [UInt8] = []
 
@@ -14,8 +15,8 @@ struct RecordedStream {
         try RecordingReader(paths: paths).read { event in
             switch event {
             case .opened(let session):
-                guard case .ip(_, let port) = session.client else { return }
-                streams[session.index] = RecordedStream(clientPort: port)
+                guard case .ip(_, let port) = session.client, case .ip(_, let serverPort) = session.server else { return }
+                streams[session.index] = RecordedStream(clientPort: port, serverPort: serverPort)
             case .event(let index, let sessionEvent):
                 guard case .data(let buffer) = sessionEvent.kind else { return }
                 if sessionEvent.direction == .clientToServer {
@@ -28,6 +29,12 @@ struct RecordedStream {
             }
         }
         return streams.keys.sorted().compactMap { streams[$0] }
+    }
+
+    /// The same session seen from its other side: what a reader without a
+    /// handshake or a manifest, guessing by the ports, may have made of it.
+    var turned: RecordedStream {
+        RecordedStream(clientPort: serverPort, serverPort: clientPort, clientToServer: serverToClient, serverToClient: clientToServer)
     }
 }
 
