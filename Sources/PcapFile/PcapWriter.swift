@@ -142,7 +142,8 @@ public final class PcapWriter: @unchecked Sendable {
     /// freed and allocated anew. Nil, with `old` left as it was, when `old`
     /// is anything but a regular file of one link owned by this user that
     /// no other descriptor has open — a reader, a copy, a command still at
-    /// work on it — (a write lease is granted only then), or when `path`
+    /// work on it — (a write lease is granted only then) or opens while it
+    /// is taken over (the lease is then being broken), or when `path`
     /// exists and `overwrite` is false. Throws as `init(path:)` does when
     /// the header cannot be written; the file is then removed.
     ///
@@ -165,23 +166,34 @@ public final class PcapWriter: @unchecked Sendable {
         stagingCapacity: Int = PcapWriter.defaultStagingCapacity
     ) throws {
         guard path != "-", old != path, overwrite || access(path, F_OK) != 0 else { return nil }
-        let fd = open(old, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+        let fd = open(old, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return nil }
         var status = stat()
         guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_nlink == 1,
               status.st_uid == geteuid(), status.st_size >= Self.fileHeaderSize + Int64(Self.recordHeaderSize),
-              // Should another open it before the lease is given back, the
-              // kernel says so with SIGURG, which is ignored by default.
+              // Should another open it while the lease is held, the kernel
+              // says so with SIGURG, which is ignored by default.
               fcntl(fd, Self.setSignal, SIGURG) == 0, fcntl(fd, Self.setLease, Int32(F_WRLCK)) == 0
         else {
             Glibc.close(fd)
             return nil
         }
+        var firstRecord = Self.interruptionMarker
+        let saved = withUnsafeMutableBytes(of: &firstRecord) { pread(fd, $0.baseAddress, $0.count, off_t(Self.fileHeaderSize)) } == Self.recordHeaderSize
         var marker = Self.interruptionMarker
-        let marked = withUnsafeBytes(of: &marker) { pwrite(fd, $0.baseAddress, $0.count, off_t(Self.fileHeaderSize)) } == Self.recordHeaderSize
-        let renamed = marked && rename(old, path) == 0
+        let marked = saved && withUnsafeBytes(of: &marker) { pwrite(fd, $0.baseAddress, $0.count, off_t(Self.fileHeaderSize)) } == Self.recordHeaderSize
+        var recycled = marked && rename(old, path) == 0
+        // One that opened the file since the lease was granted (a reader, a
+        // copy) waits until it is given back, and the lease says it is being
+        // broken: that one gets the file as it was, and it is removed as usual.
+        if recycled, fcntl(fd, Self.getLease) != Int32(F_WRLCK), rename(path, old) == 0 {
+            recycled = false
+        }
+        if marked, !recycled {
+            _ = withUnsafeBytes(of: &firstRecord) { pwrite(fd, $0.baseAddress, $0.count, off_t(Self.fileHeaderSize)) }
+        }
         _ = fcntl(fd, Self.setLease, Int32(F_UNLCK))
-        guard renamed else {
+        guard recycled else {
             Glibc.close(fd)
             return nil
         }
@@ -191,9 +203,10 @@ public final class PcapWriter: @unchecked Sendable {
         )
     }
 
-    /// fcntl's F_SETSIG and F_SETLEASE (Linux), which Swift's Glibc leaves out.
+    /// fcntl's F_SETSIG, F_SETLEASE and F_GETLEASE (Linux), which Swift's Glibc leaves out.
     private static let setSignal: Int32 = 10
     private static let setLease: Int32 = 1024
+    private static let getLease: Int32 = 1025
     #endif
 
     /// Writes the file header to `fd`, open on `path`. `creating`: the file

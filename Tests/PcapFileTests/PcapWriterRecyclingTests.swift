@@ -1,5 +1,6 @@
 import Foundation
 import PcapFile
+import Synchronization
 import Testing
 
 #if os(Linux)
@@ -170,6 +171,76 @@ import Testing
         let (records, error) = try read(path)
         #expect(records.count == 7)
         #expect(error?.code == .read, "\(String(describing: error))")
+    }
+
+    /// Another process opening the oldest file just as it is taken over
+    /// (a backup, `tshark -r` on the ring) gets the file as it was, every
+    /// time: opened before, the lease is refused; opened while it is held,
+    /// the open waits, the lease says it is being broken, and the file is
+    /// given back; opened after, the name is gone.
+    @Test func aFileOpenedWhileTakenOverIsGivenBackWhole() throws {
+        let old = directory + "/old.pcap"
+        let path = directory + "/new.pcap"
+        var waited = 0
+        var recycledCount = 0
+        for round in 0..<300 {
+            let before = try write(frames(count: 3, seed: UInt64(round % 7)), to: old)
+            let opened = OpenAttempt(path: old, spins: (round % 30) * 100)
+            opened.start()
+            let writer = try PcapWriter(path: path, recycling: old)
+            let (fd, took) = opened.result()
+            if let fd {
+                // It holds the file: it was not taken over, and reads it whole.
+                #expect(writer == nil, "round \(round): written over while another had it open")
+                var held = [UInt8](repeating: 0, count: before.count + 1)
+                #expect(pread(fd, &held, held.count, 0) == before.count && Array(held.prefix(before.count)) == before, "round \(round)")
+                #expect((try? bytes(old)) == before, "round \(round)")
+                if took > .microseconds(200) { waited += 1 }
+                close(fd)
+            }
+            if let writer {
+                recycledCount += 1
+                try writer.close()
+                #expect(!FileManager.default.fileExists(atPath: old))
+            }
+            unlink(path)
+            unlink(old)
+        }
+        #expect(recycledCount > 0)
+        print("PcapWriterRecyclingTests: \(recycledCount) of 300 taken over; \(waited) opens waited for the lease and got the file back")
+    }
+
+    /// An `open(2)` of `path` on another thread, `spins` turns of a loop
+    /// after `start()`, timed.
+    final class OpenAttempt: @unchecked Sendable {
+        private let go = Atomic(false)
+        private let done = DispatchSemaphore(value: 0)
+        private var fd: Int32 = -1
+        private var took = Duration.zero
+
+        init(path: String, spins: Int) {
+            let ready = DispatchSemaphore(value: 0)
+            Thread.detachNewThread { [self] in
+                ready.signal()
+                while !go.load(ordering: .acquiring) {}
+                var turn = 0
+                while turn < spins { turn = Self.opaque(turn) + 1 }
+                let start = ContinuousClock.now
+                fd = open(path, O_RDONLY)
+                took = ContinuousClock.now - start
+                done.signal()
+            }
+            ready.wait()
+        }
+
+        @inline(never) static func opaque(_ value: Int) -> Int { value }
+
+        func start() { go.store(true, ordering: .releasing) }
+
+        func result() -> (Int32?, Duration) {
+            done.wait()
+            return (fd >= 0 ? fd : nil, took)
+        }
     }
 
     @Test func aFileInUseIsNotRecycled() throws {
