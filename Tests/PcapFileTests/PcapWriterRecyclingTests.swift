@@ -59,16 +59,8 @@ import Testing
 
     /// How many frames tshark reads from `path`, and its exit status.
     func tshark(_ path: String) throws -> (frames: Int, status: Int32) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/tshark")
-        process.arguments = ["-r", path, "-T", "fields", "-e", "frame.number"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (String(decoding: data, as: UTF8.self).split(separator: "\n").count, process.terminationStatus)
+        let tshark = try ToolRun("/usr/bin/tshark", ["-r", path, "-T", "fields", "-e", "frame.number"])
+        return (tshark.output.split(separator: "\n").count, tshark.status)
     }
 
     func expectRecords(_ read: [(Timestamp, [UInt8])], _ written: ArraySlice<(Timestamp, [UInt8])>, _ comment: Comment) {
