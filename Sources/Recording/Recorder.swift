@@ -542,6 +542,17 @@ struct FileNamer {
         return rest == suffix || rest == suffix + ".json"
     }
 
+    /// The file before `path` in a rotated set (`rec_00041.pcap` for
+    /// `rec_00042.pcap`), or nil when `path` is no numbered member or the first.
+    static func previous(of path: String) -> String? {
+        let namer = FileNamer(path: path, numbered: true)
+        let (stem, suffix) = namer.parts
+        let digits = stem.reversed().prefix { $0.isASCII && $0.isNumber }.count
+        guard digits >= 5, stem.dropLast(digits).hasSuffix("_"), let number = Int(stem.suffix(digits)), number > 0 else { return nil }
+        let previous = String(number - 1)
+        return String(stem.dropLast(digits)) + String(repeating: "0", count: max(0, 5 - previous.count)) + previous + String(suffix)
+    }
+
     /// The path split before the name's last dot (`dir/rec`, `.pcap`).
     private var parts: (stem: Substring, suffix: Substring) {
         let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex

@@ -8,7 +8,9 @@ import PcapFile
 /// Without a handshake (a rotated file read alone, a capture that started
 /// mid-flow) the reassembler can only guess which side is the client; the
 /// manifest knows, and a session guessed the wrong way round is turned
-/// back, its directions swapped.
+/// back, its directions swapped. A rotated file left without its manifest
+/// by a kill takes the sessions it continued from the manifest of the file
+/// before it in the set.
 public struct RecordingReader {
     public let paths: [String]
     public let filter: String?
@@ -27,6 +29,15 @@ public struct RecordingReader {
                     var merged = first
                     merged.faults = later.faults ?? first.faults
                     return merged
+                }
+            } else if let previous = FileNamer.previous(of: path), !paths.contains(previous),
+                      let manifest = try? Manifest.load(forRecording: previous) {
+                // The file a recorder was writing when it was killed has no
+                // manifest yet. The sessions it went on with from the file
+                // before are in that file's, still open: they say which side
+                // is the client where the ports cannot.
+                for session in manifest.sessions where session.end == .open {
+                    if let key = session.wireKey, recorded[key] == nil { recorded[key] = session }
                 }
             }
         }

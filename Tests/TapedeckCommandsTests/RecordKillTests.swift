@@ -132,7 +132,7 @@ import Testing
 
             let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".pcap") }.sorted()
             #expect((1...3).contains(files.count), "run \(run): \(files)")
-            for file in files.map(directory.file) {
+            for (position, file) in files.map(directory.file).enumerated() {
                 filesSeen += 1
                 let layout = try PcapRecords.layout(file)
                 let tshark = try ChildProcess.run("/usr/bin/tshark", ["-r", file, "-T", "fields", "-e", "frame.number"])
@@ -146,12 +146,15 @@ import Testing
 
                 // The file being written when the kill came has no manifest
                 // yet: a session that went on in it from the file before has
-                // no handshake there, and the reader guesses its client by
-                // the ports (both ephemeral here), sometimes the wrong way
-                // round. A finished file's manifest turns every session back.
-                let hasManifest = FileManager.default.fileExists(atPath: file + ".json")
+                // no handshake there, and the reader takes which side is its
+                // client from the file before's manifest. Only when a kill
+                // came before that was written either is it left to guess by
+                // the ports (both ephemeral here), sometimes the wrong way round.
+                let oriented = ([file] + (position > 0 ? [directory.file(files[position - 1])] : [])).contains {
+                    FileManager.default.fileExists(atPath: $0 + ".json")
+                }
                 for read in try RecordedStream.read([file]) {
-                    let isTurned = sent.bytes(port: read.clientPort) == nil && !hasManifest
+                    let isTurned = sent.bytes(port: read.clientPort) == nil && !oriented
                     if isTurned { turned += 1 }
                     let stream = isTurned ? read.turned : read
                     let expected = sent.bytes(port: stream.clientPort) ?? []
