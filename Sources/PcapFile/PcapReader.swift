@@ -215,6 +215,10 @@ public final class PcapReader {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
+        // Tapedeck writes nanosecond files in the host's byte order; in any
+        // other, byte 11 is not the top of the captured length.
+        var magic: UInt32 = 0
+        guard pread(fd, &magic, 4, 0) == 4, magic == 0xA1B2_3C4D else { return false }
         var header = [UInt8](repeating: 0, count: 16)
         guard header.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, $0.count, off_t(offset)) }) == 16 else { return false }
         return header[11] == 0xFF

@@ -143,7 +143,8 @@ public final class PcapWriter: @unchecked Sendable {
     /// is anything but a regular file of one link owned by this user that
     /// no other descriptor has open — a reader, a copy, a command still at
     /// work on it — (a write lease is granted only then) or opens while it
-    /// is taken over (the lease is then being broken), or when `path`
+    /// is taken over (the lease is then being broken; an open that comes
+    /// as it is given back finds a capture of no records yet), or when `path`
     /// exists and `overwrite` is false. Throws as `init(path:)` does when
     /// the header cannot be written; the file is then removed.
     ///
@@ -165,7 +166,9 @@ public final class PcapWriter: @unchecked Sendable {
         overwrite: Bool = true,
         stagingCapacity: Int = PcapWriter.defaultStagingCapacity
     ) throws {
-        guard path != "-", old != path, overwrite || access(path, F_OK) != 0 else { return nil }
+        // A write cut short keeps a record's length refused only where its
+        // top byte is written last: on a little-endian host.
+        guard 1.littleEndian == 1, path != "-", old != path, overwrite || access(path, F_OK) != 0 else { return nil }
         let fd = open(old, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return nil }
         var status = stat()
@@ -385,7 +388,17 @@ public final class PcapWriter: @unchecked Sendable {
         }
         if closing == nil, staleEnd != nil {
             // What the file held before, and the marker, go.
-            if ftruncate(descriptor, off_t(startOffset + fileSize)) == 0 { staleEnd = nil }
+            let end = startOffset + fileSize
+            if ftruncate(descriptor, off_t(end)) == 0 {
+                staleEnd = nil
+            } else {
+                let number = errno
+                closing = PcapError(
+                    code: .write, path: name,
+                    message: "cannot cut the file to its records: \(Self.reason(number)); readers stop where they end, at byte \(end), and call it interrupted",
+                    errorNumber: number
+                )
+            }
         }
         _ = fsync(descriptor)
         // The stdio stream holds nothing: this only closes the descriptor.
@@ -457,8 +470,16 @@ public final class PcapWriter: @unchecked Sendable {
         // is cut to its records and simply appended to.
         if let stale = staleEnd, startOffset + fileSize + Int64(Self.recordHeaderSize) >= stale {
             let end = off_t(startOffset + fileSize)
-            if ftruncate(descriptor, end) == 0, lseek(descriptor, end, SEEK_SET) == end {
+            if ftruncate(descriptor, end) == 0 {
+                // The marker is gone with the rest: from here on the file
+                // is appended to at its end.
                 staleEnd = nil
+                if lseek(descriptor, end, SEEK_SET) != end {
+                    let number = errno
+                    let error = PcapError(code: .write, path: name, message: "cannot write: \(Self.reason(number)) (moving to the end of its records)", errorNumber: number)
+                    failure = error
+                    throw error
+                }
             }
         }
     }
