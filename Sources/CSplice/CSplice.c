@@ -21,10 +21,6 @@ ssize_t csplice_move(int from, int to, size_t length) {
     return splice(from, NULL, to, NULL, length, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 }
 
-ssize_t csplice_tee(int from, int to, size_t length) {
-    return tee(from, to, length, SPLICE_F_NONBLOCK);
-}
-
 int csplice_epoll_create(void) {
     return epoll_create1(EPOLL_CLOEXEC);
 }
@@ -65,7 +61,6 @@ void csplice_name_thread(const char *name) {
 
 int csplice_pipe(int fds[2], int capacity) { (void)fds; (void)capacity; errno = ENOSYS; return -1; }
 ssize_t csplice_move(int from, int to, size_t length) { (void)from; (void)to; (void)length; errno = ENOSYS; return -1; }
-ssize_t csplice_tee(int from, int to, size_t length) { (void)from; (void)to; (void)length; errno = ENOSYS; return -1; }
 int csplice_epoll_create(void) { errno = ENOSYS; return -1; }
 int csplice_epoll_add(int epoll, int fd, uint64_t token) { (void)epoll; (void)fd; (void)token; errno = ENOSYS; return -1; }
 int csplice_epoll_remove(int epoll, int fd) { (void)epoll; (void)fd; errno = ENOSYS; return -1; }

@@ -43,11 +43,10 @@ extension ProxyServer {
         let spliced = SplicedSession(
             client: clientSocket,
             upstream: upstreamSocket,
-            count: { bytes, direction, teed in
+            count: { bytes, direction in
                 let counter = direction == .clientToServer ? statistics.bytesClientToServer : statistics.bytesServerToClient
                 counter.wrappingIncrement(by: bytes, ordering: .relaxed)
                 statistics.bytesSpliced.wrappingIncrement(by: bytes, ordering: .relaxed)
-                if teed { statistics.bytesTeed.wrappingIncrement(by: bytes, ordering: .relaxed) }
                 tally.count(bytes, direction)
             },
             onEnd: {

@@ -20,9 +20,6 @@ public final class ProxyStatistics: Sendable {
     /// Of the bytes each way, those moved with `splice(2)` (counted in
     /// `bytesClientToServer` and `bytesServerToClient` too).
     public let bytesSpliced = ManagedAtomic<Int>(0)
-    /// Of the bytes spliced, those a recorded session teed (`SplicedSession`):
-    /// read once for the recording and passed on from a pipe.
-    public let bytesTeed = ManagedAtomic<Int>(0)
     /// Times a session moved onto the splice path (at its start or later).
     public let splicesStarted = ManagedAtomic<Int>(0)
     /// Times a spliced session moved back to the NIO path (a fault set live).

@@ -36,15 +36,9 @@ import Recording
 /// - Handing back: `handBack()` stops it with both sockets open and returns
 ///   what the pipes and pending bytes still hold, each direction's bytes in
 ///   order, for the NIO path to write first.
-/// - Recording: a recorded session (`SpliceRecording`) copies its small
-///   reads, each into a buffer of its own that goes to the recorder before
-///   it is written on. A recorded direction whose reads fill 64 KiB tees
-///   instead: the source is spliced into a second pipe, `tee(2)` puts
-///   the same pages in the direction's pipe, which is spliced on as when
-///   unrecorded, and the second pipe is read out for the recorder: one copy
-///   of each byte where copying makes two. A tee read under 16 KiB turns
-///   the direction back to copying once its pipe is empty. Either way it
-///   records its endings as `CaptureTap` does on NIO: a
+/// - Recording: a recorded session (`SpliceRecording`) always copies, each
+///   read into a buffer of its own that goes to the recorder before it is
+///   written on, and records its endings as `CaptureTap` does on NIO: a
 ///   source's end as a FIN in its direction, a reset as an RST from that
 ///   side (the one passed on to the other peer adds nothing: a session's
 ///   first RST ends both directions of its recording), a close of both as a
@@ -83,18 +77,8 @@ final class SplicedSession: @unchecked Sendable {
         var pipe: SplicePipe?
         /// Bytes in the pipe.
         var queued = 0
-        /// Read and not yet written. Copying: empty whenever `queued` is
-        /// not 0. Teeing: what the pipe could not take of a read, written
-        /// after the pipe's bytes.
+        /// Read by copying and not yet written (empty whenever `queued` is not 0).
         var pending: [UInt8] = []
-        /// A recorded direction's second pipe while it tees: the source's
-        /// bytes land here, are teed into `pipe` and read out for the
-        /// recorder (empty between steps).
-        var recordPipe: SplicePipe?
-        /// A recorded direction's reads are large: tee them (`tee(_:spare:)`).
-        var teeing = false
-        /// The last tee read was small: back to copying once the pipe and `pending` are empty.
-        var leavingTee = false
         /// The poll said the source may hold bytes (or its end), and no read found it drained since.
         var mayRead = true
         /// The poll said the source's end has come: a short read does not
@@ -124,8 +108,7 @@ final class SplicedSession: @unchecked Sendable {
     let client: CInt
     let upstream: CInt
     private var flows: [Flow]
-    /// Bytes read from one side, and whether they were teed.
-    private let count: @Sendable (Int, Direction, Bool) -> Void
+    private let count: @Sendable (Int, Direction) -> Void
     private let onEnd: @Sendable () -> Void
     private let onHandBack: @Sendable (HandBack) -> Void
     private let recording: SpliceRecording?
@@ -138,14 +121,14 @@ final class SplicedSession: @unchecked Sendable {
 
     /// - Parameters:
     ///   - client, upstream: connected stream sockets, owned from now on.
-    ///   - count: bytes read from one side (the NIO path's counters), and whether a recorded direction teed them.
+    ///   - count: bytes read from one side (the NIO path's counters).
     ///   - onEnd: called once both sockets are closed (on the worker's thread).
     ///   - onHandBack: called when `handBack()` gave the sockets back.
     ///   - recording: where a recorded session's bytes and endings go.
     init(
         client: CInt,
         upstream: CInt,
-        count: @escaping @Sendable (Int, Direction, Bool) -> Void,
+        count: @escaping @Sendable (Int, Direction) -> Void,
         onEnd: @escaping @Sendable () -> Void,
         onHandBack: @escaping @Sendable (HandBack) -> Void,
         recording: SpliceRecording? = nil
@@ -227,8 +210,7 @@ final class SplicedSession: @unchecked Sendable {
         isOver = true
         var held: [[UInt8]] = []
         for index in flows.indices {
-            // At most one of them holds bytes while copying; teeing, the pipe's go first.
-            held.append((flows[index].pipe?.drain() ?? []) + flows[index].pending)
+            held.append(flows[index].pending + (flows[index].pipe?.drain() ?? []))
             flows[index].pending = []
             flows[index].queued = 0
             recycle(&flows[index], into: &spare)
@@ -258,11 +240,6 @@ final class SplicedSession: @unchecked Sendable {
 
     /// An empty pipe goes back for another session; one still holding bytes is closed.
     private func recycle(_ flow: inout Flow, into spare: inout [SplicePipe]) {
-        if let recordPipe = flow.recordPipe {
-            // Empty between steps: read out whole for the recorder.
-            flow.recordPipe = nil
-            if spare.count < SplicePipe.spareLimit { spare.append(recordPipe) } else { recordPipe.close() }
-        }
         guard let pipe = flow.pipe else { return }
         flow.pipe = nil
         if flow.queued == 0, spare.count < SplicePipe.spareLimit {
@@ -278,9 +255,7 @@ final class SplicedSession: @unchecked Sendable {
     private func move(_ flow: inout Flow, spare: inout [SplicePipe], scratch: UnsafeMutableRawBufferPointer) throws(Failure) -> Bool {
         guard !flow.isDone else { return false }
         var moved = false
-        if flow.teeing {
-            moved = try tee(&flow, spare: &spare)
-        } else if !flow.pending.isEmpty {
+        if !flow.pending.isEmpty {
             let written = flow.pending.withUnsafeBytes { write(flow.destination, $0.baseAddress, $0.count) }
             if written > 0 {
                 flow.pending.removeFirst(written)
@@ -290,7 +265,7 @@ final class SplicedSession: @unchecked Sendable {
             }
         }
         // Nothing is read past bytes still pending: they go first.
-        if !flow.teeing, flow.pending.isEmpty {
+        if flow.pending.isEmpty {
             if flow.copying, flow.queued == 0 {
                 if flow.mayRead, !flow.sourceEnded, !readsHeld {
                     moved = try copy(&flow, scratch: scratch) || moved
@@ -343,7 +318,7 @@ final class SplicedSession: @unchecked Sendable {
             }
             return false
         }
-        count(read, flow.direction, false)
+        count(read, flow.direction)
         if read < capacity {
             // A stream socket's short read leaves it drained; the poll says
             // when more comes, but not again of an end it already announced.
@@ -352,7 +327,6 @@ final class SplicedSession: @unchecked Sendable {
             flow.copying = false
         }
         if let recording {
-            flow.teeing = read == capacity && capacity >= SpliceRecording.teeAfterRead
             flow.readSize = SpliceRecording.nextReadSize(after: read, of: capacity)
             if let recorded {
                 recording.record(.data(recorded), flow.direction)
@@ -420,7 +394,7 @@ final class SplicedSession: @unchecked Sendable {
             let read = csplice_move(flow.source, pipe.input, pipe.capacity - flow.queued)
             if read > 0 {
                 flow.queued += read
-                count(read, flow.direction, false)
+                count(read, flow.direction)
                 flow.copying = read < Self.smallRead
                 moved = true
             } else if read == 0 {
@@ -447,100 +421,6 @@ final class SplicedSession: @unchecked Sendable {
 
     /// A splice read under this turns a direction back to copying.
     private static let smallRead = 16 << 10
-
-    /// One step of a recorded direction that tees: the pipe's bytes go
-    /// on, then what it could not take (`pending`); once both are out,
-    /// the source is spliced into `recordPipe`, teed into `pipe`, and
-    /// `recordPipe` read out into a buffer the recorder keeps. A read
-    /// under `smallRead` turns the direction back to copying once its
-    /// bytes are out. True when anything moved (or the mode changed).
-    private func tee(_ flow: inout Flow, spare: inout [SplicePipe]) throws(Failure) -> Bool {
-        guard let recording else {
-            flow.teeing = false
-            return true
-        }
-        var moved = false
-        if flow.queued > 0, let pipe = flow.pipe {
-            let written = csplice_move(pipe.output, flow.destination, flow.queued)
-            if written > 0 {
-                flow.queued -= written
-                moved = true
-            } else if written < 0, errno != EAGAIN, errno != EINTR {
-                throw Self.failure(errno, flow.destination)
-            }
-        }
-        if flow.queued == 0, !flow.pending.isEmpty {
-            let written = flow.pending.withUnsafeBytes { write(flow.destination, $0.baseAddress, $0.count) }
-            if written > 0 {
-                flow.pending.removeFirst(written)
-                moved = true
-            } else if written < 0, errno != EAGAIN, errno != EINTR {
-                throw Self.failure(errno, flow.destination)
-            }
-        }
-        guard flow.queued == 0, flow.pending.isEmpty else { return moved }
-        if flow.leavingTee {
-            flow.teeing = false
-            flow.leavingTee = false
-            flow.readSize = SpliceRecording.smallestRead
-            return true
-        }
-        guard flow.mayRead, !flow.sourceEnded, !readsHeld else { return moved }
-        if flow.pipe == nil {
-            guard let pipe = spare.popLast() ?? SplicePipe.make() else { throw .cannotSplice }
-            flow.pipe = pipe
-        }
-        if flow.recordPipe == nil {
-            guard let pipe = spare.popLast() ?? SplicePipe.make() else { throw .cannotSplice }
-            flow.recordPipe = pipe
-        }
-        guard let pipe = flow.pipe, let recordPipe = flow.recordPipe else { return moved }
-        let read = csplice_move(flow.source, recordPipe.input, min(pipe.capacity, recordPipe.capacity))
-        if read == 0 {
-            guard Self.atEndOfInput(flow.source) else { throw .cannotSplice }
-            flow.sourceEnded = true
-            recording.record(.halfClose, flow.direction)
-            return true
-        }
-        guard read > 0 else {
-            if errno == EAGAIN {
-                flow.mayRead = false
-            } else if errno != EINTR {
-                throw Self.failure(errno, flow.source)
-            }
-            return moved
-        }
-        // The pipe is empty and as large as `recordPipe`: the tee takes
-        // every byte unless the two were sized apart; what it leaves is
-        // written from the recorder's copy after the pipe's.
-        let teed = max(0, csplice_tee(recordPipe.output, pipe.input, read))
-        count(read, flow.direction, teed > 0)
-        var buffer = SpliceRecording.allocator.buffer(capacity: read)
-        while buffer.readableBytes < read {
-            let wanted = read - buffer.readableBytes
-            let got = buffer.withUnsafeMutableWritableBytes { Glibc.read(recordPipe.output, $0.baseAddress, min($0.count, wanted)) }
-            if got > 0 {
-                buffer.moveWriterIndex(forwardBy: got)
-            } else if got < 0, errno == EINTR {
-                continue
-            } else {
-                // A pipe holding `read` bytes gave fewer: nothing to record them from.
-                throw .failed
-            }
-        }
-        flow.queued = teed
-        if teed < read {
-            flow.pending = Array(buffer.readableBytesView.dropFirst(teed))
-        }
-        flow.leavingTee = read < Self.smallRead
-        recording.record(.data(buffer), flow.direction)
-        if let drained = recording.sink.backlogDrained(on: recording.loop) {
-            readsHeld = true
-            let wake = self.wake
-            drained.whenSuccess { wake?() }
-        }
-        return true
-    }
 
     /// `splice` returns 0 at the end of input, and (rarely: urgent data)
     /// when it cannot move what the socket holds; a peek tells them apart.
@@ -580,8 +460,6 @@ struct SpliceRecording: Sendable {
 
     static let allocator = ByteBufferAllocator()
     static let smallestRead = 2 << 10
-    /// A copied read that fills a buffer this large turns its direction to teeing.
-    static let teeAfterRead = 64 << 10
     /// As large as a NIO leg reads at once.
     static let largestRead = 256 << 10
 

@@ -59,8 +59,6 @@ import Glibc
         try await eventually("the session's end") { statistics.liveSessions.load(ordering: .relaxed) == 0 }
         #expect(statistics.splicesHandedBack.load(ordering: .relaxed) == 0)
         #expect(statistics.bytesSpliced.load(ordering: .relaxed) > 2 * burst.count, "the burst should have moved outside NIO")
-        // Its reads fill 64 KiB buffers: most of it is teed, read once for the recording.
-        #expect(statistics.bytesTeed.load(ordering: .relaxed) > burst.count, "the burst should have been teed")
         try await harness.stop()
         await echo.stop()
 

@@ -7,7 +7,7 @@
 
 /* The Linux calls the splice path makes that Glibc's Swift overlay leaves
  * out (they are _GNU_SOURCE or Linux-only): pipes sized for splicing,
- * splice(2) and tee(2) themselves, and an edge-triggered epoll woken by an eventfd. Each
+ * splice(2) itself, and an edge-triggered epoll woken by an eventfd. Each
  * returns -1 with errno set on failure, as the call it wraps does. On other
  * systems every call fails with ENOSYS. */
 
@@ -27,9 +27,6 @@ int csplice_pipe(int fds[2], int capacity);
 /* splice(from -> to) of at most `length` bytes, SPLICE_F_MOVE | SPLICE_F_NONBLOCK. */
 ssize_t csplice_move(int from, int to, size_t length);
 
-/* tee(from -> to) of at most `length` bytes, SPLICE_F_NONBLOCK: both
- * pipes; `from` keeps its bytes, `to` gets references to the same pages. */
-ssize_t csplice_tee(int from, int to, size_t length);
 int csplice_epoll_create(void);
 
 /* Registers `fd` edge-triggered for input, output and the peer's end, with `token`. */
