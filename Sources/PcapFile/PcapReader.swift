@@ -218,7 +218,7 @@ public final class PcapReader {
         // Tapedeck writes nanosecond files in the host's byte order; in any
         // other, byte 11 is not the top of the captured length.
         var magic: UInt32 = 0
-        guard pread(fd, &magic, 4, 0) == 4, magic == 0xA1B2_3C4D else { return false }
+        guard pread(fd, &magic, 4, 0) == 4, magic == Self.nanosecondMagic else { return false }
         var header = [UInt8](repeating: 0, count: 16)
         guard header.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, $0.count, off_t(offset)) }) == 16 else { return false }
         return header[11] == 0xFF
@@ -239,8 +239,14 @@ public final class PcapReader {
         return isClassicPcap(magic: bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
     }
 
+    /// A classic pcap file's first four bytes, read in the host's order,
+    /// when it was written in that order with micro- or nanosecond times.
+    static let microsecondMagic: UInt32 = 0xA1B2_C3D4
+    static let nanosecondMagic: UInt32 = 0xA1B2_3C4D
+
     private static func isClassicPcap(magic: UInt32) -> Bool {
-        [0xa1b2_c3d4, 0xa1b2_3c4d].contains(magic) || [0xa1b2_c3d4, 0xa1b2_3c4d].contains(magic.byteSwapped)
+        let magics = [microsecondMagic, nanosecondMagic]
+        return magics.contains(magic) || magics.contains(magic.byteSwapped)
     }
 
     private static func explain(openError message: String) -> String {

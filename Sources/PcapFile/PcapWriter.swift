@@ -262,7 +262,7 @@ public final class PcapWriter: @unchecked Sendable {
             pcap_dump_close(dumper)
             if created { unlink(path) }
             pcap_close(pcap)
-            throw PcapError(code: .write, path: name, message: "cannot write the file header: \(Self.reason(number))", errorNumber: number)
+            throw Self.writeFailure(name, "cannot write the file header", number)
         }
         self.pcap = pcap
         self.dumper = dumper
@@ -392,12 +392,7 @@ public final class PcapWriter: @unchecked Sendable {
             if ftruncate(descriptor, off_t(end)) == 0 {
                 staleEnd = nil
             } else {
-                let number = errno
-                closing = PcapError(
-                    code: .write, path: name,
-                    message: "cannot cut the file to its records: \(Self.reason(number)); readers stop where they end, at byte \(end), and call it interrupted",
-                    errorNumber: number
-                )
+                closing = Self.writeFailure(name, "cannot cut the file to its records", errno, then: "; readers stop where they end, at byte \(end), and call it interrupted")
             }
         }
         _ = fsync(descriptor)
@@ -475,8 +470,7 @@ public final class PcapWriter: @unchecked Sendable {
                 // is appended to at its end.
                 staleEnd = nil
                 if lseek(descriptor, end, SEEK_SET) != end {
-                    let number = errno
-                    let error = PcapError(code: .write, path: name, message: "cannot write: \(Self.reason(number)) (moving to the end of its records)", errorNumber: number)
+                    let error = Self.writeFailure(name, "cannot write", errno, then: " (moving to the end of its records)")
                     failure = error
                     throw error
                 }
@@ -537,6 +531,11 @@ public final class PcapWriter: @unchecked Sendable {
         let error = PcapError(code: .write, path: name, message: message, errorNumber: errorNumber)
         failure = error
         return error
+    }
+
+    /// A failed write's error: "`what`: the system's reason`then`".
+    private static func writeFailure(_ name: String, _ what: String, _ number: Int32, then: String = "") -> PcapError {
+        PcapError(code: .write, path: name, message: "\(what): \(reason(number))\(then)", errorNumber: number)
     }
 
     static func reason(_ number: Int32) -> String {

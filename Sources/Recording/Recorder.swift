@@ -534,27 +534,39 @@ struct FileNamer {
         let (stem, suffix) = parts
         let stemName = stem.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? String(stem)
         var rest = Substring(name)
-        guard rest.hasPrefix(stemName + "_") else { return false }
-        rest = rest.dropFirst(stemName.count + 1)
-        let digits = rest.prefix { $0.isASCII && $0.isNumber }
-        guard digits.count >= 5 else { return false }
-        rest = rest.dropFirst(digits.count)
-        return rest == suffix || rest == suffix + ".json"
+        if rest.hasSuffix(suffix + ".json") {
+            rest = rest.dropLast(suffix.count + 5)
+        } else if rest.hasSuffix(suffix) {
+            rest = rest.dropLast(suffix.count)
+        } else {
+            return false
+        }
+        return Self.numbered(stem: rest)?.base == stemName + "_"
     }
 
     /// The file before `path` in a rotated set (`rec_00041.pcap` for
     /// `rec_00042.pcap`), or nil when `path` is no numbered member or the first.
     static func previous(of path: String) -> String? {
-        let namer = FileNamer(path: path, numbered: true)
-        let (stem, suffix) = namer.parts
+        let (stem, suffix) = split(path)
+        guard let member = numbered(stem: stem), member.number > 0 else { return nil }
+        let previous = String(member.number - 1)
+        return String(member.base) + String(repeating: "0", count: max(0, 5 - previous.count)) + previous + String(suffix)
+    }
+
+    /// A numbered member's stem (`dir/rec_00042`) taken apart: what comes
+    /// before its number of at least five digits, up to and with the `_`
+    /// (`dir/rec_`), and the number.
+    private static func numbered(stem: Substring) -> (base: Substring, number: Int)? {
         let digits = stem.reversed().prefix { $0.isASCII && $0.isNumber }.count
-        guard digits >= 5, stem.dropLast(digits).hasSuffix("_"), let number = Int(stem.suffix(digits)), number > 0 else { return nil }
-        let previous = String(number - 1)
-        return String(stem.dropLast(digits)) + String(repeating: "0", count: max(0, 5 - previous.count)) + previous + String(suffix)
+        let base = stem.dropLast(digits)
+        guard digits >= 5, base.hasSuffix("_"), let number = Int(stem.suffix(digits)) else { return nil }
+        return (base, number)
     }
 
     /// The path split before the name's last dot (`dir/rec`, `.pcap`).
-    private var parts: (stem: Substring, suffix: Substring) {
+    private var parts: (stem: Substring, suffix: Substring) { Self.split(path) }
+
+    private static func split(_ path: String) -> (stem: Substring, suffix: Substring) {
         let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
         let name = path[slash...]
         if let dot = name.lastIndex(of: "."), dot != name.startIndex {

@@ -70,4 +70,17 @@ import Testing
         #expect(FileNamer.previous(of: "ring00042.pcap") == nil)
         #expect(FileNamer.previous(of: "/tmp/x_00003/ring.pcap") == nil)
     }
+
+    @Test func membersOfASet() {
+        let set = FileNamer(path: "/tmp/x_00003/ring.pcap", numbered: true)
+        for name in ["ring_00000.pcap", "ring_00042.pcap.json", "ring_123456.pcap"] {
+            #expect(set.isMember(name), "\(name)")
+        }
+        for name in ["ring_0042.pcap", "ring_00042.json", "ring_00042.pcapng", "ring_x_00042.pcap", "ring00042.pcap", "x_00003", "ring.pcap"] {
+            #expect(!set.isMember(name), "\(name)")
+        }
+        let bare = FileNamer(path: "ring", numbered: true)
+        #expect(bare.isMember("ring_00010") && bare.isMember("ring_00010.json"))
+        #expect(!bare.isMember("ring_00010.pcap"))
+    }
 }
