@@ -121,8 +121,11 @@ public final class Recorder: SessionSink, @unchecked Sendable {
     }
 
     /// How long the writer lets events gather before it writes them, and the
-    /// payload it lets gather before it is woken early.
-    private var batchInterval: Duration { min(.milliseconds(5), configuration.flushInterval / 4) }
+    /// payload it lets gather before it is woken early. Each batch costs
+    /// the writer two wake-ups; at 1 Gbit/s into /dev/null, batches of
+    /// 20 ms took 0.82-0.84 CPU seconds per GB where 5 ms took 0.89-1.01.
+    /// A kill still loses at most `flushInterval` (`writerLoop`).
+    private var batchInterval: Duration { min(.milliseconds(20), configuration.flushInterval / 4) }
     private var wakeBytes: Int { max(1, configuration.queueCapacity / 4) }
 
     /// Creates the first file (in single-file mode) and starts recording.
