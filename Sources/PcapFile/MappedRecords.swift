@@ -71,10 +71,10 @@ final class MappedRecords {
         guard let mapping = mmap(nil, length, PROT_READ, MAP_PRIVATE, descriptor, 0), mapping != MAP_FAILED else { return nil }
         let magic = mapping.loadUnaligned(as: UInt32.self)
         switch magic {
-        case 0xa1b2_c3d4: (swapped, nanosecondFile) = (false, false)
-        case 0xa1b2_3c4d: (swapped, nanosecondFile) = (false, true)
-        case 0xd4c3_b2a1: (swapped, nanosecondFile) = (true, false)
-        case 0x4d3c_b2a1: (swapped, nanosecondFile) = (true, true)
+        case PcapReader.microsecondMagic: (swapped, nanosecondFile) = (false, false)
+        case PcapReader.nanosecondMagic: (swapped, nanosecondFile) = (false, true)
+        case PcapReader.microsecondMagic.byteSwapped: (swapped, nanosecondFile) = (true, false)
+        case PcapReader.nanosecondMagic.byteSwapped: (swapped, nanosecondFile) = (true, true)
         default:
             munmap(mapping, length)
             return nil
